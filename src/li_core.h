@@ -1,0 +1,184 @@
+/*
+ * li_core.h -- the C-callable interface of the learned_index C++17 core.
+ *
+ * This header is included by both the C shim (PostgreSQL side) and the C++
+ * core.  It must not include any PostgreSQL header, and the core must not
+ * include postgres.h.  Every entry point is noexcept: no exception and no
+ * longjmp crosses this boundary.  The core never allocates memory that
+ * outlives a call: all state lives in caller-provided buffers.
+ */
+#ifndef LI_CORE_H
+#define LI_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define LI_NOEXCEPT noexcept
+extern "C" {
+#else
+#define LI_NOEXCEPT
+#endif
+
+/* ---------------------------------------------------------------------
+ * Status codes
+ * ------------------------------------------------------------------- */
+typedef enum li_status
+{
+	LI_OK = 0,
+	LI_ERR_ARG = 1,				/* bad argument (NULL pointer, epsilon < 1) */
+	LI_ERR_ORDER = 2,			/* points not strictly increasing in x */
+	LI_ERR_INTERNAL = 3			/* caught an unexpected exception */
+} li_status;
+
+/* ---------------------------------------------------------------------
+ * Order-preserving key encoding.  Every supported SQL type is mapped to an
+ * unsigned 64-bit integer such that a < b in SQL iff enc(a) < enc(b)
+ * (for floats: see li_encode_float8).
+ * ------------------------------------------------------------------- */
+uint64_t	li_encode_int64(int64_t v) LI_NOEXCEPT;
+int64_t		li_decode_int64(uint64_t k) LI_NOEXCEPT;
+
+/*
+ * Floats: NaN (any payload, any sign) maps to one code above +Infinity;
+ * -0.0 maps to the code just below +0.0 so an index-only scan returns the
+ * stored value bit for bit, while scans treat the two as equal through
+ * li_float8_bound_lo/hi.
+ */
+uint64_t	li_encode_float8(double v) LI_NOEXCEPT;
+double		li_decode_float8(uint64_t k) LI_NOEXCEPT;
+
+/* smallest / largest code of every value that compares equal to v */
+uint64_t	li_float8_bound_lo(double v) LI_NOEXCEPT;
+uint64_t	li_float8_bound_hi(double v) LI_NOEXCEPT;
+
+/* ---------------------------------------------------------------------
+ * Model: piecewise-linear, error-bounded.
+ *
+ * A segment covers the keys from first_key up to (excluding) the next
+ * segment's first_key.  Its prediction for key k is
+ *     intercept + slope * (k - first_key)
+ * clamped to [first_pos, next segment's first_pos] (n for the last one).
+ * ------------------------------------------------------------------- */
+typedef struct li_segment
+{
+	uint64_t	first_key;
+	uint64_t	first_pos;
+	double		slope;
+	double		intercept;
+} li_segment;
+
+/*
+ * Streaming optimal PLA fitter (convex hull method, O(n) amortised).
+ * The caller allocates li_fitter_size() bytes (8-byte aligned) and calls
+ * li_fitter_init.  Points must have strictly increasing x and
+ * non-decreasing y.  The fitted line satisfies |pred(x) - y| <= eps - 0.5
+ * for every point of its segment before rounding to double, so the bound
+ * epsilon holds after rounding.
+ */
+typedef struct li_fitter li_fitter;
+
+size_t		li_fitter_size(void) LI_NOEXCEPT;
+li_status	li_fitter_init(li_fitter *f, uint32_t epsilon) LI_NOEXCEPT;
+
+/*
+ * Add a point.  If the point does not fit the current segment, the current
+ * segment is closed, written to *closed, *nclosed is set to 1, and a new
+ * segment starts at this point; otherwise *nclosed is set to 0.
+ */
+li_status	li_fitter_add(li_fitter *f, uint64_t x, uint64_t y,
+						  li_segment *closed, int *nclosed) LI_NOEXCEPT;
+
+/* Close the last segment (if any); *nclosed is 0 or 1. */
+li_status	li_fitter_finish(li_fitter *f, li_segment *closed,
+							 int *nclosed) LI_NOEXCEPT;
+
+/*
+ * Helper that turns a sorted key stream (duplicates allowed) into the
+ * points fitted: for each distinct key k at first position p, the point
+ * (k, p); and when k+1 is not the next distinct key, the point (k+1, p+run)
+ * so that lookups of absent keys are bounded too.
+ */
+typedef struct li_keystream
+{
+	int			have_prev;
+	uint64_t	prev_key;
+	uint64_t	pos;			/* number of keys consumed so far */
+} li_keystream;
+
+void		li_keystream_init(li_keystream *ks) LI_NOEXCEPT;
+
+/*
+ * Feed the next key (in sorted order) to the fitter.  Up to two segments
+ * may close; they are written to closed[0..*nclosed-1].
+ */
+li_status	li_keystream_push(li_keystream *ks, li_fitter *f, uint64_t key,
+							  li_segment closed[2], int *nclosed) LI_NOEXCEPT;
+li_status	li_keystream_finish(li_keystream *ks, li_fitter *f,
+								li_segment closed[2], int *nclosed) LI_NOEXCEPT;
+
+/* Fit a whole sorted array (convenience for tests and tools). */
+li_status	li_fit_sorted(const uint64_t *keys, size_t n, uint32_t epsilon,
+						  void *fitter_mem, li_segment *out, size_t out_cap,
+						  size_t *nseg) LI_NOEXCEPT;
+
+/* Index of the segment responsible for key (0 if key < all first keys). */
+size_t		li_find_segment(const li_segment *segs, size_t nseg,
+							uint64_t key) LI_NOEXCEPT;
+
+/* Predicted (real-valued) lower-bound position of key among n keys. */
+double		li_predict(const li_segment *segs, size_t nseg, uint64_t n,
+					   uint64_t key) LI_NOEXCEPT;
+
+/*
+ * Exact lower bound (first index with keys[i] >= key) in the sorted array
+ * keys[0..n), searching first in the window [lo, hi) given by the model
+ * and verifying the window's borders; falls back to a full binary search
+ * when the window does not contain the answer.  *used_window (if not NULL)
+ * tells whether the window sufficed.
+ */
+uint32_t	li_lower_bound_window(const uint64_t *keys, uint32_t n, uint64_t key,
+								  int64_t lo, int64_t hi,
+								  int *used_window) LI_NOEXCEPT;
+
+/* Plain lower/upper bound on a sorted array. */
+uint32_t	li_lower_bound(const uint64_t *keys, uint32_t n, uint64_t key) LI_NOEXCEPT;
+uint32_t	li_upper_bound(const uint64_t *keys, uint32_t n, uint64_t key) LI_NOEXCEPT;
+
+/*
+ * Maximum of |pred(k) - lower_bound_pos(k)| over every distinct key of the
+ * sorted array (every key checked).
+ */
+double		li_max_error(const li_segment *segs, size_t nseg,
+						 const uint64_t *keys, size_t n) LI_NOEXCEPT;
+
+/* ---------------------------------------------------------------------
+ * Entries (key, heap TID) and page layout helpers.
+ * ------------------------------------------------------------------- */
+typedef struct li_item
+{
+	uint64_t	key;
+	uint16_t	tid[3];			/* ItemPointerData: bi_hi, bi_lo, posid */
+	uint16_t	pad;
+} li_item;
+
+#define LI_TID_BYTES 6
+
+/* Sort items by (key, tid). */
+void		li_sort_items(li_item *items, size_t n) LI_NOEXCEPT;
+
+/*
+ * Entry area layout of a leaf page: `avail` bytes starting at an 8-byte
+ * aligned offset hold cap keys (8 bytes each) followed by cap TIDs (6 bytes
+ * each).  Returns cap.
+ */
+uint32_t	li_leaf_capacity(uint32_t avail) LI_NOEXCEPT;
+
+/* Fixed-width TID-only pages (NULL entries). */
+uint32_t	li_null_capacity(uint32_t avail) LI_NOEXCEPT;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* LI_CORE_H */
