@@ -1,0 +1,281 @@
+/*
+ * learned.h -- private header of the learned index access method (C shim).
+ *
+ * Page formats, metapage, backend-local model cache and the functions shared
+ * between the callback files.  See docs/design.md for every byte.
+ */
+#ifndef LEARNED_H
+#define LEARNED_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "access/relscan.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "utils/relcache.h"
+
+#include "li_core.h"
+
+#define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
+#define LEARNED_VERSION			1
+#define LEARNED_METAPAGE_BLKNO	0
+#define LEARNED_PAGE_ID			0xFF8C	/* last 2 bytes of special space */
+
+/*
+ * Heavyweight page lock tag (not a real page) that orders structural
+ * changes: scans, inserts and bulk deletes take it in ShareLock, a retrain
+ * in ExclusiveLock.
+ */
+#define LEARNED_STRUCTURE_LOCK	((BlockNumber) 0xFFFFFFF0)
+
+/* page types */
+#define LI_PAGE_META	1
+#define LI_PAGE_LEAF	2
+#define LI_PAGE_DELTA	3
+#define LI_PAGE_NULL	4
+#define LI_PAGE_MODEL	5
+
+/* key kinds: how a SQL value is encoded into the model's uint64 */
+typedef enum LearnedKeyKind
+{
+	LI_KEY_INVALID = 0,
+	LI_KEY_INT2,
+	LI_KEY_INT4,
+	LI_KEY_INT8,
+	LI_KEY_FLOAT4,
+	LI_KEY_FLOAT8,
+	LI_KEY_DATE,
+	LI_KEY_TIMESTAMP,
+	LI_KEY_TIMESTAMPTZ
+} LearnedKeyKind;
+
+/* special space of every page (16 bytes) */
+typedef struct LearnedPageOpaqueData
+{
+	uint32		generation;		/* structure generation the page belongs to */
+	BlockNumber next;			/* leaf: head of its delta chain; delta,
+								 * null, model: next page of the chain */
+	uint16		nitems;			/* entries (or blob bytes on model pages) */
+	uint16		ndead;			/* tombstoned entries (leaf pages) */
+	uint16		page_type;		/* LI_PAGE_* */
+	uint16		page_id;		/* LEARNED_PAGE_ID */
+} LearnedPageOpaqueData;
+
+typedef LearnedPageOpaqueData *LearnedPageOpaque;
+
+#define LearnedPageGetOpaque(page) \
+	((LearnedPageOpaque) PageGetSpecialPointer(page))
+
+/* entry area: keys[cap] (uint64) then tids[cap] (6 bytes each) */
+#define LI_ENTRY_OFF		MAXALIGN(SizeOfPageHeaderData)
+#define LI_ENTRY_AVAIL	\
+	(BLCKSZ - LI_ENTRY_OFF - MAXALIGN(sizeof(LearnedPageOpaqueData)))
+#define LI_LEAF_CAP		((int) (LI_ENTRY_AVAIL / (8 + 6)))
+#define LI_NULL_CAP		((int) (LI_ENTRY_AVAIL / 6))
+
+#define LearnedPageKeys(page)	((uint64 *) ((char *) (page) + LI_ENTRY_OFF))
+#define LearnedPageTids(page)	\
+	((ItemPointerData *) ((char *) (page) + LI_ENTRY_OFF + LI_LEAF_CAP * 8))
+#define LearnedNullTids(page)	((ItemPointerData *) ((char *) (page) + LI_ENTRY_OFF))
+#define LearnedModelData(page)	((char *) (page) + LI_ENTRY_OFF)
+
+/* metapage contents (after the page header) */
+typedef struct LearnedMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		generation;		/* current structure */
+	uint32		next_generation;	/* never reused, even after a crash */
+	uint16		keykind;		/* LearnedKeyKind */
+	uint16		leaf_cap;		/* entries per leaf page */
+	uint16		per_page;		/* entries per leaf page at build */
+	uint16		null_cap;
+	uint32		epsilon;		/* epsilon the model was fitted with */
+	uint32		radius;			/* search radius = max(eps, ceil(max err)) */
+	uint32		nleaf;			/* leaf pages (>= 1) */
+	uint32		nsegments;
+	BlockNumber model_head;		/* first page of the model blob */
+	uint32		model_bytes;
+	BlockNumber null_head;		/* first page of the NULL chain */
+	uint32		pad;
+	uint64		nkeys;			/* non-null entries at build/retrain */
+	uint64		nnulls;			/* NULL entries at build/retrain */
+	double		max_error;		/* measured over every key */
+	int64		last_retrain;	/* TimestampTz, 0 = never */
+	uint64		nretrains;
+} LearnedMetaPageData;
+
+typedef LearnedMetaPageData *LearnedMetaPage;
+
+#define LearnedPageGetMeta(page) \
+	((LearnedMetaPage) PageGetContents(page))
+
+/*
+ * Backend-local model cache.  One palloc chunk per (index, generation):
+ * header, then segments, separators and leaf block numbers.  Scans hold a
+ * reference for their whole life; stale entries are freed when unreferenced.
+ */
+typedef struct LearnedCache
+{
+	struct LearnedCache *next;
+	Oid			relid;
+	RelFileNode node;
+	int			refcount;
+	bool		stale;
+	LearnedMetaPageData meta;
+	li_segment *segs;
+	uint64	   *seps;			/* separator (lowest key) of each leaf */
+	BlockNumber *blknos;		/* block of each leaf */
+} LearnedCache;
+
+/* reloptions */
+typedef struct LearnedOptions
+{
+	int32		vl_len_;
+	int			epsilon;
+	int			fillfactor;
+} LearnedOptions;
+
+#define LEARNED_DEFAULT_EPSILON		32
+#define LEARNED_MIN_EPSILON			1
+#define LEARNED_MAX_EPSILON			65536
+#define LEARNED_DEFAULT_FILLFACTOR	100
+
+/* scan state */
+typedef struct LearnedScanPos
+{
+	int			group;			/* -1: none; [0,nleaf): leaf; nleaf+i: null page i */
+	int			cur;			/* current item in items[] */
+	int			nitems;
+	li_item    *items;
+	int			itemcap;
+	Buffer		buf;			/* pinned page of the group (or Invalid) */
+} LearnedScanPos;
+
+typedef struct LearnedScanOpaqueData
+{
+	LearnedCache *cache;
+	bool		qual_ok;
+	bool		want_nonnull;
+	bool		want_null;
+	uint64		lo;				/* inclusive encoded bounds */
+	uint64		hi;
+	int			gstart;			/* leaf groups that can hold [lo, hi] */
+	int			gend;
+	int			nnullpages;		/* -1 until listed */
+	BlockNumber *nullpages;
+	LearnedScanPos pos;
+	LearnedScanPos mark;
+	bool		have_mark;
+	MemoryContext tmpcxt;		/* per-tuple memory (IOS tuples) */
+} LearnedScanOpaqueData;
+
+typedef LearnedScanOpaqueData *LearnedScanOpaque;
+
+/* learned_am.c */
+extern bytea *learned_options(Datum reloptions, bool validate);
+extern void _PG_init(void);
+
+/* learned_utils.c */
+extern LearnedKeyKind learned_keykind_for_type(Oid typid);
+extern const char *learned_supported_types(void);
+extern uint64 learned_encode(LearnedKeyKind kind, Datum value);
+extern void learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi);
+extern Datum learned_decode(LearnedKeyKind kind, uint64 key);
+extern void learned_init_page(Page page, uint16 type, uint32 generation);
+extern void learned_check_page(Relation index, Page page, BlockNumber blkno,
+							   uint16 type, uint32 generation);
+extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
+extern void learned_cache_release(LearnedCache *cache);
+extern bool learned_cache_in_use(Oid relid);
+extern Buffer learned_new_buffer(Relation index, uint32 generation);
+extern int	learned_leaf_for_insert(LearnedCache *c, uint64 key);
+extern int	learned_leaf_first(LearnedCache *c, uint64 lo);
+extern int	learned_leaf_last(LearnedCache *c, uint64 hi);
+extern void learned_model_window(LearnedCache *c, int group, uint64 key,
+								 int64 *wlo, int64 *whi);
+extern int	learned_collect_group(Relation index, LearnedCache *c, int group,
+								  uint64 lo, uint64 hi, bool use_model,
+								  li_item **items, int *itemcap,
+								  Buffer *keep_pin, BufferAccessStrategy strategy);
+extern void learned_lock_structure(Relation index, LOCKMODE mode);
+extern bool learned_conditional_lock_structure(Relation index, LOCKMODE mode);
+extern void learned_unlock_structure(Relation index, LOCKMODE mode);
+extern void learned_check_index_rel(Relation index);
+extern int	learned_get_epsilon(Relation index);
+extern int	learned_get_fillfactor(Relation index);
+
+/* learned_build.c: page writer shared by build, retrain and buildempty */
+typedef struct LearnedWriter LearnedWriter;
+typedef BlockNumber (*learned_sink_fn) (void *arg, Page page);
+
+extern LearnedWriter *learned_writer_begin(Relation index, uint32 generation,
+										   LearnedKeyKind kind, int epsilon,
+										   int per_page,
+										   learned_sink_fn sink, void *arg);
+extern void learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid);
+extern void learned_writer_add_null(LearnedWriter *w, ItemPointer tid);
+extern void learned_writer_finish(LearnedWriter *w, LearnedMetaPageData *meta);
+extern double learned_measure_error(Relation index, const LearnedMetaPageData *meta,
+									const li_segment *segs, const uint64 *seps,
+									const BlockNumber *blknos);
+extern IndexBuildResult *learned_build(Relation heap, Relation index,
+									   IndexInfo *indexInfo);
+extern void learned_buildempty(Relation index);
+
+/* learned_insert.c */
+extern bool learned_insert(Relation index, Datum *values, bool *isnull,
+						   ItemPointer ht_ctid, Relation heapRel,
+						   IndexUniqueCheck checkUnique,
+						   bool indexUnchanged,
+						   struct IndexInfo *indexInfo);
+
+/* learned_scan.c */
+extern IndexScanDesc learned_beginscan(Relation r, int nkeys, int norderbys);
+extern void learned_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
+						   ScanKey orderbys, int norderbys);
+extern bool learned_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern int64 learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
+extern void learned_endscan(IndexScanDesc scan);
+extern void learned_markpos(IndexScanDesc scan);
+extern void learned_restrpos(IndexScanDesc scan);
+extern bool learned_canreturn(Relation index, int attno);
+
+/* learned_vacuum.c */
+extern IndexBulkDeleteResult *learned_bulkdelete(IndexVacuumInfo *info,
+												 IndexBulkDeleteResult *stats,
+												 IndexBulkDeleteCallback callback,
+												 void *callback_state);
+extern IndexBulkDeleteResult *learned_vacuumcleanup(IndexVacuumInfo *info,
+													IndexBulkDeleteResult *stats);
+extern bool learned_retrain(Relation index, bool wait);
+
+typedef struct LearnedIndexCounts
+{
+	uint64		base_live;
+	uint64		base_dead;
+	uint64		pending;		/* entries in delta pages + appended to base */
+	uint64		nulls;
+	uint64		delta_pages;
+	uint64		null_pages;
+} LearnedIndexCounts;
+extern void learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts);
+
+/* learned_cost.c */
+extern void learned_costestimate(PlannerInfo *root, IndexPath *path,
+								 double loop_count, Cost *indexStartupCost,
+								 Cost *indexTotalCost,
+								 Selectivity *indexSelectivity,
+								 double *indexCorrelation, double *indexPages);
+
+/* learned_validate.c */
+extern bool learned_validate(Oid opclassoid);
+
+#endif							/* LEARNED_H */

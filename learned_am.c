@@ -1,0 +1,99 @@
+/*
+ * learned_am.c -- handler of the learned index access method: the
+ * IndexAmRoutine, reloptions and module initialisation.
+ */
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/reloptions.h"
+#include "commands/vacuum.h"
+#include "fmgr.h"
+
+#include "learned.h"
+
+PG_MODULE_MAGIC;
+
+static relopt_kind learned_relopt_kind;
+static relopt_parse_elt learned_relopt_tab[2];
+
+void
+_PG_init(void)
+{
+	learned_relopt_kind = add_reloption_kind();
+	add_int_reloption(learned_relopt_kind, "epsilon",
+					  "Maximum error (in positions) of the learned model",
+					  LEARNED_DEFAULT_EPSILON, LEARNED_MIN_EPSILON,
+					  LEARNED_MAX_EPSILON, AccessExclusiveLock);
+	add_int_reloption(learned_relopt_kind, "fillfactor",
+					  "Packs leaf pages only to this percentage at build and retrain",
+					  LEARNED_DEFAULT_FILLFACTOR, 10, 100, AccessExclusiveLock);
+	learned_relopt_tab[0].optname = "epsilon";
+	learned_relopt_tab[0].opttype = RELOPT_TYPE_INT;
+	learned_relopt_tab[0].offset = offsetof(LearnedOptions, epsilon);
+	learned_relopt_tab[1].optname = "fillfactor";
+	learned_relopt_tab[1].opttype = RELOPT_TYPE_INT;
+	learned_relopt_tab[1].offset = offsetof(LearnedOptions, fillfactor);
+}
+
+bytea *
+learned_options(Datum reloptions, bool validate)
+{
+	return (bytea *) build_reloptions(reloptions, validate,
+									  learned_relopt_kind,
+									  sizeof(LearnedOptions),
+									  learned_relopt_tab,
+									  lengthof(learned_relopt_tab));
+}
+
+PG_FUNCTION_INFO_V1(learned_handler);
+
+Datum
+learned_handler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = BTMaxStrategyNumber;
+	amroutine->amsupport = 0;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = true;
+	amroutine->amcanorderbyop = false;
+	amroutine->amcanbackward = true;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = true;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = true;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = learned_build;
+	amroutine->ambuildempty = learned_buildempty;
+	amroutine->aminsert = learned_insert;
+	amroutine->ambulkdelete = learned_bulkdelete;
+	amroutine->amvacuumcleanup = learned_vacuumcleanup;
+	amroutine->amcanreturn = learned_canreturn;
+	amroutine->amcostestimate = learned_costestimate;
+	amroutine->amoptions = learned_options;
+	amroutine->amproperty = NULL;
+	amroutine->ambuildphasename = NULL;
+	amroutine->amvalidate = learned_validate;
+	amroutine->amadjustmembers = NULL;
+	amroutine->ambeginscan = learned_beginscan;
+	amroutine->amrescan = learned_rescan;
+	amroutine->amgettuple = learned_gettuple;
+	amroutine->amgetbitmap = learned_getbitmap;
+	amroutine->amendscan = learned_endscan;
+	amroutine->ammarkpos = learned_markpos;
+	amroutine->amrestrpos = learned_restrpos;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}

@@ -1,0 +1,127 @@
+/*
+ * learned_funcs.c -- SQL-callable functions: learned_index_stats() and
+ * learned_index_retrain().
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "learned.h"
+
+PG_FUNCTION_INFO_V1(learned_index_stats);
+PG_FUNCTION_INFO_V1(learned_index_retrain);
+
+/* open a learned index, locking its table first (as amcheck does) */
+static Relation
+open_learned_index(Oid indexoid, LOCKMODE heapmode, LOCKMODE indexmode,
+				   Relation *heap_out)
+{
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	heap = NULL;
+	Relation	index;
+
+	if (!OidIsValid(heapoid))
+	{
+		char	   *name = get_rel_name(indexoid);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a learned index", name ? name : "(unknown)")));
+	}
+	heap = table_open(heapoid, heapmode);
+	index = index_open(indexoid, indexmode);
+	if (IndexGetRelation(indexoid, false) != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not open parent table of index \"%s\"",
+						RelationGetRelationName(index))));
+	learned_check_index_rel(index);
+	*heap_out = heap;
+	return index;
+}
+
+Datum
+learned_index_stats(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	heap;
+	Relation	index = open_learned_index(indexoid, AccessShareLock, AccessShareLock, &heap);
+	LearnedMetaPageData meta;
+	LearnedCache *c;
+	LearnedIndexCounts counts;
+	TupleDesc	tupdesc;
+	Datum		values[14];
+	bool		nulls[14];
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	learned_lock_structure(index, ShareLock);
+	learned_read_meta(index, &meta);
+	c = learned_cache_acquire(index, &meta);
+	learned_count(index, c, &counts);
+	learned_cache_release(c);
+	learned_unlock_structure(index, ShareLock);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum((int64) (counts.base_live + counts.pending));
+	values[1] = Int64GetDatum((int64) meta.nleaf);
+	values[2] = Int64GetDatum((int64) meta.nsegments);
+	values[3] = Int32GetDatum((int32) meta.epsilon);
+	values[4] = Float8GetDatum(meta.max_error);
+	values[5] = Int64GetDatum((int64) counts.pending);
+	values[6] = Int64GetDatum((int64) RelationGetNumberOfBlocks(index) * BLCKSZ);
+	values[7] = Int64GetDatum((int64) counts.nulls);
+	values[8] = Int64GetDatum((int64) counts.base_dead);
+	values[9] = Int64GetDatum((int64) counts.delta_pages);
+	values[10] = Int64GetDatum((int64) meta.generation);
+	values[11] = Int64GetDatum((int64) meta.nretrains);
+	if (meta.last_retrain == 0)
+		nulls[12] = true;
+	else
+		values[12] = TimestampTzGetDatum((TimestampTz) meta.last_retrain);
+	values[13] = Int32GetDatum((int32) meta.radius);
+
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+learned_index_retrain(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	heap;
+	Relation	index;
+
+	index = open_learned_index(indexoid, ShareUpdateExclusiveLock,
+							   RowExclusiveLock, &heap);
+	if (!pg_class_ownercheck(RelationGetRelid(heap), GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX,
+					   RelationGetRelationName(index));
+	if (learned_cache_in_use(RelationGetRelid(index)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot retrain index \"%s\" while this session has an open scan on it",
+						RelationGetRelationName(index))));
+
+	learned_retrain(index, true);
+
+	index_close(index, RowExclusiveLock);
+	table_close(heap, ShareUpdateExclusiveLock);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,755 @@
+/*
+ * learned_utils.c -- key encoding, page helpers, the metapage, the
+ * backend-local model cache, page allocation and the group reader shared
+ * by scans, vacuum and retrain.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "learned.h"
+
+/* ------------------------------------------------------------------
+ * Key encoding
+ * ------------------------------------------------------------------ */
+
+LearnedKeyKind
+learned_keykind_for_type(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return LI_KEY_INT2;
+		case INT4OID:
+			return LI_KEY_INT4;
+		case INT8OID:
+			return LI_KEY_INT8;
+		case FLOAT4OID:
+			return LI_KEY_FLOAT4;
+		case FLOAT8OID:
+			return LI_KEY_FLOAT8;
+		case DATEOID:
+			return LI_KEY_DATE;
+		case TIMESTAMPOID:
+			return LI_KEY_TIMESTAMP;
+		case TIMESTAMPTZOID:
+			return LI_KEY_TIMESTAMPTZ;
+		default:
+			return LI_KEY_INVALID;
+	}
+}
+
+const char *
+learned_supported_types(void)
+{
+	return "smallint, integer, bigint, real, double precision, date, "
+		"timestamp without time zone, timestamp with time zone";
+}
+
+uint64
+learned_encode(LearnedKeyKind kind, Datum value)
+{
+	switch (kind)
+	{
+		case LI_KEY_INT2:
+			return li_encode_int64((int64) DatumGetInt16(value));
+		case LI_KEY_INT4:
+			return li_encode_int64((int64) DatumGetInt32(value));
+		case LI_KEY_INT8:
+			return li_encode_int64(DatumGetInt64(value));
+		case LI_KEY_FLOAT4:
+			return li_encode_float8((double) DatumGetFloat4(value));
+		case LI_KEY_FLOAT8:
+			return li_encode_float8(DatumGetFloat8(value));
+		case LI_KEY_DATE:
+			return li_encode_int64((int64) DatumGetDateADT(value));
+		case LI_KEY_TIMESTAMP:
+			return li_encode_int64((int64) DatumGetTimestamp(value));
+		case LI_KEY_TIMESTAMPTZ:
+			return li_encode_int64((int64) DatumGetTimestampTz(value));
+		default:
+			elog(ERROR, "learned index: invalid key kind %d", (int) kind);
+	}
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Encoded range of every value comparing equal to a scan-key argument of
+ * type typid (an argument of another type of the same operator family).
+ */
+void
+learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi)
+{
+	LearnedKeyKind kind = learned_keykind_for_type(typid);
+
+	if (kind == LI_KEY_FLOAT4 || kind == LI_KEY_FLOAT8)
+	{
+		double		v = (kind == LI_KEY_FLOAT4) ? (double) DatumGetFloat4(value)
+			: DatumGetFloat8(value);
+
+		*lo = li_float8_bound_lo(v);
+		*hi = li_float8_bound_hi(v);
+		return;
+	}
+	if (kind == LI_KEY_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index cannot compare with values of type %s",
+						format_type_be(typid))));
+	*lo = *hi = learned_encode(kind, value);
+}
+
+Datum
+learned_decode(LearnedKeyKind kind, uint64 key)
+{
+	switch (kind)
+	{
+		case LI_KEY_INT2:
+			return Int16GetDatum((int16) li_decode_int64(key));
+		case LI_KEY_INT4:
+			return Int32GetDatum((int32) li_decode_int64(key));
+		case LI_KEY_INT8:
+			return Int64GetDatum(li_decode_int64(key));
+		case LI_KEY_FLOAT4:
+			return Float4GetDatum((float4) li_decode_float8(key));
+		case LI_KEY_FLOAT8:
+			return Float8GetDatum(li_decode_float8(key));
+		case LI_KEY_DATE:
+			return DateADTGetDatum((DateADT) li_decode_int64(key));
+		case LI_KEY_TIMESTAMP:
+			return TimestampGetDatum((Timestamp) li_decode_int64(key));
+		case LI_KEY_TIMESTAMPTZ:
+			return TimestampTzGetDatum((TimestampTz) li_decode_int64(key));
+		default:
+			elog(ERROR, "learned index: invalid key kind %d", (int) kind);
+	}
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------
+ * Pages
+ * ------------------------------------------------------------------ */
+
+void
+learned_init_page(Page page, uint16 type, uint32 generation)
+{
+	LearnedPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(LearnedPageOpaqueData));
+	opaque = LearnedPageGetOpaque(page);
+	opaque->generation = generation;
+	opaque->next = InvalidBlockNumber;
+	opaque->nitems = 0;
+	opaque->ndead = 0;
+	opaque->page_type = type;
+	opaque->page_id = LEARNED_PAGE_ID;
+	if (type == LI_PAGE_LEAF || type == LI_PAGE_DELTA)
+		((PageHeader) page)->pd_lower = LI_ENTRY_OFF + LI_LEAF_CAP * (8 + 6);
+	else if (type == LI_PAGE_NULL)
+		((PageHeader) page)->pd_lower = LI_ENTRY_OFF + LI_NULL_CAP * 6;
+	else if (type == LI_PAGE_META)
+		((PageHeader) page)->pd_lower =
+			((char *) LearnedPageGetMeta(page) + sizeof(LearnedMetaPageData)) - (char *) page;
+	/* model pages set pd_lower when they are filled */
+}
+
+static bool
+learned_page_is_ours(Page page)
+{
+	return !PageIsNew(page) &&
+		PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
+		LearnedPageGetOpaque(page)->page_id == LEARNED_PAGE_ID;
+}
+
+void
+learned_check_page(Relation index, Page page, BlockNumber blkno,
+				   uint16 type, uint32 generation)
+{
+	LearnedPageOpaque opaque;
+
+	if (!learned_page_is_ours(page))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" contains an invalid page at block %u",
+						RelationGetRelationName(index), blkno)));
+	opaque = LearnedPageGetOpaque(page);
+	if (opaque->page_type != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" block %u has page type %u, expected %u",
+						RelationGetRelationName(index), blkno,
+						opaque->page_type, type)));
+	if (generation != 0 && opaque->generation != generation)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" block %u belongs to generation %u, expected %u",
+						RelationGetRelationName(index), blkno,
+						opaque->generation, generation)));
+	if ((type == LI_PAGE_LEAF || type == LI_PAGE_DELTA) &&
+		opaque->nitems > LI_LEAF_CAP)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" block %u has %u entries, more than %d",
+						RelationGetRelationName(index), blkno,
+						opaque->nitems, LI_LEAF_CAP)));
+	if (type == LI_PAGE_NULL && opaque->nitems > LI_NULL_CAP)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" block %u has %u entries, more than %d",
+						RelationGetRelationName(index), blkno,
+						opaque->nitems, LI_NULL_CAP)));
+}
+
+void
+learned_read_meta(Relation index, LearnedMetaPageData *meta)
+{
+	Buffer		buf;
+	Page		page;
+	LearnedMetaPage m;
+
+	if (RelationGetNumberOfBlocks(index) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is empty: it has no metapage",
+						RelationGetRelationName(index))));
+	buf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (!learned_page_is_ours(page) ||
+		LearnedPageGetOpaque(page)->page_type != LI_PAGE_META ||
+		LearnedPageGetMeta(page)->magic != LEARNED_MAGIC)
+	{
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a learned index: bad metapage magic number",
+						RelationGetRelationName(index))));
+	}
+	m = LearnedPageGetMeta(page);
+	if (m->version != LEARNED_VERSION)
+	{
+		uint32		v = m->version;
+
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has on-disk format version %u, but this build of learned_index reads version %d",
+						RelationGetRelationName(index), v, LEARNED_VERSION),
+				 errhint("REINDEX the index.")));
+	}
+	memcpy(meta, m, sizeof(LearnedMetaPageData));
+	UnlockReleaseBuffer(buf);
+
+	if (meta->nleaf < 1 || meta->leaf_cap != LI_LEAF_CAP ||
+		meta->per_page < 1 || meta->per_page > LI_LEAF_CAP ||
+		meta->model_bytes != meta->nsegments * sizeof(li_segment) +
+		meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has an inconsistent metapage",
+						RelationGetRelationName(index))));
+}
+
+/* ------------------------------------------------------------------
+ * Locks
+ * ------------------------------------------------------------------ */
+
+void
+learned_lock_structure(Relation index, LOCKMODE mode)
+{
+	LockPage(index, LEARNED_STRUCTURE_LOCK, mode);
+}
+
+bool
+learned_conditional_lock_structure(Relation index, LOCKMODE mode)
+{
+	return ConditionalLockPage(index, LEARNED_STRUCTURE_LOCK, mode);
+}
+
+void
+learned_unlock_structure(Relation index, LOCKMODE mode)
+{
+	UnlockPage(index, LEARNED_STRUCTURE_LOCK, mode);
+}
+
+int
+learned_get_epsilon(Relation index)
+{
+	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
+
+	return opts ? opts->epsilon : LEARNED_DEFAULT_EPSILON;
+}
+
+int
+learned_get_fillfactor(Relation index)
+{
+	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
+
+	return opts ? opts->fillfactor : LEARNED_DEFAULT_FILLFACTOR;
+}
+
+void
+learned_check_index_rel(Relation index)
+{
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_indam == NULL ||
+		index->rd_indam->ambuild != learned_build)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a learned index",
+						RelationGetRelationName(index))));
+	if (RELATION_IS_OTHER_TEMP(index))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot access temporary indexes of other sessions")));
+	if (!index->rd_index->indisvalid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" is not valid",
+						RelationGetRelationName(index))));
+}
+
+/* ------------------------------------------------------------------
+ * Model cache
+ * ------------------------------------------------------------------ */
+
+static LearnedCache *cache_list = NULL;
+static MemoryContext cache_cxt = NULL;
+static bool xact_callback_registered = false;
+
+static void
+cache_free_unused(void)
+{
+	LearnedCache **prev = &cache_list;
+
+	while (*prev)
+	{
+		LearnedCache *c = *prev;
+
+		if (c->stale && c->refcount <= 0)
+		{
+			*prev = c->next;
+			pfree(c);
+		}
+		else
+			prev = &c->next;
+	}
+}
+
+static void
+learned_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		/* scans of an aborted transaction never reach amendscan */
+		for (LearnedCache *c = cache_list; c; c = c->next)
+			c->refcount = 0;
+		cache_free_unused();
+	}
+}
+
+LearnedCache *
+learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
+{
+	LearnedCache *c;
+	Size		hdr = MAXALIGN(sizeof(LearnedCache));
+	char	   *blob;
+	char	   *tmp;
+	BlockNumber blk;
+	uint32		copied = 0;
+
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(learned_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(TopMemoryContext,
+										  "learned_index model cache",
+										  ALLOCSET_DEFAULT_SIZES);
+
+	for (c = cache_list; c; c = c->next)
+	{
+		if (c->relid != RelationGetRelid(index))
+			continue;
+		if (!c->stale && RelFileNodeEquals(c->node, index->rd_node) &&
+			c->meta.generation == meta->generation)
+		{
+			c->refcount++;
+			return c;
+		}
+		c->stale = true;
+	}
+	cache_free_unused();
+
+	/* read into transaction memory first: an error then leaks nothing */
+	tmp = palloc_extended(meta->model_bytes + 8, MCXT_ALLOC_HUGE);
+	blk = meta->model_head;
+	while (copied < meta->model_bytes)
+	{
+		Buffer		buf;
+		Page		page;
+		LearnedPageOpaque opaque;
+
+		if (blk == InvalidBlockNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a truncated model (%u of %u bytes)",
+							RelationGetRelationName(index), copied,
+							meta->model_bytes)));
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		learned_check_page(index, page, blk, LI_PAGE_MODEL, meta->generation);
+		opaque = LearnedPageGetOpaque(page);
+		if (opaque->nitems > LI_ENTRY_AVAIL ||
+			copied + opaque->nitems > meta->model_bytes)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a model page with a bad length at block %u",
+							RelationGetRelationName(index), blk)));
+		memcpy(tmp + copied, LearnedModelData(page), opaque->nitems);
+		copied += opaque->nitems;
+		blk = opaque->next;
+		UnlockReleaseBuffer(buf);
+	}
+
+	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
+													hdr + meta->model_bytes + 8,
+													MCXT_ALLOC_HUGE);
+	memset(c, 0, sizeof(LearnedCache));
+	c->relid = RelationGetRelid(index);
+	c->node = index->rd_node;
+	c->meta = *meta;
+	blob = (char *) c + hdr;
+	memcpy(blob, tmp, meta->model_bytes);
+	pfree(tmp);
+
+	c->segs = (li_segment *) blob;
+	c->seps = (uint64 *) (blob + meta->nsegments * sizeof(li_segment));
+	c->blknos = (BlockNumber *) (blob + meta->nsegments * sizeof(li_segment) +
+								 meta->nleaf * sizeof(uint64));
+	c->refcount = 1;
+	c->next = cache_list;
+	cache_list = c;
+	return c;
+}
+
+void
+learned_cache_release(LearnedCache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->refcount > 0)
+		c->refcount--;
+	if (c->stale && c->refcount == 0)
+		cache_free_unused();
+}
+
+bool
+learned_cache_in_use(Oid relid)
+{
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == relid && c->refcount > 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------
+ * Page allocation
+ * ------------------------------------------------------------------ */
+
+/*
+ * Returns an exclusively locked buffer that is free for use by a page of a
+ * generation newer than or equal to `current`: a recycled page (from the
+ * FSM, checked to really belong to an older generation: the FSM is only a
+ * hint) or a new page at the end of the relation.  The caller initialises
+ * it completely.
+ */
+Buffer
+learned_new_buffer(Relation index, uint32 current)
+{
+	Buffer		buf;
+
+	for (;;)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+
+		if (blkno == InvalidBlockNumber)
+			break;
+		if (blkno == LEARNED_METAPAGE_BLKNO)
+			continue;
+		buf = ReadBuffer(index, blkno);
+		if (ConditionalLockBuffer(buf))
+		{
+			Page		page = BufferGetPage(buf);
+
+			if (PageIsNew(page))
+				return buf;
+			if (learned_page_is_ours(page) &&
+				LearnedPageGetOpaque(page)->page_type != LI_PAGE_META &&
+				LearnedPageGetOpaque(page)->generation < current)
+				return buf;
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+	}
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBuffer(index, P_NEW);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+/* ------------------------------------------------------------------
+ * Finding leaf groups
+ * ------------------------------------------------------------------ */
+
+static int
+predicted_leaf(LearnedCache *c, uint64 key)
+{
+	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	int64		p = (int64) (pred / c->meta.per_page);
+
+	if (p < 0)
+		p = 0;
+	if (p >= (int64) c->meta.nleaf)
+		p = c->meta.nleaf - 1;
+	return (int) p;
+}
+
+/* last leaf p with seps[p] <= key (seps[0] is 0, so there is one) */
+static int
+last_leaf_le(LearnedCache *c, uint64 key, int hint)
+{
+	int			n = c->meta.nleaf;
+	int			p = hint;
+	int			steps;
+	int			lo,
+				hi;
+
+	for (steps = 0; steps < 4; steps++)
+	{
+		if (p > 0 && c->seps[p] > key)
+			p--;
+		else if (p + 1 < n && c->seps[p + 1] <= key)
+			p++;
+		else
+			return p;
+	}
+	/* model far off (heavy duplicates across pages): binary search */
+	lo = 0;
+	hi = n;						/* answer in [lo, hi) */
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (c->seps[mid] <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* first leaf p that can hold a key >= lo: p == last or seps[p+1] >= lo */
+static int
+first_leaf_ge(LearnedCache *c, uint64 key, int hint)
+{
+	int			n = c->meta.nleaf;
+	int			p = hint;
+	int			steps;
+	int			lo,
+				hi;
+
+	for (steps = 0; steps < 4; steps++)
+	{
+		if (p + 1 < n && c->seps[p + 1] < key)
+			p++;
+		else if (p > 0 && c->seps[p] >= key)
+			p--;
+		else
+			return p;
+	}
+	lo = 0;
+	hi = n - 1;					/* smallest p in [lo, hi] with the property */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (c->seps[mid + 1] >= key)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+int
+learned_leaf_for_insert(LearnedCache *c, uint64 key)
+{
+	return last_leaf_le(c, key, predicted_leaf(c, key));
+}
+
+int
+learned_leaf_first(LearnedCache *c, uint64 lo)
+{
+	return first_leaf_ge(c, lo, predicted_leaf(c, lo));
+}
+
+int
+learned_leaf_last(LearnedCache *c, uint64 hi)
+{
+	return last_leaf_le(c, hi, predicted_leaf(c, hi));
+}
+
+void
+learned_model_window(LearnedCache *c, int group, uint64 key,
+					 int64 *wlo, int64 *whi)
+{
+	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	double		off = pred - (double) group * c->meta.per_page;
+
+	*wlo = (int64) floor(off - c->meta.radius);
+	*whi = (int64) ceil(off + c->meta.radius) + 1;
+}
+
+/* ------------------------------------------------------------------
+ * Reading a leaf group: the leaf page and its delta chain
+ * ------------------------------------------------------------------ */
+
+static inline void
+items_reserve(li_item **items, int *cap, int need)
+{
+	if (need <= *cap)
+		return;
+	if (*cap == 0 || *items == NULL)
+	{
+		*cap = Max(need, 64);
+		*items = palloc(sizeof(li_item) * *cap);
+	}
+	else
+	{
+		while (*cap < need)
+			*cap *= 2;
+		*items = repalloc(*items, sizeof(li_item) * *cap);
+	}
+}
+
+static inline void
+item_set(li_item *it, uint64 key, const ItemPointerData *tid)
+{
+	it->key = key;
+	it->tid[0] = tid->ip_blkid.bi_hi;
+	it->tid[1] = tid->ip_blkid.bi_lo;
+	it->tid[2] = tid->ip_posid;
+	it->pad = 0;
+}
+
+/*
+ * Collect the live entries of leaf group `group` with lo <= key <= hi, in
+ * key order, into *items (allocated in the current memory context).
+ * Returns the count.  With keep_pin, the leaf page stays pinned and its
+ * buffer is returned there (the caller releases it); this is what makes
+ * VACUUM's cleanup lock wait for scans still returning these entries.
+ */
+int
+learned_collect_group(Relation index, LearnedCache *c, int group,
+					  uint64 lo, uint64 hi, bool use_model,
+					  li_item **items, int *itemcap,
+					  Buffer *keep_pin, BufferAccessStrategy strategy)
+{
+	Buffer		buf;
+	Page		page;
+	LearnedPageOpaque opaque;
+	uint64	   *keys;
+	ItemPointerData *tids;
+	int			n,
+				i,
+				count = 0,
+				nbase;
+	BlockNumber next;
+	BlockNumber blkno = c->blknos[group];
+
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	learned_check_page(index, page, blkno, LI_PAGE_LEAF, c->meta.generation);
+	opaque = LearnedPageGetOpaque(page);
+	keys = LearnedPageKeys(page);
+	tids = LearnedPageTids(page);
+	n = opaque->nitems;
+
+	if (lo == 0 || n == 0)
+		i = 0;
+	else if (use_model)
+	{
+		int64		wlo,
+					whi;
+
+		learned_model_window(c, group, lo, &wlo, &whi);
+		i = li_lower_bound_window(keys, n, lo, wlo, whi, NULL);
+	}
+	else
+		i = li_lower_bound(keys, n, lo);
+
+	for (; i < n && keys[i] <= hi; i++)
+	{
+		if (!ItemPointerIsValid(&tids[i]))
+			continue;
+		items_reserve(items, itemcap, count + 1);
+		item_set(&(*items)[count++], keys[i], &tids[i]);
+	}
+	nbase = count;
+
+	next = opaque->next;
+	while (next != InvalidBlockNumber)
+	{
+		Buffer		dbuf = ReadBufferExtended(index, MAIN_FORKNUM, next,
+											  RBM_NORMAL, strategy);
+		Page		dpage;
+		LearnedPageOpaque dop;
+		uint64	   *dkeys;
+		ItemPointerData *dtids;
+
+		LockBuffer(dbuf, BUFFER_LOCK_SHARE);
+		dpage = BufferGetPage(dbuf);
+		learned_check_page(index, dpage, next, LI_PAGE_DELTA, c->meta.generation);
+		dop = LearnedPageGetOpaque(dpage);
+		dkeys = LearnedPageKeys(dpage);
+		dtids = LearnedPageTids(dpage);
+		items_reserve(items, itemcap, count + dop->nitems);
+		for (i = 0; i < dop->nitems; i++)
+		{
+			if (dkeys[i] < lo || dkeys[i] > hi || !ItemPointerIsValid(&dtids[i]))
+				continue;
+			item_set(&(*items)[count++], dkeys[i], &dtids[i]);
+		}
+		next = dop->next;
+		UnlockReleaseBuffer(dbuf);
+	}
+
+	if (count > nbase)
+		li_sort_items(*items, count);
+
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (keep_pin)
+		*keep_pin = buf;
+	else
+		ReleaseBuffer(buf);
+	return count;
+}

@@ -1,0 +1,105 @@
+/*
+ * learned_validate.c -- amvalidate: checks an operator class of the learned
+ * access method (comparison operators 1..5 returning boolean, no support
+ * functions).
+ */
+#include "postgres.h"
+
+#include "access/amvalidate.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/regproc.h"
+
+#include "learned.h"
+
+bool
+learned_validate(Oid opclassoid)
+{
+	bool		result = true;
+	HeapTuple	classtup;
+	Form_pg_opclass classform;
+	Oid			opfamilyoid;
+	Oid			opcintype;
+	char	   *opclassname;
+	CatCList   *oprlist;
+	CatCList   *proclist;
+	bool		catchall;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	opfamilyoid = classform->opcfamily;
+	opcintype = classform->opcintype;
+	opclassname = NameStr(classform->opcname);
+	/* the catch-all class only exists to report unsupported types */
+	catchall = (opcintype == ANYELEMENTOID);
+
+	if (!catchall && learned_keykind_for_type(opcintype) == LI_KEY_INVALID)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("learned operator class \"%s\" is for unsupported type %s",
+						opclassname, format_type_be(opcintype))));
+		result = false;
+	}
+
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("learned operator family of class \"%s\" has a support function, which the access method does not use",
+						opclassname)));
+		result = false;
+	}
+
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		HeapTuple	oprtup = &oprlist->members[i]->tuple;
+		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(oprtup);
+
+		if (oprform->amopstrategy < 1 || oprform->amopstrategy > BTMaxStrategyNumber)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("learned operator family of class \"%s\" contains operator %s with invalid strategy number %d",
+							opclassname, format_operator(oprform->amopopr),
+							oprform->amopstrategy)));
+			result = false;
+		}
+		if (oprform->amoppurpose != AMOP_SEARCH ||
+			!check_amop_signature(oprform->amopopr, BOOLOID,
+								  oprform->amoplefttype, oprform->amoprighttype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("learned operator family of class \"%s\" contains operator %s with wrong signature or purpose",
+							opclassname, format_operator(oprform->amopopr))));
+			result = false;
+		}
+		if (learned_keykind_for_type(oprform->amoplefttype) == LI_KEY_INVALID ||
+			learned_keykind_for_type(oprform->amoprighttype) == LI_KEY_INVALID)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("learned operator family of class \"%s\" contains operator %s on an unsupported type",
+							opclassname, format_operator(oprform->amopopr))));
+			result = false;
+		}
+	}
+
+	ReleaseCatCacheList(proclist);
+	ReleaseCatCacheList(oprlist);
+	ReleaseSysCache(classtup);
+	return result;
+}
