@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/freespace.h"
@@ -192,6 +193,12 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 				 errmsg("index \"%s\" block %u has page type %u, expected %u",
 						RelationGetRelationName(index), blkno,
 						opaque->page_type, type)));
+	if (generation != 0 && opaque->generation != generation && RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("canceling statement due to conflict with recovery"),
+				 errdetail("Index \"%s\" was retrained on the primary while the statement was reading it.",
+						   RelationGetRelationName(index))));
 	if (generation != 0 && opaque->generation != generation)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
