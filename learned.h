@@ -145,7 +145,7 @@ typedef struct LearnedOptions
 #define LEARNED_DEFAULT_EPSILON		32
 #define LEARNED_MIN_EPSILON			1
 #define LEARNED_MAX_EPSILON			65536
-#define LEARNED_DEFAULT_FILLFACTOR	100
+#define LEARNED_DEFAULT_FILLFACTOR	95
 
 /* scan state */
 typedef struct LearnedScanPos
@@ -197,6 +197,7 @@ extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
 extern Buffer learned_new_buffer(Relation index, uint32 generation);
 extern int	learned_leaf_for_insert(LearnedCache *c, uint64 key);
+extern int	learned_leaf_sorted(const LearnedMetaPageData *meta, uint32 g);
 extern int	learned_leaf_first(LearnedCache *c, uint64 lo);
 extern int	learned_leaf_last(LearnedCache *c, uint64 hi);
 extern void learned_model_window(LearnedCache *c, int group, uint64 key,
@@ -231,6 +232,9 @@ extern IndexBuildResult *learned_build(Relation heap, Relation index,
 extern void learned_buildempty(Relation index);
 
 /* learned_insert.c */
+extern int	learned_insert_buffer_kb;
+extern void learned_insert_init(void);
+extern void learned_flush_pending(Relation index);
 extern bool learned_insert(Relation index, Datum *values, bool *isnull,
 						   ItemPointer ht_ctid, Relation heapRel,
 						   IndexUniqueCheck checkUnique,

@@ -33,6 +33,7 @@ _PG_init(void)
 	learned_relopt_tab[1].optname = "fillfactor";
 	learned_relopt_tab[1].opttype = RELOPT_TYPE_INT;
 	learned_relopt_tab[1].offset = offsetof(LearnedOptions, fillfactor);
+	learned_insert_init();
 }
 
 bytea *

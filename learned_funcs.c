@@ -69,6 +69,7 @@ learned_index_stats(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	learned_flush_pending(index);
 	learned_lock_structure(index, ShareLock);
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
@@ -119,6 +120,7 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 				 errmsg("cannot retrain index \"%s\" while this session has an open scan on it",
 						RelationGetRelationName(index))));
 
+	learned_flush_pending(index);
 	learned_retrain(index, true);
 
 	index_close(index, RowExclusiveLock);

@@ -1,160 +1,382 @@
 /*
- * learned_insert.c -- aminsert.
+ * learned_insert.c -- aminsert and the backend-local insert buffer.
  *
- * The model is never refitted here.  A non-null key goes to the leaf group
- * the separators assign it to: appended to the leaf page itself when it
- * sorts after the page's last key and there is room (ascending keys, the
- * time-series case, cost one small WAL record), otherwise appended to the
- * head page of the leaf's delta chain (unsorted, append-only).  NULLs go to
- * the head of the NULL chain.  VACUUM or learned_index_retrain() merges
- * everything back into dense pages and refits the model.
+ * The model is never refitted here.  aminsert only appends (key, TID) to a
+ * buffer in this backend's transaction memory.  The buffer is flushed into
+ * the index in one batch: sorted by key, split by leaf, and each leaf
+ * receives all its entries with one WAL record per page touched (its free
+ * tail first, then its delta chain).  A flush happens
+ *   - before this transaction commits or prepares (XACT_EVENT_PRE_COMMIT),
+ *     so no committed row is ever missing from the index;
+ *   - before this backend scans, vacuums, retrains or inspects the index,
+ *     so the transaction sees its own rows;
+ *   - when the buffer reaches learned_index.insert_buffer_size.
+ * Other backends cannot see the buffered rows (they are uncommitted), so
+ * deferring their index entries is invisible to them.  On abort the buffer
+ * is simply dropped (its heap tuples are dead).  If the index got a new
+ * relfilenode in the meantime (TRUNCATE, REINDEX), the buffer is dropped:
+ * the rebuild already read the rows from the heap.
  */
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "learned.h"
 
-static void
-insert_null(Relation index, const LearnedMetaPageData *meta, ItemPointer tid)
+int			learned_insert_buffer_kb = 16384;
+
+typedef struct LearnedPending
 {
-	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-	LearnedMetaPage m;
-	BlockNumber head;
-	GenericXLogState *state;
+	struct LearnedPending *next;
+	Oid			indexoid;
+	RelFileNode node;
+	li_item    *items;			/* pad == 1 marks a NULL key */
+	int			n;
+	int			cap;
+} LearnedPending;
 
-	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	m = LearnedPageGetMeta(BufferGetPage(metabuf));
-	head = m->null_head;
+/* lives in TopTransactionContext; reset at transaction end */
+static LearnedPending *pending_list = NULL;
 
-	if (head != InvalidBlockNumber)
-	{
-		Buffer		buf = ReadBuffer(index, head);
-		Page		page;
+/* ------------------------------------------------------------------
+ * Writing a batch into the index
+ * ------------------------------------------------------------------ */
 
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		learned_check_page(index, BufferGetPage(buf), head, LI_PAGE_NULL,
-						   meta->generation);
-		if (LearnedPageGetOpaque(BufferGetPage(buf))->nitems < LI_NULL_CAP)
-		{
-			LearnedPageOpaque op;
-
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
-			op = LearnedPageGetOpaque(page);
-			LearnedNullTids(page)[op->nitems++] = *tid;
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(buf);
-			UnlockReleaseBuffer(metabuf);
-			return;
-		}
-		UnlockReleaseBuffer(buf);
-	}
-
-	/* new head page */
-	{
-		Buffer		nbuf = learned_new_buffer(index, meta->generation);
-		Page		npage,
-					mpage;
-		LearnedPageOpaque op;
-
-		state = GenericXLogStart(index);
-		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
-		mpage = GenericXLogRegisterBuffer(state, metabuf, 0);
-		learned_init_page(npage, LI_PAGE_NULL, meta->generation);
-		op = LearnedPageGetOpaque(npage);
-		op->next = head;
-		LearnedNullTids(npage)[op->nitems++] = *tid;
-		LearnedPageGetMeta(mpage)->null_head = BufferGetBlockNumber(nbuf);
-		GenericXLogFinish(state);
-		UnlockReleaseBuffer(nbuf);
-		UnlockReleaseBuffer(metabuf);
-	}
+static inline void
+tid_of(const li_item *it, ItemPointer tid)
+{
+	tid->ip_blkid.bi_hi = it->tid[0];
+	tid->ip_blkid.bi_lo = it->tid[1];
+	tid->ip_posid = it->tid[2];
 }
 
+/* append items[0..k) to leaf g (free tail, then delta chain) */
 static void
-insert_key(Relation index, LearnedCache *c, uint64 key, ItemPointer tid)
+insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 {
-	int			g = learned_leaf_for_insert(c, key);
 	BlockNumber blkno = c->blknos[g];
 	Buffer		buf = ReadBuffer(index, blkno);
 	Page		page;
 	LearnedPageOpaque op;
 	BlockNumber head;
 	GenericXLogState *state;
+	int			done = 0;
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
 	learned_check_page(index, page, blkno, LI_PAGE_LEAF, c->meta.generation);
 	op = LearnedPageGetOpaque(page);
 
-	/* append to the leaf itself if the key sorts last and there is room */
-	if (op->nitems < LI_LEAF_CAP &&
-		(op->nitems == 0 || LearnedPageKeys(page)[op->nitems - 1] <= key) &&
-		(g + 1 >= (int) c->meta.nleaf || key < c->seps[g + 1]))
+	/* the leaf's own free tail (unsorted, after its sorted entries) */
+	if (op->nitems < LI_LEAF_CAP)
 	{
+		int			take = Min(LI_LEAF_CAP - op->nitems, k);
+
 		state = GenericXLogStart(index);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		op = LearnedPageGetOpaque(page);
-		LearnedPageKeys(page)[op->nitems] = key;
-		LearnedPageTids(page)[op->nitems] = *tid;
-		op->nitems++;
+		for (int i = 0; i < take; i++)
+		{
+			LearnedPageKeys(page)[op->nitems] = items[i].key;
+			tid_of(&items[i], &LearnedPageTids(page)[op->nitems]);
+			op->nitems++;
+		}
 		GenericXLogFinish(state);
+		done = take;
+		page = BufferGetPage(buf);
+		op = LearnedPageGetOpaque(page);
+	}
+	if (done == k)
+	{
 		UnlockReleaseBuffer(buf);
 		return;
 	}
 
+	/* the head delta page */
 	head = op->next;
 	if (head != InvalidBlockNumber)
 	{
 		Buffer		dbuf = ReadBuffer(index, head);
-		Page		dpage;
 
 		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
 		learned_check_page(index, BufferGetPage(dbuf), head, LI_PAGE_DELTA,
 						   c->meta.generation);
 		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LI_LEAF_CAP)
 		{
+			Page		dpage;
 			LearnedPageOpaque dop;
+			int			take;
 
 			state = GenericXLogStart(index);
 			dpage = GenericXLogRegisterBuffer(state, dbuf, 0);
 			dop = LearnedPageGetOpaque(dpage);
-			LearnedPageKeys(dpage)[dop->nitems] = key;
-			LearnedPageTids(dpage)[dop->nitems] = *tid;
-			dop->nitems++;
+			take = Min(LI_LEAF_CAP - dop->nitems, k - done);
+			for (int i = 0; i < take; i++)
+			{
+				LearnedPageKeys(dpage)[dop->nitems] = items[done + i].key;
+				tid_of(&items[done + i], &LearnedPageTids(dpage)[dop->nitems]);
+				dop->nitems++;
+			}
 			GenericXLogFinish(state);
-			UnlockReleaseBuffer(dbuf);
-			UnlockReleaseBuffer(buf);
-			return;
+			done += take;
 		}
 		UnlockReleaseBuffer(dbuf);
 	}
 
-	/* start a new delta page at the head of the chain */
+	/* new delta pages at the head of the chain */
+	while (done < k)
 	{
 		Buffer		nbuf = learned_new_buffer(index, c->meta.generation);
 		Page		npage;
 		LearnedPageOpaque nop;
+		int			take = Min(LI_LEAF_CAP, k - done);
 
 		state = GenericXLogStart(index);
 		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		learned_init_page(npage, LI_PAGE_DELTA, c->meta.generation);
 		nop = LearnedPageGetOpaque(npage);
-		nop->next = head;
-		LearnedPageKeys(npage)[0] = key;
-		LearnedPageTids(npage)[0] = *tid;
-		nop->nitems = 1;
+		nop->next = LearnedPageGetOpaque(page)->next;
+		for (int i = 0; i < take; i++)
+		{
+			LearnedPageKeys(npage)[i] = items[done + i].key;
+			tid_of(&items[done + i], &LearnedPageTids(npage)[i]);
+		}
+		nop->nitems = take;
 		LearnedPageGetOpaque(page)->next = BufferGetBlockNumber(nbuf);
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(nbuf);
-		UnlockReleaseBuffer(buf);
+		done += take;
 	}
+	UnlockReleaseBuffer(buf);
+}
+
+/* append NULL entries to the NULL chain */
+static void
+insert_nulls(Relation index, uint32 generation, li_item *items, int k)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	int			done = 0;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+
+	while (done < k)
+	{
+		BlockNumber head = LearnedPageGetMeta(BufferGetPage(metabuf))->null_head;
+
+		if (head != InvalidBlockNumber)
+		{
+			Buffer		buf = ReadBuffer(index, head);
+
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			learned_check_page(index, BufferGetPage(buf), head, LI_PAGE_NULL, generation);
+			if (LearnedPageGetOpaque(BufferGetPage(buf))->nitems < LI_NULL_CAP)
+			{
+				Page		page;
+				LearnedPageOpaque op;
+				int			take;
+
+				state = GenericXLogStart(index);
+				page = GenericXLogRegisterBuffer(state, buf, 0);
+				op = LearnedPageGetOpaque(page);
+				take = Min(LI_NULL_CAP - op->nitems, k - done);
+				for (int i = 0; i < take; i++)
+					tid_of(&items[done + i], &LearnedNullTids(page)[op->nitems++]);
+				GenericXLogFinish(state);
+				done += take;
+			}
+			UnlockReleaseBuffer(buf);
+			if (done == k)
+				break;
+		}
+
+		/* a new head page */
+		{
+			Buffer		nbuf = learned_new_buffer(index, generation);
+			Page		npage,
+						mpage;
+			LearnedPageOpaque op;
+			int			take = Min(LI_NULL_CAP, k - done);
+
+			state = GenericXLogStart(index);
+			npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
+			mpage = GenericXLogRegisterBuffer(state, metabuf, 0);
+			learned_init_page(npage, LI_PAGE_NULL, generation);
+			op = LearnedPageGetOpaque(npage);
+			op->next = head;
+			for (int i = 0; i < take; i++)
+				tid_of(&items[done + i], &LearnedNullTids(npage)[op->nitems++]);
+			LearnedPageGetMeta(mpage)->null_head = BufferGetBlockNumber(nbuf);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(nbuf);
+			done += take;
+		}
+	}
+	UnlockReleaseBuffer(metabuf);
+}
+
+/*
+ * Insert a batch of items (any order; pad == 1 marks NULL) into the index.
+ * The items array is reordered.
+ */
+static void
+insert_batch(Relation index, li_item *items, int n)
+{
+	LearnedMetaPageData meta;
+	LearnedCache *c;
+	int			nnull = 0;
+	int			i;
+
+	/* NULLs to the end */
+	for (i = 0; i < n - nnull;)
+	{
+		if (items[i].pad == 1)
+		{
+			li_item		t = items[i];
+
+			items[i] = items[n - nnull - 1];
+			items[n - nnull - 1] = t;
+			nnull++;
+		}
+		else
+			i++;
+	}
+	li_sort_items(items, n - nnull);
+
+	learned_lock_structure(index, ShareLock);
+	learned_read_meta(index, &meta);
+	c = learned_cache_acquire(index, &meta);
+
+	i = 0;
+	while (i < n - nnull)
+	{
+		int			g = learned_leaf_for_insert(c, items[i].key);
+		int			j = i + 1;
+
+		if (g + 1 < (int) c->meta.nleaf)
+		{
+			uint64		limit = c->seps[g + 1];
+
+			while (j < n - nnull && items[j].key < limit)
+				j++;
+		}
+		else
+			j = n - nnull;
+		insert_group(index, c, g, items + i, j - i);
+		i = j;
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (nnull > 0)
+		insert_nulls(index, meta.generation, items + (n - nnull), nnull);
+
+	learned_cache_release(c);
+	learned_unlock_structure(index, ShareLock);
+}
+
+/* ------------------------------------------------------------------
+ * The buffer
+ * ------------------------------------------------------------------ */
+
+static LearnedPending *
+pending_find(Oid indexoid, bool create)
+{
+	LearnedPending *p;
+
+	for (p = pending_list; p; p = p->next)
+		if (p->indexoid == indexoid)
+			return p;
+	if (!create)
+		return NULL;
+	p = MemoryContextAllocZero(TopTransactionContext, sizeof(LearnedPending));
+	p->indexoid = indexoid;
+	p->next = pending_list;
+	pending_list = p;
+	return p;
+}
+
+static void
+pending_flush(Relation index, LearnedPending *p)
+{
+	int			n = p->n;
+
+	if (n == 0)
+		return;
+	/* empty the buffer first: an error must not flush it twice */
+	p->n = 0;
+	if (!RelFileNodeEquals(p->node, index->rd_node))
+		return;					/* rebuilt since: the rows are in already */
+	insert_batch(index, p->items, n);
+}
+
+/* Flush this backend's pending entries of one index (before reading it). */
+void
+learned_flush_pending(Relation index)
+{
+	LearnedPending *p = pending_find(RelationGetRelid(index), false);
+
+	if (p && p->n > 0)
+		pending_flush(index, p);
+}
+
+static void
+learned_insert_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			for (LearnedPending *p = pending_list; p; p = p->next)
+			{
+				Relation	index;
+
+				if (p->n == 0)
+					continue;
+				/* dropped in this transaction: nothing to do */
+				index = try_relation_open(p->indexoid, RowExclusiveLock);
+				if (index == NULL)
+				{
+					p->n = 0;
+					continue;
+				}
+				if (index->rd_rel->relkind == RELKIND_INDEX &&
+					index->rd_indam && index->rd_indam->ambuild == learned_build)
+					pending_flush(index, p);
+				p->n = 0;
+				relation_close(index, RowExclusiveLock);
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			pending_list = NULL;	/* freed with TopTransactionContext */
+			break;
+		default:
+			break;
+	}
+}
+
+void
+learned_insert_init(void)
+{
+	DefineCustomIntVariable("learned_index.insert_buffer_size",
+							"Memory (kB) of the per-backend buffer of inserted index entries.",
+							"Entries are written to learned indexes in batches: at commit, "
+							"before the backend reads the index, or when the buffer is full. "
+							"0 writes every entry at once.",
+							&learned_insert_buffer_kb, 16384, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	RegisterXactCallback(learned_insert_xact_callback, NULL);
 }
 
 bool
@@ -164,23 +386,46 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 			   bool indexUnchanged,
 			   IndexInfo *indexInfo)
 {
-	LearnedMetaPageData meta;
+	li_item		it;
+	LearnedPending *p;
+	Size		limit;
 
-	learned_lock_structure(index, ShareLock);
-	learned_read_meta(index, &meta);
-
+	memset(&it, 0, sizeof(it));
 	if (isnull[0])
-		insert_null(index, &meta, ht_ctid);
+		it.pad = 1;
 	else
 	{
-		uint64		key = learned_encode((LearnedKeyKind) meta.keykind, values[0]);
-		LearnedCache *c = learned_cache_acquire(index, &meta);
+		LearnedKeyKind kind = learned_keykind_for_type(index->rd_opcintype[0]);
 
-		/* on error, the abort callback drops the reference */
-		insert_key(index, c, key, ht_ctid);
-		learned_cache_release(c);
+		it.key = learned_encode(kind, values[0]);
+	}
+	it.tid[0] = ht_ctid->ip_blkid.bi_hi;
+	it.tid[1] = ht_ctid->ip_blkid.bi_lo;
+	it.tid[2] = ht_ctid->ip_posid;
+
+	if (learned_insert_buffer_kb == 0 || !IsTransactionState())
+	{
+		insert_batch(index, &it, 1);
+		return false;
 	}
 
-	learned_unlock_structure(index, ShareLock);
+	p = pending_find(RelationGetRelid(index), true);
+	if (p->n > 0 && !RelFileNodeEquals(p->node, index->rd_node))
+		p->n = 0;
+	p->node = index->rd_node;
+	if (p->n >= p->cap)
+	{
+		int			newcap = p->cap ? p->cap * 2 : 1024;
+
+		p->items = p->items ?
+			repalloc_huge(p->items, sizeof(li_item) * (Size) newcap) :
+			MemoryContextAllocHuge(TopTransactionContext, sizeof(li_item) * (Size) newcap);
+		p->cap = newcap;
+	}
+	p->items[p->n++] = it;
+
+	limit = (Size) learned_insert_buffer_kb * 1024 / sizeof(li_item);
+	if ((Size) p->n >= limit)
+		pending_flush(index, p);
 	return false;
 }

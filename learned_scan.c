@@ -51,6 +51,8 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	LearnedScanOpaque so = palloc0(sizeof(LearnedScanOpaqueData));
 	LearnedMetaPageData meta;
 
+	/* this transaction's own buffered inserts must be visible to it */
+	learned_flush_pending(index);
 	learned_lock_structure(index, ShareLock);
 	learned_read_meta(index, &meta);
 	so->cache = learned_cache_acquire(index, &meta);

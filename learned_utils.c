@@ -606,6 +606,17 @@ first_leaf_ge(LearnedCache *c, uint64 key, int hint)
 	return lo;
 }
 
+/* number of sorted entries leaf g received at build / retrain */
+int
+learned_leaf_sorted(const LearnedMetaPageData *meta, uint32 g)
+{
+	if (meta->nkeys == 0)
+		return 0;
+	if (g + 1 < meta->nleaf)
+		return meta->per_page;
+	return (int) (meta->nkeys - (uint64) (meta->nleaf - 1) * meta->per_page);
+}
+
 int
 learned_leaf_for_insert(LearnedCache *c, uint64 key)
 {
@@ -699,8 +710,9 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	opaque = LearnedPageGetOpaque(page);
 	keys = LearnedPageKeys(page);
 	tids = LearnedPageTids(page);
-	n = opaque->nitems;
+	n = Min((int) opaque->nitems, learned_leaf_sorted(&c->meta, group));
 
+	/* sorted entries from the build: windowed search from the model */
 	if (lo == 0 || n == 0)
 		i = 0;
 	else if (use_model)
@@ -722,6 +734,15 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 		item_set(&(*items)[count++], keys[i], &tids[i]);
 	}
 	nbase = count;
+
+	/* the unsorted tail of entries appended since */
+	items_reserve(items, itemcap, count + (opaque->nitems - n));
+	for (i = n; i < opaque->nitems; i++)
+	{
+		if (keys[i] < lo || keys[i] > hi || !ItemPointerIsValid(&tids[i]))
+			continue;
+		item_set(&(*items)[count++], keys[i], &tids[i]);
+	}
 
 	next = opaque->next;
 	while (next != InvalidBlockNumber)

@@ -16,17 +16,6 @@
 
 #include "learned.h"
 
-/* number of entries page g received at build / retrain */
-static int
-built_entries(const LearnedMetaPageData *meta, uint32 g)
-{
-	if (meta->nkeys == 0)
-		return 0;
-	if (g + 1 < meta->nleaf)
-		return meta->per_page;
-	return (int) (meta->nkeys - (uint64) (meta->nleaf - 1) * meta->per_page);
-}
-
 void
 learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 {
@@ -39,7 +28,7 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		Page		page;
 		LearnedPageOpaque op;
 		ItemPointerData *tids;
-		int			built = built_entries(&c->meta, g);
+		int			built = learned_leaf_sorted(&c->meta, g);
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
