@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # step_* functions are called through run_step
+#
+# scripts/test.sh -- build learned_index and run every test we have.
+#
+#   sudo scripts/test.sh            # fresh Debian 12: installs packages too
+#   scripts/test.sh                 # normal user: packages must be installed,
+#                                   # 'make install' goes through sudo
+#   scripts/test.sh regress tap     # only some steps (deps/build/install
+#                                   # are always done first)
+#
+# Steps, in order:
+#   deps      apt-get install the packages (root only; skipped when all are
+#             installed already)
+#   build     make -B LI_ASSERT=1 (warnings are errors, Asserts on)
+#   install   make install
+#   unittest  make unittest            (C++ core, GoogleTest)
+#   asan      make unittest-asan       (same under ASan+UBSan)
+#   fuzz      make fuzz FUZZ_SECONDS=N (skipped if there is no fuzz target)
+#   regress   pg_regress over sql/*.sql (sorted) against a throwaway
+#             cluster: --inputdir/--outputdir = the copy of the tree,
+#             --load-extension=learned_index --dbname=contrib_regression
+#   tap       prove test/t/*.pl from the copy's top directory, environment
+#             as PGXS's prove_installcheck: PG 15 bin first in PATH,
+#             PG_REGRESS, PostgreSQL::Test in PERL5LIB, TESTDIR=the copy
+#             (so logs land in tmp_check/log/); each test starts its own
+#             clusters
+#   bench     bench/run --quick        (skipped if bench/run is absent)
+#
+# PostgreSQL will not run as root, so as root the clusters and tests run as
+# the 'postgres' system user, in a mktemp directory holding a copy of the
+# working tree. That directory is removed at the end unless KEEP_TMP=1.
+#
+# Environment:
+#   FUZZ_SECONDS=60    time budget handed to 'make fuzz'
+#   LI_TEST_PORT=54329 port of the pg_regress cluster (unix socket only, in
+#                      the throwaway directory, so it cannot clash)
+#   LI_SKIP="fuzz bench"  steps to skip
+#   LI_PROVE_FLAGS     extra flags for prove (default: --timer)
+#   LI_REGRESS_CONF    extra postgresql.conf lines for the pg_regress cluster
+#   KEEP_TMP=1         keep the throwaway directory for inspection
+#   PG_CONFIG, LI_PG_USER, LI_JOBS, LI_TMPDIR: see scripts/common.sh
+#
+# Exit status: 0 if every step that ran passed, 1 otherwise.
+
+set -uo pipefail
+
+# shellcheck source=scripts/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+: "${FUZZ_SECONDS:=60}"
+: "${LI_TEST_PORT:=54329}"
+: "${LI_SKIP:=}"
+: "${LI_PROVE_FLAGS:=--timer}"
+
+ALL_STEPS="unittest asan fuzz regress tap bench"
+
+usage() {
+	sed -n '/^#$/,/^$/s/^# \{0,1\}//p' "$0"
+	exit "${1:-0}"
+}
+
+WANT=""
+for arg in "$@"; do
+	case "$arg" in
+		-h | --help) usage 0 ;;
+		unittest | asan | fuzz | regress | tap | bench) WANT="$WANT $arg" ;;
+		deps | build | install) ;; # always done
+		*)
+			li_err "unknown step '$arg'"
+			usage 2
+			;;
+	esac
+done
+[ -n "$WANT" ] || WANT=$ALL_STEPS
+
+wanted() {
+	case " $WANT " in *" $1 "*) ;; *) return 1 ;; esac
+	case " $LI_SKIP " in *" $1 "*) return 1 ;; esac
+	return 0
+}
+
+# ---------------------------------------------------------------------
+# result bookkeeping
+# ---------------------------------------------------------------------
+R_NAMES=()
+R_STATUS=()
+R_NOTES=()
+R_SECS=()
+FAILED=0
+
+record() { # name status seconds note
+	R_NAMES+=("$1")
+	R_STATUS+=("$2")
+	R_SECS+=("$3")
+	R_NOTES+=("${4:-}")
+	[ "$2" = FAIL ] && FAILED=1
+	return 0
+}
+
+SKIP_NOTE=""
+# run_step NAME FUNCTION: the function returns 0 (pass), 77 (skipped, reason
+# in SKIP_NOTE) or anything else (fail).
+run_step() {
+	local name=$1 fn=$2 t0=$SECONDS rc
+	echo
+	li_log "[$name] ---------------------------------------------------------"
+	SKIP_NOTE=""
+	"$fn"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		record "$name" PASS $((SECONDS - t0))
+		printf '%s[%s] PASS%s\n' "$LI_GREEN" "$name" "$LI_RESET"
+	elif [ $rc -eq 77 ]; then
+		record "$name" SKIP $((SECONDS - t0)) "$SKIP_NOTE"
+		printf '%s[%s] SKIP: %s%s\n' "$LI_YELLOW" "$name" "$SKIP_NOTE" "$LI_RESET"
+	else
+		record "$name" FAIL $((SECONDS - t0)) "${SKIP_NOTE:-exit status $rc}"
+		printf '%s[%s] FAIL%s\n' "$LI_RED" "$name" "$LI_RESET"
+	fi
+	return "$rc"
+}
+
+not_run() { # name reason
+	record "$1" FAIL 0 "not run: $2"
+	printf '%s[%s] NOT RUN: %s%s\n' "$LI_RED" "$1" "$2" "$LI_RESET"
+}
+
+summary() {
+	local i
+	echo
+	li_log "summary (total $((SECONDS - T_START)) s)"
+	for i in "${!R_NAMES[@]}"; do
+		local color=$LI_GREEN
+		case "${R_STATUS[$i]}" in
+			FAIL) color=$LI_RED ;;
+			SKIP) color=$LI_YELLOW ;;
+		esac
+		printf '  %-9s %s%-4s%s %5ss  %s\n' "${R_NAMES[$i]}" "$color" \
+			"${R_STATUS[$i]}" "$LI_RESET" "${R_SECS[$i]}" "${R_NOTES[$i]}"
+	done
+	if [ $FAILED -eq 0 ]; then
+		printf '%sALL PASSED%s\n' "$LI_GREEN$LI_BOLD" "$LI_RESET"
+	else
+		printf '%sSOME STEPS FAILED%s\n' "$LI_RED$LI_BOLD" "$LI_RESET"
+	fi
+}
+
+# ---------------------------------------------------------------------
+# steps
+# ---------------------------------------------------------------------
+step_unittest() {
+	li_run 1200 "${LI_BUILD_ASU[@]}" make -C "$LI_REPO" PG_CONFIG="$PG_CONFIG" unittest
+}
+
+step_asan() {
+	li_run 1200 "${LI_BUILD_ASU[@]}" make -C "$LI_REPO" PG_CONFIG="$PG_CONFIG" unittest-asan
+}
+
+step_fuzz() {
+	local err
+	if ! err=$("${LI_BUILD_ASU[@]}" make -C "$LI_REPO" -n fuzz 2>&1 >/dev/null); then
+		if printf '%s' "$err" | grep -q "No rule to make target .fuzz"; then
+			SKIP_NOTE="the Makefile has no 'fuzz' target yet"
+			return 77
+		fi
+	fi
+	li_log "make fuzz FUZZ_SECONDS=$FUZZ_SECONDS"
+	li_run $((FUZZ_SECONDS * 4 + 900)) "${LI_BUILD_ASU[@]}" \
+		make -C "$LI_REPO" PG_CONFIG="$PG_CONFIG" fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
+}
+
+need_installed() {
+	[ "$INSTALLED" = 1 ] && return 0
+	SKIP_NOTE="not run: the extension was not built/installed"
+	return 1
+}
+
+# The copy of the working tree the PostgreSQL-side tests read, owned by
+# $LI_USER.
+COPY=""
+prepare_copy() {
+	[ -n "$COPY" ] && return 0
+	if [ -z "${LI_TMP:-}" ]; then
+		li_make_tmp li-test || return 1
+	fi
+	COPY="$LI_TMP/repo"
+	li_copy_tree "$COPY" || {
+		COPY=""
+		return 1
+	}
+	li_log "test copy of the tree: $COPY (tests run as $LI_USER)"
+}
+
+step_regress() {
+	local tests=() f rc cdir
+	for f in "$LI_REPO"/sql/*.sql; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		tests+=("${f%.sql}")
+	done
+	if [ ${#tests[@]} -eq 0 ]; then
+		SKIP_NOTE="no sql/*.sql yet"
+		return 77
+	fi
+	need_installed || return 1
+	# same order as the Makefile's $(sort ...): bytewise
+	mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort)
+	for f in "${tests[@]}"; do
+		[ -e "$LI_REPO/expected/$f.out" ] ||
+			li_warn "expected/$f.out is missing: the test will fail (with KEEP_TMP=1 its output stays in results/$f.out of the kept directory)"
+	done
+	prepare_copy || return 1
+	cdir="$LI_TMP/regress_cluster"
+	li_as_user mkdir -p "$cdir" || return 1
+	li_cluster_start "$cdir" "$LI_TEST_PORT" "${LI_REGRESS_CONF:-}" || return 1
+	li_log "pg_regress: ${tests[*]}"
+	li_run 1200 "${LI_ASU[@]}" -C "$COPY" "$LI_PG_REGRESS" \
+		--inputdir="$COPY" --outputdir="$COPY" \
+		--bindir="$LI_PGBIN" \
+		--load-extension=learned_index \
+		--dbname=contrib_regression \
+		--host="$LI_PGHOST" --port="$LI_PGPORT" \
+		"${tests[@]}"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		if [ -s "$COPY/regression.diffs" ]; then
+			li_err "regression.diffs (first 300 lines; full file: $COPY/regression.diffs)"
+			head -300 "$COPY/regression.diffs"
+		fi
+		if [ ! -s "$COPY/regression.diffs" ]; then
+			echo "--- server log (last 40 lines) ---"
+			tail -40 "$cdir/server.log"
+		elif grep -qE 'PANIC|TRAP:|terminated by signal|was terminated' \
+			"$cdir/server.log"; then
+			echo "--- server log: crashes and assertion failures ---"
+			grep -E -B2 -A8 'PANIC|TRAP:|terminated by signal|was terminated' \
+				"$cdir/server.log" | head -100
+		fi
+		SKIP_NOTE="pg_regress failed (rerun with KEEP_TMP=1 to keep $COPY)"
+	fi
+	li_cluster_stop "$cdir"
+	return "$rc"
+}
+
+step_tap() {
+	local tests=() f rc
+	for f in "$LI_REPO"/test/t/*.pl; do
+		[ -e "$f" ] && tests+=("test/t/${f##*/}")
+	done
+	if [ ${#tests[@]} -eq 0 ]; then
+		SKIP_NOTE="no test/t/*.pl yet"
+		return 77
+	fi
+	need_installed || return 1
+	mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort)
+	prepare_copy || return 1
+	li_as_user rm -rf "$COPY/tmp_check"
+	li_log "prove ${tests[*]}"
+	# What PGXS's prove_installcheck sets up: the PG15 binaries first in
+	# PATH, PG_REGRESS, the PostgreSQL::Test modules in the include path
+	# and TESTDIR (tmp_check/ and its logs go under it). PostgreSQL::Test
+	# picks free ports itself and clears PG* variables.
+	# shellcheck disable=SC2086
+	li_run 1500 "${LI_ASU[@]}" -C "$COPY" \
+		-u PGPORT -u PGHOST -u PGHOSTADDR -u PGDATA -u PGDATABASE -u PGUSER \
+		PATH="$LI_PGBIN:$PATH" \
+		PG_REGRESS="$LI_PG_REGRESS" \
+		PERL5LIB="$LI_PG_PERL${PERL5LIB:+:$PERL5LIB}" \
+		TESTDIR="$COPY" \
+		TMPDIR="$LI_TMP/tmp" \
+		prove -I "$LI_PG_PERL" -I "$COPY" $LI_PROVE_FLAGS "${tests[@]}"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		# the log of each test that failed a check or did not finish
+		for f in "$COPY"/tmp_check/log/regress_log_*; do
+			[ -e "$f" ] || continue
+			if grep -q 'not ok ' "$f" ||
+				! grep -qE '(^|\) )1\.\.[0-9]+$' "$f"; then
+				echo "--- $f (last 80 lines) ---"
+				tail -80 "$f"
+			fi
+		done
+		echo "--- server logs of the TAP nodes: $COPY/tmp_check/log/*.log"
+		SKIP_NOTE="prove failed (logs: $COPY/tmp_check/log, keep with KEEP_TMP=1)"
+	fi
+	return "$rc"
+}
+
+step_bench() {
+	local b="$LI_REPO/bench/run"
+	if [ ! -e "$b" ]; then
+		SKIP_NOTE="no bench/run yet"
+		return 77
+	fi
+	if [ ! -x "$b" ]; then
+		SKIP_NOTE="bench/run exists but is not executable"
+		return 1
+	fi
+	need_installed || return 1
+	li_run 1200 env -C "$LI_REPO" PG_CONFIG="$PG_CONFIG" LI_PG_USER="$LI_USER" \
+		"$b" --quick
+}
+
+# ---------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------
+T_START=$SECONDS
+trap 'li_cleanup' EXIT
+trap li_on_signal INT TERM HUP
+
+li_log "learned_index test run in $LI_REPO as $(id -un)"
+
+t0=$SECONDS
+if ! li_install_deps; then
+	record deps FAIL $((SECONDS - t0)) "missing packages"
+	summary
+	exit 1
+fi
+record deps PASS $((SECONDS - t0))
+if ! li_check_pg || ! li_setup_user; then
+	record setup FAIL 0 "PostgreSQL $LI_PG_MAJOR not usable"
+	summary
+	exit 1
+fi
+li_log "$("$PG_CONFIG" --version), $(g++ --version | head -1), $(clang-14 --version 2>/dev/null | head -1)"
+li_log "commit: $(git -C "$LI_REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+
+BUILT=0
+INSTALLED=0
+run_step build li_build && BUILT=1
+if [ $BUILT = 1 ]; then
+	run_step install li_make_install && INSTALLED=1
+else
+	not_run install "build failed"
+fi
+
+wanted unittest && run_step unittest step_unittest
+wanted asan && run_step asan step_asan
+wanted fuzz && run_step fuzz step_fuzz
+
+wanted regress && run_step regress step_regress
+wanted tap && run_step tap step_tap
+wanted bench && run_step bench step_bench
+
+summary
+exit $FAILED
