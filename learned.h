@@ -34,12 +34,19 @@
  */
 #define LEARNED_STRUCTURE_LOCK	((BlockNumber) 0xFFFFFFF0)
 
+/* modes of the structure lock (see docs/design.md, "Locking") */
+#define LEARNED_LOCK_SCAN		AccessShareLock		/* scans, stats */
+#define LEARNED_LOCK_INSERT		RowExclusiveLock	/* inserts, bulk delete */
+#define LEARNED_LOCK_RETRAIN	ShareRowExclusiveLock	/* retrain, sweep */
+#define LEARNED_LOCK_RECYCLE	AccessExclusiveLock /* only tried, never waited for */
+
 /* page types */
 #define LI_PAGE_META	1
 #define LI_PAGE_LEAF	2
 #define LI_PAGE_DELTA	3
 #define LI_PAGE_NULL	4
 #define LI_PAGE_MODEL	5
+#define LI_PAGE_FREE	6		/* recyclable */
 
 /* key kinds: how a SQL value is encoded into the model's uint64 */
 typedef enum LearnedKeyKind
@@ -103,12 +110,14 @@ typedef struct LearnedMetaPageData
 	BlockNumber model_head;		/* first page of the model blob */
 	uint32		model_bytes;
 	BlockNumber null_head;		/* first page of the NULL chain */
-	uint32		pad;
+	uint32		ndirty;			/* leaves that overflowed into delta pages */
 	uint64		nkeys;			/* non-null entries at build/retrain */
 	uint64		nnulls;			/* NULL entries at build/retrain */
 	double		max_error;		/* measured over every key */
 	int64		last_retrain;	/* TimestampTz, 0 = never */
 	uint64		nretrains;
+	uint32		sweep_needed;	/* pages may await recycling */
+	uint32		nlocal;			/* segment-local retrains */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -132,7 +141,13 @@ typedef struct LearnedCache
 	li_segment *segs;
 	uint64	   *seps;			/* separator (lowest key) of each leaf */
 	BlockNumber *blknos;		/* block of each leaf */
+	uint16	   *nsorted;		/* sorted entries of each leaf at its build */
 } LearnedCache;
+
+/* bytes of the model blob */
+#define LEARNED_BLOB_BYTES(nseg, nleaf) \
+	((Size) (nseg) * sizeof(li_segment) + \
+	 (Size) (nleaf) * (sizeof(uint64) + sizeof(BlockNumber) + sizeof(uint16)))
 
 /* reloptions */
 typedef struct LearnedOptions
@@ -140,12 +155,14 @@ typedef struct LearnedOptions
 	int32		vl_len_;
 	int			epsilon;
 	int			fillfactor;
+	double		retrain_threshold;
 } LearnedOptions;
 
 #define LEARNED_DEFAULT_EPSILON		32
 #define LEARNED_MIN_EPSILON			1
 #define LEARNED_MAX_EPSILON			65536
 #define LEARNED_DEFAULT_FILLFACTOR	95
+#define LEARNED_DEFAULT_RETRAIN_THRESHOLD 0.1
 
 /* scan state */
 typedef struct LearnedScanPos
@@ -195,9 +212,9 @@ extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
-extern Buffer learned_new_buffer(Relation index, uint32 generation);
+extern Buffer learned_new_buffer(Relation index);
 extern int	learned_leaf_for_insert(LearnedCache *c, uint64 key);
-extern int	learned_leaf_sorted(const LearnedMetaPageData *meta, uint32 g);
+#define learned_leaf_sorted(c, g) ((int) (c)->nsorted[(g)])
 extern int	learned_leaf_first(LearnedCache *c, uint64 lo);
 extern int	learned_leaf_last(LearnedCache *c, uint64 hi);
 extern void learned_model_window(LearnedCache *c, int group, uint64 key,
@@ -212,21 +229,43 @@ extern void learned_unlock_structure(Relation index, LOCKMODE mode);
 extern void learned_check_index_rel(Relation index);
 extern int	learned_get_epsilon(Relation index);
 extern int	learned_get_fillfactor(Relation index);
+extern double learned_get_retrain_threshold(Relation index);
+extern int	learned_per_page(Relation index);
 
 /* learned_build.c: page writer shared by build, retrain and buildempty */
 typedef struct LearnedWriter LearnedWriter;
 typedef BlockNumber (*learned_sink_fn) (void *arg, Page page);
 
+/* what a writer produced: leaves and segments of one run */
+typedef struct LearnedRunResult
+{
+	li_segment *segs;
+	int			nseg;
+	uint64	   *seps;
+	BlockNumber *blknos;
+	uint16	   *nsorted;
+	int			nleaf;
+	uint64		nkeys;			/* entries written */
+	BlockNumber null_head;
+	uint64		nnulls;
+} LearnedRunResult;
+
 extern LearnedWriter *learned_writer_begin(Relation index, uint32 generation,
-										   LearnedKeyKind kind, int epsilon,
-										   int per_page,
+										   int epsilon, int per_page,
+										   uint64 base_pos, uint64 first_sep,
 										   learned_sink_fn sink, void *arg);
 extern void learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid);
 extern void learned_writer_add_null(LearnedWriter *w, ItemPointer tid);
-extern void learned_writer_finish(LearnedWriter *w, LearnedMetaPageData *meta);
-extern double learned_measure_error(Relation index, const LearnedMetaPageData *meta,
-									const li_segment *segs, const uint64 *seps,
-									const BlockNumber *blknos);
+extern void learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res);
+extern BlockNumber learned_write_model(const li_segment *segs, int nseg,
+									   const uint64 *seps, const BlockNumber *blknos,
+									   const uint16 *nsorted, int nleaf,
+									   uint32 generation, learned_sink_fn sink,
+									   void *arg, uint32 *nbytes);
+extern double learned_measure_error(Relation index, uint32 generation,
+									const li_segment *segs, int nseg, uint64 nkeys,
+									const BlockNumber *blknos, int per_page,
+									int from, int to);
 extern IndexBuildResult *learned_build(Relation heap, Relation index,
 									   IndexInfo *indexInfo);
 extern void learned_buildempty(Relation index);
@@ -259,7 +298,15 @@ extern IndexBulkDeleteResult *learned_bulkdelete(IndexVacuumInfo *info,
 												 void *callback_state);
 extern IndexBulkDeleteResult *learned_vacuumcleanup(IndexVacuumInfo *info,
 													IndexBulkDeleteResult *stats);
-extern bool learned_retrain(Relation index, bool wait);
+typedef enum LearnedRetrainMode
+{
+	LI_RETRAIN_OVERFLOW,		/* leaves with delta pages or many tombstones */
+	LI_RETRAIN_PENDING,			/* every leaf with pending or dead entries */
+	LI_RETRAIN_FULL				/* rewrite everything */
+} LearnedRetrainMode;
+
+extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);
+extern void learned_sweep(Relation index);
 
 typedef struct LearnedIndexCounts
 {
@@ -269,6 +316,7 @@ typedef struct LearnedIndexCounts
 	uint64		nulls;
 	uint64		delta_pages;
 	uint64		null_pages;
+	uint64		dirty_leaves;	/* leaves with delta pages */
 } LearnedIndexCounts;
 extern void learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts);
 

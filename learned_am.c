@@ -14,7 +14,7 @@
 PG_MODULE_MAGIC;
 
 static relopt_kind learned_relopt_kind;
-static relopt_parse_elt learned_relopt_tab[2];
+static relopt_parse_elt learned_relopt_tab[3];
 
 void
 _PG_init(void)
@@ -23,16 +23,22 @@ _PG_init(void)
 	add_int_reloption(learned_relopt_kind, "epsilon",
 					  "Maximum error (in positions) of the learned model",
 					  LEARNED_DEFAULT_EPSILON, LEARNED_MIN_EPSILON,
-					  LEARNED_MAX_EPSILON, AccessExclusiveLock);
+					  LEARNED_MAX_EPSILON, ShareUpdateExclusiveLock);
 	add_int_reloption(learned_relopt_kind, "fillfactor",
 					  "Packs leaf pages only to this percentage at build and retrain",
-					  LEARNED_DEFAULT_FILLFACTOR, 10, 100, AccessExclusiveLock);
+					  LEARNED_DEFAULT_FILLFACTOR, 10, 100, ShareUpdateExclusiveLock);
+	add_real_reloption(learned_relopt_kind, "retrain_threshold",
+					   "Fraction of leaves that overflowed into delta pages beyond which inserts retrain them",
+					   LEARNED_DEFAULT_RETRAIN_THRESHOLD, 0.0, 1.0, ShareUpdateExclusiveLock);
 	learned_relopt_tab[0].optname = "epsilon";
 	learned_relopt_tab[0].opttype = RELOPT_TYPE_INT;
 	learned_relopt_tab[0].offset = offsetof(LearnedOptions, epsilon);
 	learned_relopt_tab[1].optname = "fillfactor";
 	learned_relopt_tab[1].opttype = RELOPT_TYPE_INT;
 	learned_relopt_tab[1].offset = offsetof(LearnedOptions, fillfactor);
+	learned_relopt_tab[2].optname = "retrain_threshold";
+	learned_relopt_tab[2].opttype = RELOPT_TYPE_REAL;
+	learned_relopt_tab[2].offset = offsetof(LearnedOptions, retrain_threshold);
 	learned_insert_init();
 }
 

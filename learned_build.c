@@ -32,9 +32,10 @@ struct LearnedWriter
 {
 	Relation	index;
 	uint32		generation;
-	LearnedKeyKind kind;
 	int			epsilon;
 	int			per_page;
+	uint64		base_pos;
+	uint64		first_sep;
 	learned_sink_fn sink;
 	void	   *arg;
 
@@ -52,6 +53,7 @@ struct LearnedWriter
 
 	uint64	   *seps;
 	BlockNumber *blknos;
+	uint16	   *nsorted;
 	int			nleaf;
 	int			leafcap;
 
@@ -82,28 +84,38 @@ writer_add_segments(LearnedWriter *w, li_segment *closed, int nclosed)
 	}
 }
 
+/*
+ * A writer turns a sorted stream of entries into leaf pages written through
+ * `sink`, fitting the model in the same pass.  Its positions start at
+ * base_pos and its first leaf gets the separator first_sep (a retrain that
+ * rewrites a run of leaves inside the index uses both).
+ */
 LearnedWriter *
-learned_writer_begin(Relation index, uint32 generation, LearnedKeyKind kind,
-					 int epsilon, int per_page, learned_sink_fn sink, void *arg)
+learned_writer_begin(Relation index, uint32 generation, int epsilon,
+					 int per_page, uint64 base_pos, uint64 first_sep,
+					 learned_sink_fn sink, void *arg)
 {
 	LearnedWriter *w = palloc0(sizeof(LearnedWriter));
 
 	w->index = index;
 	w->generation = generation;
-	w->kind = kind;
 	w->epsilon = epsilon;
 	w->per_page = per_page;
+	w->base_pos = base_pos;
+	w->first_sep = first_sep;
 	w->sink = sink;
 	w->arg = arg;
 	w->null_head = InvalidBlockNumber;
 	w->fitter = palloc(li_fitter_size());
 	writer_check(li_fitter_init(w->fitter, (uint32) epsilon));
 	li_keystream_init(&w->ks);
+	w->ks.pos = base_pos;
 	w->segcap = 64;
 	w->segs = palloc(sizeof(li_segment) * w->segcap);
 	w->leafcap = 64;
 	w->seps = palloc(sizeof(uint64) * w->leafcap);
 	w->blknos = palloc(sizeof(BlockNumber) * w->leafcap);
+	w->nsorted = palloc(sizeof(uint16) * w->leafcap);
 	return w;
 }
 
@@ -120,9 +132,11 @@ writer_flush_leaf(LearnedWriter *w)
 		w->leafcap *= 2;
 		w->seps = repalloc_huge(w->seps, sizeof(uint64) * w->leafcap);
 		w->blknos = repalloc_huge(w->blknos, sizeof(BlockNumber) * w->leafcap);
+		w->nsorted = repalloc_huge(w->nsorted, sizeof(uint16) * w->leafcap);
 	}
-	w->seps[w->nleaf] = (w->nleaf == 0) ? 0 : LearnedPageKeys(page)[0];
+	w->seps[w->nleaf] = (w->nleaf == 0) ? w->first_sep : LearnedPageKeys(page)[0];
 	w->blknos[w->nleaf] = blk;
+	w->nsorted[w->nleaf] = (uint16) w->leaf_n;
 	w->nleaf++;
 	w->leaf_n = 0;
 }
@@ -141,8 +155,15 @@ learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid)
 	LearnedPageKeys(page)[w->leaf_n] = key;
 	LearnedPageTids(page)[w->leaf_n] = *tid;
 	w->leaf_n++;
-	w->nkeys++;
 
+	/* the separator is the lower bound of this run: fit it too */
+	if (w->nkeys == 0 && key > w->first_sep)
+	{
+		writer_check(li_fitter_add(w->fitter, w->first_sep, w->base_pos,
+								   closed, &nclosed));
+		writer_add_segments(w, closed, nclosed);
+	}
+	w->nkeys++;
 	writer_check(li_keystream_push(&w->ks, w->fitter, key, closed, &nclosed));
 	writer_add_segments(w, closed, nclosed);
 }
@@ -172,58 +193,16 @@ learned_writer_add_null(LearnedWriter *w, ItemPointer tid)
 }
 
 /*
- * Maximum |prediction - true position| over every distinct key, reading the
- * leaf pages just written (every key checked, no sampling).
+ * Flush the last pages and close the fit.  at_end: this run ends the index
+ * (keys after it have lower bound = the end of the run); otherwise the next
+ * leaf starts at the next multiple of per_page.
  */
-double
-learned_measure_error(Relation index, const LearnedMetaPageData *meta,
-					  const li_segment *segs, const uint64 *seps,
-					  const BlockNumber *blknos)
-{
-	double		maxerr = 0.0;
-	uint64		pos = 0;
-	bool		have_prev = false;
-	uint64		prev = 0;
-
-	for (uint32 g = 0; g < meta->nleaf; g++)
-	{
-		Buffer		buf = ReadBuffer(index, blknos[g]);
-		Page		page;
-		uint64	   *keys;
-		int			n;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, blknos[g], LI_PAGE_LEAF, meta->generation);
-		keys = LearnedPageKeys(page);
-		n = LearnedPageGetOpaque(page)->nitems;
-		for (int i = 0; i < n; i++, pos++)
-		{
-			double		e;
-
-			if (have_prev && keys[i] == prev)
-				continue;
-			have_prev = true;
-			prev = keys[i];
-			e = fabs(li_predict(segs, meta->nsegments, meta->nkeys, keys[i]) - (double) pos);
-			if (e > maxerr)
-				maxerr = e;
-		}
-		UnlockReleaseBuffer(buf);
-	}
-	return maxerr;
-}
-
 void
-learned_writer_finish(LearnedWriter *w, LearnedMetaPageData *meta)
+learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 {
 	li_segment	closed[2];
 	int			nclosed;
-	Size		nbytes;
-	char	   *blob;
-	int			npages;
-	BlockNumber prev = InvalidBlockNumber;
+	uint64		end_pos;
 
 	if (w->leaf_n > 0 || w->nleaf == 0)
 	{
@@ -233,23 +212,54 @@ learned_writer_finish(LearnedWriter *w, LearnedMetaPageData *meta)
 	}
 	if (w->null_n > 0)
 		writer_flush_null(w);
-	writer_check(li_keystream_finish(&w->ks, w->fitter, closed, &nclosed));
+
+	end_pos = at_end ? w->base_pos + w->nkeys
+		: w->base_pos + (uint64) w->nleaf * w->per_page;
+	writer_check(li_keystream_finish_at(&w->ks, w->fitter, end_pos, closed, &nclosed));
 	writer_add_segments(w, closed, nclosed);
 
-	/* the model blob: segments, separators, leaf block numbers */
-	nbytes = w->nseg * sizeof(li_segment) +
-		w->nleaf * (sizeof(uint64) + sizeof(BlockNumber));
+	res->segs = w->segs;
+	res->nseg = w->nseg;
+	res->seps = w->seps;
+	res->blknos = w->blknos;
+	res->nsorted = w->nsorted;
+	res->nleaf = w->nleaf;
+	res->nkeys = w->nkeys;
+	res->null_head = w->null_head;
+	res->nnulls = w->nnulls;
+}
+
+/*
+ * Write the model blob (segments, separators, leaf blocks, sorted counts)
+ * as a chain of model pages, back to front so that each page knows its
+ * successor.  Returns the head block.
+ */
+BlockNumber
+learned_write_model(const li_segment *segs, int nseg, const uint64 *seps,
+					const BlockNumber *blknos, const uint16 *nsorted, int nleaf,
+					uint32 generation, learned_sink_fn sink, void *arg,
+					uint32 *nbytes_out)
+{
+	Size		nbytes = LEARNED_BLOB_BYTES(nseg, nleaf);
+	char	   *blob;
+	char	   *p;
+	int			npages;
+	BlockNumber prev = InvalidBlockNumber;
+
 	if (nbytes > PG_UINT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("learned index model too large (%zu bytes)", nbytes)));
 	blob = palloc_extended(nbytes, MCXT_ALLOC_HUGE);
-	memcpy(blob, w->segs, w->nseg * sizeof(li_segment));
-	memcpy(blob + w->nseg * sizeof(li_segment), w->seps, w->nleaf * sizeof(uint64));
-	memcpy(blob + w->nseg * sizeof(li_segment) + w->nleaf * sizeof(uint64),
-		   w->blknos, w->nleaf * sizeof(BlockNumber));
+	p = blob;
+	memcpy(p, segs, nseg * sizeof(li_segment));
+	p += nseg * sizeof(li_segment);
+	memcpy(p, seps, nleaf * sizeof(uint64));
+	p += nleaf * sizeof(uint64);
+	memcpy(p, blknos, nleaf * sizeof(BlockNumber));
+	p += nleaf * sizeof(BlockNumber);
+	memcpy(p, nsorted, nleaf * sizeof(uint16));
 
-	/* write the chain back to front so that each page knows its successor */
 	npages = (int) ((nbytes + LI_ENTRY_AVAIL - 1) / LI_ENTRY_AVAIL);
 	for (int i = npages - 1; i >= 0; i--)
 	{
@@ -257,37 +267,87 @@ learned_writer_finish(LearnedWriter *w, LearnedMetaPageData *meta)
 		Size		off = (Size) i * LI_ENTRY_AVAIL;
 		Size		len = Min((Size) LI_ENTRY_AVAIL, nbytes - off);
 
-		learned_init_page(pg.data, LI_PAGE_MODEL, w->generation);
+		learned_init_page(pg.data, LI_PAGE_MODEL, generation);
 		memcpy(LearnedModelData(pg.data), blob + off, len);
 		LearnedPageGetOpaque(pg.data)->nitems = (uint16) len;
 		LearnedPageGetOpaque(pg.data)->next = prev;
 		((PageHeader) pg.data)->pd_lower = LI_ENTRY_OFF + len;
-		prev = w->sink(w->arg, pg.data);
+		prev = sink(arg, pg.data);
 	}
+	pfree(blob);
+	*nbytes_out = (uint32) nbytes;
+	return prev;
+}
 
+/*
+ * Maximum |prediction - true position| over every distinct key of leaves
+ * [from, to) (positions g * per_page + i), reading the pages just written:
+ * every key checked, no sampling.
+ */
+double
+learned_measure_error(Relation index, uint32 generation,
+					  const li_segment *segs, int nseg, uint64 nkeys,
+					  const BlockNumber *blknos, int per_page, int from, int to)
+{
+	double		maxerr = 0.0;
+	bool		have_prev = false;
+	uint64		prev = 0;
+
+	for (int g = from; g < to; g++)
+	{
+		Buffer		buf = ReadBuffer(index, blknos[g]);
+		Page		page;
+		uint64	   *keys;
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		learned_check_page(index, page, blknos[g], LI_PAGE_LEAF, generation);
+		keys = LearnedPageKeys(page);
+		n = LearnedPageGetOpaque(page)->nitems;
+		for (int i = 0; i < n; i++)
+		{
+			double		e;
+
+			if (have_prev && keys[i] == prev)
+				continue;
+			have_prev = true;
+			prev = keys[i];
+			e = fabs(li_predict(segs, nseg, nkeys, keys[i]) -
+					 (double) ((uint64) g * per_page + i));
+			if (e > maxerr)
+				maxerr = e;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return maxerr;
+}
+
+/* fill a metapage image's contents for a freshly written structure */
+static void
+build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
+		   uint32 generation, int epsilon, int per_page, LearnedRunResult *res,
+		   BlockNumber model_head, uint32 model_bytes)
+{
 	memset(meta, 0, sizeof(LearnedMetaPageData));
 	meta->magic = LEARNED_MAGIC;
 	meta->version = LEARNED_VERSION;
-	meta->generation = w->generation;
-	meta->next_generation = w->generation + 1;
-	meta->keykind = w->kind;
+	meta->generation = generation;
+	meta->next_generation = generation + 1;
+	meta->keykind = kind;
 	meta->leaf_cap = LI_LEAF_CAP;
-	meta->per_page = w->per_page;
+	meta->per_page = per_page;
 	meta->null_cap = LI_NULL_CAP;
-	meta->epsilon = w->epsilon;
-	meta->nleaf = w->nleaf;
-	meta->nsegments = w->nseg;
-	meta->model_head = prev;
-	meta->model_bytes = (uint32) nbytes;
-	meta->null_head = w->null_head;
-	meta->nkeys = w->nkeys;
-	meta->nnulls = w->nnulls;
-	meta->max_error = 0.0;
-	if (w->nkeys > 0)
-		meta->max_error = learned_measure_error(w->index, meta, w->segs,
-												w->seps, w->blknos);
-	meta->radius = Max((uint32) w->epsilon, (uint32) ceil(meta->max_error));
-	pfree(blob);
+	meta->epsilon = epsilon;
+	meta->nleaf = res->nleaf;
+	meta->nsegments = res->nseg;
+	meta->model_head = model_head;
+	meta->model_bytes = model_bytes;
+	meta->null_head = res->null_head;
+	meta->nkeys = res->nkeys;
+	meta->nnulls = res->nnulls;
+	meta->radius = epsilon;
 }
 
 /* ------------------------------------------------------------------
@@ -376,6 +436,9 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	double		reltuples;
 	Buffer		metabuf;
 	LearnedMetaPageData meta;
+	LearnedRunResult res;
+	BlockNumber model_head;
+	uint32		model_bytes;
 	int			per_page;
 	TupleTableSlot *outslot;
 	bool		shouldfree;
@@ -386,7 +449,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	memset(&bs, 0, sizeof(bs));
 	bs.kind = learned_check_build(index);
-	per_page = Max(1, LI_LEAF_CAP * learned_get_fillfactor(index) / 100);
+	per_page = learned_per_page(index);
 
 	/* metapage first, so that it is block 0 */
 	metabuf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
@@ -401,9 +464,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.sort = tuplesort_begin_heap(tupdesc, 1, attnums, sortops, collations,
 								   nullsfirst, maintenance_work_mem, NULL,
 								   TUPLESORT_NONE);
-	bs.writer = learned_writer_begin(index, 1, bs.kind,
-									 learned_get_epsilon(index), per_page,
-									 build_sink, index);
+	bs.writer = learned_writer_begin(index, 1, learned_get_epsilon(index),
+									 per_page, 0, 0, build_sink, index);
 
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
@@ -423,7 +485,15 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	tuplesort_end(bs.sort);
 	(void) shouldfree;
 
-	learned_writer_finish(bs.writer, &meta);
+	learned_writer_finish(bs.writer, true, &res);
+	model_head = learned_write_model(res.segs, res.nseg, res.seps, res.blknos,
+									 res.nsorted, res.nleaf, 1, build_sink, index,
+									 &model_bytes);
+	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), per_page,
+			   &res, model_head, model_bytes);
+	meta.max_error = learned_measure_error(index, 1, res.segs, res.nseg, res.nkeys,
+										   res.blknos, per_page, 0, res.nleaf);
+	meta.radius = Max(meta.epsilon, (uint32) ceil(meta.max_error));
 	meta.last_retrain = GetCurrentTimestamp();
 
 	/* fill the metapage */
@@ -475,12 +545,20 @@ learned_buildempty(Relation index)
 	EmptySink  *es = palloc0(sizeof(EmptySink));
 	LearnedWriter *w;
 	LearnedMetaPageData meta;
+	LearnedRunResult res;
+	BlockNumber model_head;
+	uint32		model_bytes;
 	LearnedKeyKind kind = learned_check_build(index);
+	int			per_page = learned_per_page(index);
 
-	w = learned_writer_begin(index, 1, kind, learned_get_epsilon(index),
-							 Max(1, LI_LEAF_CAP * learned_get_fillfactor(index) / 100),
-							 empty_sink, es);
-	learned_writer_finish(w, &meta);
+	w = learned_writer_begin(index, 1, learned_get_epsilon(index), per_page,
+							 0, 0, empty_sink, es);
+	learned_writer_finish(w, true, &res);
+	model_head = learned_write_model(res.segs, res.nseg, res.seps, res.blknos,
+									 res.nsorted, res.nleaf, 1, empty_sink, es,
+									 &model_bytes);
+	build_meta(&meta, index, kind, 1, learned_get_epsilon(index), per_page,
+			   &res, model_head, model_bytes);
 	learned_init_page(es->pages[0].data, LI_PAGE_META, meta.generation);
 	memcpy(LearnedPageGetMeta(es->pages[0].data), &meta, sizeof(meta));
 

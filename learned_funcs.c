@@ -63,19 +63,19 @@ learned_index_stats(PG_FUNCTION_ARGS)
 	LearnedCache *c;
 	LearnedIndexCounts counts;
 	TupleDesc	tupdesc;
-	Datum		values[14];
-	bool		nulls[14];
+	Datum		values[16];
+	bool		nulls[16];
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
 	learned_flush_pending(index);
-	learned_lock_structure(index, ShareLock);
+	learned_lock_structure(index, LEARNED_LOCK_SCAN);
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 	learned_count(index, c, &counts);
 	learned_cache_release(c);
-	learned_unlock_structure(index, ShareLock);
+	learned_unlock_structure(index, LEARNED_LOCK_SCAN);
 
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum((int64) (counts.base_live + counts.pending));
@@ -95,6 +95,8 @@ learned_index_stats(PG_FUNCTION_ARGS)
 	else
 		values[12] = TimestampTzGetDatum((TimestampTz) meta.last_retrain);
 	values[13] = Int32GetDatum((int32) meta.radius);
+	values[14] = Int64GetDatum((int64) counts.dirty_leaves);
+	values[15] = Int64GetDatum((int64) meta.nlocal);
 
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
@@ -114,14 +116,8 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 	if (!pg_class_ownercheck(RelationGetRelid(heap), GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX,
 					   RelationGetRelationName(index));
-	if (learned_cache_in_use(RelationGetRelid(index)))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("cannot retrain index \"%s\" while this session has an open scan on it",
-						RelationGetRelationName(index))));
-
 	learned_flush_pending(index);
-	learned_retrain(index, true);
+	learned_retrain(index, PG_NARGS() > 1 && PG_GETARG_BOOL(1) ? LI_RETRAIN_FULL : LI_RETRAIN_PENDING, true);
 
 	index_close(index, RowExclusiveLock);
 	table_close(heap, ShareUpdateExclusiveLock);

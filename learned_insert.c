@@ -58,8 +58,11 @@ tid_of(const li_item *it, ItemPointer tid)
 	tid->ip_posid = it->tid[2];
 }
 
-/* append items[0..k) to leaf g (free tail, then delta chain) */
-static void
+/*
+ * Append items[0..k) to leaf g (free tail, then delta chain).  Returns true
+ * if the leaf got its first delta page (it "overflowed").
+ */
+static bool
 insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 {
 	BlockNumber blkno = c->blknos[g];
@@ -69,6 +72,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 	BlockNumber head;
 	GenericXLogState *state;
 	int			done = 0;
+	bool		overflowed;
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
@@ -97,11 +101,12 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 	if (done == k)
 	{
 		UnlockReleaseBuffer(buf);
-		return;
+		return false;
 	}
 
 	/* the head delta page */
 	head = op->next;
+	overflowed = (head == InvalidBlockNumber);
 	if (head != InvalidBlockNumber)
 	{
 		Buffer		dbuf = ReadBuffer(index, head);
@@ -134,7 +139,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 	/* new delta pages at the head of the chain */
 	while (done < k)
 	{
-		Buffer		nbuf = learned_new_buffer(index, c->meta.generation);
+		Buffer		nbuf = learned_new_buffer(index);
 		Page		npage;
 		LearnedPageOpaque nop;
 		int			take = Min(LI_LEAF_CAP, k - done);
@@ -157,6 +162,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 		done += take;
 	}
 	UnlockReleaseBuffer(buf);
+	return overflowed;
 }
 
 /* append NULL entries to the NULL chain */
@@ -201,7 +207,7 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k)
 
 		/* a new head page */
 		{
-			Buffer		nbuf = learned_new_buffer(index, generation);
+			Buffer		nbuf = learned_new_buffer(index);
 			Page		npage,
 						mpage;
 			LearnedPageOpaque op;
@@ -235,6 +241,10 @@ insert_batch(Relation index, li_item *items, int n)
 	LearnedCache *c;
 	int			nnull = 0;
 	int			i;
+	int			newdirty = 0;
+	uint32		ndirty = 0;
+	double		threshold;
+	bool		retrain = false;
 
 	/* NULLs to the end */
 	for (i = 0; i < n - nnull;)
@@ -252,7 +262,7 @@ insert_batch(Relation index, li_item *items, int n)
 	}
 	li_sort_items(items, n - nnull);
 
-	learned_lock_structure(index, ShareLock);
+	learned_lock_structure(index, LEARNED_LOCK_INSERT);
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 
@@ -271,15 +281,38 @@ insert_batch(Relation index, li_item *items, int n)
 		}
 		else
 			j = n - nnull;
-		insert_group(index, c, g, items + i, j - i);
+		if (insert_group(index, c, g, items + i, j - i))
+			newdirty++;
 		i = j;
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (nnull > 0)
 		insert_nulls(index, meta.generation, items + (n - nnull), nnull);
 
+	/* count leaves that overflowed; past the threshold, retrain them */
+	if (newdirty > 0)
+	{
+		Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+		GenericXLogState *state;
+		LearnedMetaPage m;
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		m = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+		m->ndirty += newdirty;
+		ndirty = m->ndirty;
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(metabuf);
+		threshold = learned_get_retrain_threshold(index);
+		if (threshold > 0 && ndirty >= threshold * meta.nleaf)
+			retrain = true;
+	}
+
 	learned_cache_release(c);
-	learned_unlock_structure(index, ShareLock);
+	learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+
+	if (retrain)
+		learned_retrain(index, LI_RETRAIN_OVERFLOW, true);
 }
 
 /* ------------------------------------------------------------------

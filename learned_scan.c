@@ -53,7 +53,7 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 
 	/* this transaction's own buffered inserts must be visible to it */
 	learned_flush_pending(index);
-	learned_lock_structure(index, ShareLock);
+	learned_lock_structure(index, LEARNED_LOCK_SCAN);
 	learned_read_meta(index, &meta);
 	so->cache = learned_cache_acquire(index, &meta);
 	so->pos.buf = InvalidBuffer;
@@ -444,7 +444,7 @@ learned_endscan(IndexScanDesc scan)
 	pos_reset(&so->mark);
 	learned_cache_release(so->cache);
 	so->cache = NULL;
-	learned_unlock_structure(scan->indexRelation, ShareLock);
+	learned_unlock_structure(scan->indexRelation, LEARNED_LOCK_SCAN);
 	MemoryContextDelete(so->tmpcxt);
 	if (so->pos.items)
 		pfree(so->pos.items);

@@ -193,13 +193,18 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 				 errmsg("index \"%s\" block %u has page type %u, expected %u",
 						RelationGetRelationName(index), blkno,
 						opaque->page_type, type)));
-	if (generation != 0 && opaque->generation != generation && RecoveryInProgress())
+	/*
+	 * A page written after the reader's model (a newer generation) was
+	 * recycled under it; pages of older generations are kept by retrains
+	 * that only rewrite some leaves.
+	 */
+	if (generation != 0 && opaque->generation > generation && RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("canceling statement due to conflict with recovery"),
 				 errdetail("Index \"%s\" was retrained on the primary while the statement was reading it.",
 						   RelationGetRelationName(index))));
-	if (generation != 0 && opaque->generation != generation)
+	if (generation != 0 && opaque->generation > generation)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" block %u belongs to generation %u, expected %u",
@@ -262,8 +267,7 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 
 	if (meta->nleaf < 1 || meta->leaf_cap != LI_LEAF_CAP ||
 		meta->per_page < 1 || meta->per_page > LI_LEAF_CAP ||
-		meta->model_bytes != meta->nsegments * sizeof(li_segment) +
-		meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)))
+		meta->model_bytes != LEARNED_BLOB_BYTES(meta->nsegments, meta->nleaf))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has an inconsistent metapage",
@@ -298,6 +302,21 @@ learned_get_epsilon(Relation index)
 	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
 
 	return opts ? opts->epsilon : LEARNED_DEFAULT_EPSILON;
+}
+
+double
+learned_get_retrain_threshold(Relation index)
+{
+	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
+
+	return opts ? opts->retrain_threshold : LEARNED_DEFAULT_RETRAIN_THRESHOLD;
+}
+
+/* entries per leaf written by build and retrain */
+int
+learned_per_page(Relation index)
+{
+	return Max(1, LI_LEAF_CAP * learned_get_fillfactor(index) / 100);
 }
 
 int
@@ -449,6 +468,8 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	c->seps = (uint64 *) (blob + meta->nsegments * sizeof(li_segment));
 	c->blknos = (BlockNumber *) (blob + meta->nsegments * sizeof(li_segment) +
 								 meta->nleaf * sizeof(uint64));
+	c->nsorted = (uint16 *) (blob + meta->nsegments * sizeof(li_segment) +
+							 meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)));
 	c->refcount = 1;
 	c->next = cache_list;
 	cache_list = c;
@@ -480,14 +501,13 @@ learned_cache_in_use(Oid relid)
  * ------------------------------------------------------------------ */
 
 /*
- * Returns an exclusively locked buffer that is free for use by a page of a
- * generation newer than or equal to `current`: a recycled page (from the
- * FSM, checked to really belong to an older generation: the FSM is only a
+ * Returns an exclusively locked buffer that is free for use: a recycled
+ * page (from the FSM, checked to be really marked free: the FSM is only a
  * hint) or a new page at the end of the relation.  The caller initialises
  * it completely.
  */
 Buffer
-learned_new_buffer(Relation index, uint32 current)
+learned_new_buffer(Relation index)
 {
 	Buffer		buf;
 
@@ -507,8 +527,7 @@ learned_new_buffer(Relation index, uint32 current)
 			if (PageIsNew(page))
 				return buf;
 			if (learned_page_is_ours(page) &&
-				LearnedPageGetOpaque(page)->page_type != LI_PAGE_META &&
-				LearnedPageGetOpaque(page)->generation < current)
+				LearnedPageGetOpaque(page)->page_type == LI_PAGE_FREE)
 				return buf;
 			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		}
@@ -606,17 +625,6 @@ first_leaf_ge(LearnedCache *c, uint64 key, int hint)
 	return lo;
 }
 
-/* number of sorted entries leaf g received at build / retrain */
-int
-learned_leaf_sorted(const LearnedMetaPageData *meta, uint32 g)
-{
-	if (meta->nkeys == 0)
-		return 0;
-	if (g + 1 < meta->nleaf)
-		return meta->per_page;
-	return (int) (meta->nkeys - (uint64) (meta->nleaf - 1) * meta->per_page);
-}
-
 int
 learned_leaf_for_insert(LearnedCache *c, uint64 key)
 {
@@ -710,7 +718,7 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	opaque = LearnedPageGetOpaque(page);
 	keys = LearnedPageKeys(page);
 	tids = LearnedPageTids(page);
-	n = Min((int) opaque->nitems, learned_leaf_sorted(&c->meta, group));
+	n = Min((int) opaque->nitems, learned_leaf_sorted(c, group));
 
 	/* sorted entries from the build: windowed search from the model */
 	if (lo == 0 || n == 0)

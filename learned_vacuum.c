@@ -7,12 +7,15 @@
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+
+#include <math.h>
 
 #include "learned.h"
 
@@ -28,7 +31,7 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		Page		page;
 		LearnedPageOpaque op;
 		ItemPointerData *tids;
-		int			built = learned_leaf_sorted(&c->meta, g);
+		int			built = learned_leaf_sorted(c, g);
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -46,6 +49,8 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 				counts->base_live++;
 		}
 		blk = op->next;
+		if (blk != InvalidBlockNumber)
+			counts->dirty_leaves++;
 		while (blk != InvalidBlockNumber)
 		{
 			Buffer		dbuf = ReadBuffer(index, blk);
@@ -149,7 +154,7 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	learned_lock_structure(index, ShareLock);
+	learned_lock_structure(index, LEARNED_LOCK_INSERT);
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 
@@ -230,7 +235,7 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	}
 
 	learned_cache_release(c);
-	learned_unlock_structure(index, ShareLock);
+	learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 
 	stats->num_index_tuples = live;
 	stats->num_pages = RelationGetNumberOfBlocks(index);
@@ -244,17 +249,28 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 typedef struct RetrainSink
 {
 	Relation	index;
-	uint32		oldgen;
-	BlockNumber *blocks;
+	BlockNumber *blocks;		/* pages written */
 	int			nblocks;
 	int			cap;
 } RetrainSink;
+
+static void
+blocklist_add(BlockNumber **list, int *n, int *cap, BlockNumber blk)
+{
+	if (*n >= *cap)
+	{
+		*cap = Max(64, *cap * 2);
+		*list = *list ? repalloc_huge(*list, sizeof(BlockNumber) * *cap)
+			: palloc(sizeof(BlockNumber) * *cap);
+	}
+	(*list)[(*n)++] = blk;
+}
 
 static BlockNumber
 retrain_sink(void *arg, Page page)
 {
 	RetrainSink *rs = (RetrainSink *) arg;
-	Buffer		buf = learned_new_buffer(rs->index, rs->oldgen);
+	Buffer		buf = learned_new_buffer(rs->index);
 	GenericXLogState *state = GenericXLogStart(rs->index);
 	Page		p = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 	BlockNumber blk = BufferGetBlockNumber(buf);
@@ -262,114 +278,441 @@ retrain_sink(void *arg, Page page)
 	memcpy(p, page, BLCKSZ);
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
-	if (rs->nblocks >= rs->cap)
-	{
-		rs->cap *= 2;
-		rs->blocks = repalloc_huge(rs->blocks, sizeof(BlockNumber) * rs->cap);
-	}
-	rs->blocks[rs->nblocks++] = blk;
+	blocklist_add(&rs->blocks, &rs->nblocks, &rs->cap, blk);
 	return blk;
 }
 
+/* what a retrain learns about one leaf before deciding */
+typedef struct LeafInfo
+{
+	uint16		nitems;
+	uint16		ndead;
+	BlockNumber delta;			/* head of its delta chain */
+	uint64		last_sorted;	/* last key of its sorted part */
+	bool		has_sorted;
+} LeafInfo;
+
+static void
+read_leaf_info(Relation index, LearnedCache *c, int g, LeafInfo *li)
+{
+	Buffer		buf = ReadBuffer(index, c->blknos[g]);
+	Page		page;
+	LearnedPageOpaque op;
+	int			ns = learned_leaf_sorted(c, g);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, c->meta.generation);
+	op = LearnedPageGetOpaque(page);
+	li->nitems = op->nitems;
+	li->ndead = op->ndead;
+	li->delta = op->next;
+	li->has_sorted = (ns > 0 && op->nitems >= ns);
+	li->last_sorted = li->has_sorted ? LearnedPageKeys(page)[ns - 1] : 0;
+	UnlockReleaseBuffer(buf);
+}
+
+/* append old segments covering keys [x0, x1) shifted by `shift` positions */
+static void
+emit_region(LearnedCache *c, uint64 x0, bool has_x1, uint64 x1, uint64 lb_x0,
+			int64 shift, li_segment **segs, int *nseg, int *segcap)
+{
+	int			n = c->meta.nsegments;
+	int			i;
+
+	if (n == 0)
+		return;
+	i = (int) li_find_segment(c->segs, n, x0);
+	for (; i < n && (!has_x1 || c->segs[i].first_key < x1); i++)
+	{
+		li_segment	s = c->segs[i];
+
+		if (s.first_key < x0)
+		{
+			if (x0 == 0)
+				continue;
+			/* the segment covering the region's start, cut there */
+			s.intercept = (double) ((long double) s.intercept +
+									(long double) s.slope * (long double) (x0 - s.first_key));
+			s.first_key = x0;
+			s.first_pos = lb_x0;
+		}
+		s.intercept += (double) shift;
+		s.first_pos = (uint64) ((int64) s.first_pos + shift);
+		if (*nseg >= *segcap)
+		{
+			*segcap *= 2;
+			*segs = repalloc_huge(*segs, sizeof(li_segment) * *segcap);
+		}
+		(*segs)[(*nseg)++] = s;
+	}
+}
+
+static void
+mark_free_pages(Relation index, BlockNumber *blocks, int n, uint32 generation)
+{
+	for (int i = 0; i < n; i += 4)
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+		Buffer		bufs[4];
+		int			k = Min(4, n - i);
+
+		for (int j = 0; j < k; j++)
+		{
+			Page		p;
+
+			bufs[j] = ReadBuffer(index, blocks[i + j]);
+			LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
+			p = GenericXLogRegisterBuffer(state, bufs[j], GENERIC_XLOG_FULL_IMAGE);
+			learned_init_page(p, LI_PAGE_FREE, generation);
+		}
+		GenericXLogFinish(state);
+		for (int j = 0; j < k; j++)
+		{
+			UnlockReleaseBuffer(bufs[j]);
+			RecordFreeIndexPage(index, blocks[i + j]);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	IndexFreeSpaceMapVacuum(index);
+}
+
 /*
- * Rewrite the whole index from its current contents (live entries of the
- * leaves, delta chains and NULL pages), refit the model, switch the
- * metapage to the new structure in one WAL record and give the old pages
- * to the free space map.  Holds the structure lock in exclusive mode; with
- * wait = false gives up (returns false) if a scan or insert is running.
+ * Can pages that the current structure no longer references be recycled
+ * now?  Only if no scan is running: scans hold the structure lock in
+ * AccessShare mode from beginscan to endscan, so momentarily getting it in
+ * AccessExclusive mode proves it.  (This session's own open scans would not
+ * conflict with our own lock: check them separately.)  Never waits.
+ */
+static bool
+no_old_readers(Relation index)
+{
+	if (learned_cache_in_use(RelationGetRelid(index)))
+		return false;
+	if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RECYCLE))
+		return false;
+	learned_unlock_structure(index, LEARNED_LOCK_RECYCLE);
+	return true;
+}
+
+static void
+set_sweep_needed(Relation index, uint32 value)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	GenericXLogState *state;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->sweep_needed = value;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(metabuf);
+}
+
+/*
+ * Retrain: merge pending entries (leaf tails, delta pages) and drop
+ * tombstones by rewriting runs of dirty leaves into new dense leaves, refit
+ * the model on those runs only, keep the other leaves and the segments of
+ * their key ranges (shifted to their new positions), and switch the
+ * metapage to the new model in one WAL record.  When most leaves are dirty
+ * (or mode is LI_RETRAIN_FULL, or epsilon/fillfactor changed) the run is
+ * the whole index.  Concurrent scans are not blocked: they keep reading the
+ * pages of the model they started with, which are recycled only once no
+ * scan is left.  Inserts wait.
+ *
+ * Returns false if nothing was to be done (or, with wait = false, the
+ * index was busy).
  */
 bool
-learned_retrain(Relation index, bool wait)
+learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 {
 	LearnedMetaPageData meta,
 				newmeta;
 	LearnedCache *c;
-	RetrainSink rs;
-	LearnedWriter *w;
+	LeafInfo   *info;
+	bool	   *dirty;
+	int			L,
+				P,
+				ndirty = 0;
+	int			epsilon = learned_get_epsilon(index);
+	int			per_page = learned_per_page(index);
 	uint32		newgen;
 	Buffer		metabuf;
 	GenericXLogState *state;
+	RetrainSink rs;
+	li_segment *segs;
+	int			nseg = 0,
+				segcap = 64;
+	uint64	   *seps;
+	BlockNumber *blknos;
+	uint16	   *nsorted;
+	bool	   *isnew;
+	int			nl = 0,
+				lcap;
+	BlockNumber *oldpages = NULL;
+	int			noldpages = 0,
+				oldcap = 0;
 	li_item    *items = NULL;
 	int			itemcap = 0;
-	BlockNumber blk,
-				nblocks;
-	bool	   *keep;
+	double		maxerr;
+	bool		full;
+	bool		local_any = false;
 	MemoryContext cxt,
-				old;
+				oldcxt;
+	uint64		region_x0 = 0;
+	uint64		region_lb = 0;
+	int64		region_shift = 0;
+	bool		region_open = true;
+	BlockNumber blk;
 
 	if (wait)
-		learned_lock_structure(index, ExclusiveLock);
-	else if (!learned_conditional_lock_structure(index, ExclusiveLock))
+		learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
+	else if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
 		return false;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index retrain",
 								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
+	oldcxt = MemoryContextSwitchTo(cxt);
 
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
+	L = meta.nleaf;
+	P = meta.per_page;
+
+	/* which leaves need it */
+	info = palloc(sizeof(LeafInfo) * L);
+	dirty = palloc0(sizeof(bool) * L);
+	for (int g = 0; g < L; g++)
+	{
+		int			ns = learned_leaf_sorted(c, g);
+
+		CHECK_FOR_INTERRUPTS();
+		read_leaf_info(index, c, g, &info[g]);
+		if (mode == LI_RETRAIN_FULL)
+			dirty[g] = true;
+		else if (mode == LI_RETRAIN_OVERFLOW)
+			dirty[g] = info[g].delta != InvalidBlockNumber ||
+				(ns > 0 && info[g].ndead * 4 > ns);
+		else
+			dirty[g] = info[g].delta != InvalidBlockNumber ||
+				info[g].ndead > 0 || info[g].nitems > ns;
+		if (dirty[g])
+			ndirty++;
+	}
+	full = (mode == LI_RETRAIN_FULL || ndirty * 2 > L ||
+			epsilon != (int) meta.epsilon || per_page != P);
+	if (ndirty == 0 && !full)
+	{
+		learned_cache_release(c);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(cxt);
+		learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+		return false;
+	}
+	if (full)
+	{
+		for (int g = 0; g < L; g++)
+			dirty[g] = true;
+		P = per_page;
+	}
 
 	/* consume a generation number first: never reused even after a crash */
 	newgen = meta.next_generation;
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
-	LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->next_generation = newgen + 1;
+	{
+		LearnedMetaPage m = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+
+		m->next_generation = newgen + 1;
+		m->sweep_needed = 1;	/* until the old pages are recycled */
+	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
 
+	memset(&rs, 0, sizeof(rs));
 	rs.index = index;
-	rs.oldgen = meta.generation;
-	rs.cap = 64;
-	rs.nblocks = 0;
-	rs.blocks = palloc(sizeof(BlockNumber) * rs.cap);
+	segs = palloc(sizeof(li_segment) * segcap);
+	lcap = L + 16;
+	seps = palloc(sizeof(uint64) * lcap);
+	blknos = palloc(sizeof(BlockNumber) * lcap);
+	nsorted = palloc(sizeof(uint16) * lcap);
+	isnew = palloc(sizeof(bool) * lcap);
 
-	w = learned_writer_begin(index, newgen, (LearnedKeyKind) meta.keykind,
-							 learned_get_epsilon(index),
-							 Max(1, LI_LEAF_CAP * learned_get_fillfactor(index) / 100),
-							 retrain_sink, &rs);
-
-	for (uint32 g = 0; g < meta.nleaf; g++)
+	for (int g = 0; g < L;)
 	{
-		int			n;
+		int			a,
+					b;
+		LearnedWriter *w;
+		LearnedRunResult res;
+		uint64		base;
+		int			first_new;
 
-		CHECK_FOR_INTERRUPTS();
-		n = learned_collect_group(index, c, (int) g, 0, PG_UINT64_MAX, false,
-								  &items, &itemcap, NULL, NULL);
-		for (int i = 0; i < n; i++)
+		if (!dirty[g])
 		{
-			ItemPointerData tid;
-
-			tid.ip_blkid.bi_hi = items[i].tid[0];
-			tid.ip_blkid.bi_lo = items[i].tid[1];
-			tid.ip_posid = items[i].tid[2];
-			learned_writer_add(w, items[i].key, &tid);
+			if (nl >= lcap)
+			{
+				lcap *= 2;
+				seps = repalloc_huge(seps, sizeof(uint64) * lcap);
+				blknos = repalloc_huge(blknos, sizeof(BlockNumber) * lcap);
+				nsorted = repalloc_huge(nsorted, sizeof(uint16) * lcap);
+				isnew = repalloc_huge(isnew, sizeof(bool) * lcap);
+			}
+			seps[nl] = c->seps[g];
+			blknos[nl] = c->blknos[g];
+			nsorted[nl] = c->nsorted[g];
+			isnew[nl] = false;
+			nl++;
+			g++;
+			continue;
 		}
+
+		/* a run of dirty leaves [a, b] with clean borders (no key spans one) */
+		a = g;
+		b = g;
+		for (;;)
+		{
+			while (b + 1 < L && dirty[b + 1])
+				b++;
+			if (b + 1 < L && info[b].has_sorted && info[b].last_sorted >= c->seps[b + 1])
+			{
+				b++;
+				dirty[b] = true;
+				continue;
+			}
+			break;
+		}
+		while (a > 0 && info[a - 1].has_sorted && info[a - 1].last_sorted >= c->seps[a])
+		{
+			/* take back the clean leaf already kept */
+			a--;
+			dirty[a] = true;
+			nl--;
+		}
+		local_any = local_any || !full;
+
+		/* the clean region before this run keeps its segments */
+		if (region_open && a > 0)
+			emit_region(c, region_x0, true, c->seps[a], region_lb, region_shift,
+						&segs, &nseg, &segcap);
+		else if (region_open && a == 0 && nseg > 0)
+			nseg = 0;			/* never: nothing emitted before leaf 0 */
+		region_open = false;
+
+		/* rewrite the run */
+		base = (uint64) nl * P;
+		first_new = nl;
+		w = learned_writer_begin(index, newgen, epsilon, P, base, c->seps[a],
+								 retrain_sink, &rs);
+		for (int x = a; x <= b; x++)
+		{
+			int			n;
+
+			CHECK_FOR_INTERRUPTS();
+			n = learned_collect_group(index, c, x, 0, PG_UINT64_MAX, false,
+									  &items, &itemcap, NULL, NULL);
+			for (int i = 0; i < n; i++)
+			{
+				ItemPointerData tid;
+
+				tid.ip_blkid.bi_hi = items[i].tid[0];
+				tid.ip_blkid.bi_lo = items[i].tid[1];
+				tid.ip_posid = items[i].tid[2];
+				learned_writer_add(w, items[i].key, &tid);
+			}
+			blocklist_add(&oldpages, &noldpages, &oldcap, c->blknos[x]);
+			for (blk = info[x].delta; blk != InvalidBlockNumber;)
+			{
+				Buffer		dbuf = ReadBuffer(index, blk);
+
+				LockBuffer(dbuf, BUFFER_LOCK_SHARE);
+				blocklist_add(&oldpages, &noldpages, &oldcap, blk);
+				blk = LearnedPageGetOpaque(BufferGetPage(dbuf))->next;
+				UnlockReleaseBuffer(dbuf);
+			}
+		}
+		learned_writer_finish(w, b == L - 1, &res);
+
+		for (int i = 0; i < res.nleaf; i++)
+		{
+			if (nl >= lcap)
+			{
+				lcap *= 2;
+				seps = repalloc_huge(seps, sizeof(uint64) * lcap);
+				blknos = repalloc_huge(blknos, sizeof(BlockNumber) * lcap);
+				nsorted = repalloc_huge(nsorted, sizeof(uint16) * lcap);
+				isnew = repalloc_huge(isnew, sizeof(bool) * lcap);
+			}
+			seps[nl] = res.seps[i];
+			blknos[nl] = res.blknos[i];
+			nsorted[nl] = res.nsorted[i];
+			isnew[nl] = true;
+			nl++;
+		}
+		for (int i = 0; i < res.nseg; i++)
+		{
+			/* a gap point past the run belongs to the next region */
+			if (b + 1 < L && res.segs[i].first_key >= c->seps[b + 1])
+				break;
+			if (nseg >= segcap)
+			{
+				segcap *= 2;
+				segs = repalloc_huge(segs, sizeof(li_segment) * segcap);
+			}
+			segs[nseg++] = res.segs[i];
+		}
+		(void) first_new;
+
+		/* the next clean region starts at old leaf b + 1, now leaf nl */
+		if (b + 1 < L)
+		{
+			region_open = true;
+			region_x0 = c->seps[b + 1];
+			region_lb = (uint64) (b + 1) * meta.per_page;
+			region_shift = (int64) nl * P - (int64) (b + 1) * meta.per_page;
+		}
+		g = b + 1;
 	}
+	if (region_open)
+		emit_region(c, region_x0, false, 0, region_lb, region_shift,
+					&segs, &nseg, &segcap);
 
-	blk = meta.null_head;
-	while (blk != InvalidBlockNumber)
-	{
-		Buffer		buf = ReadBuffer(index, blk);
-		Page		page;
-		LearnedPageOpaque op;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, blk, LI_PAGE_NULL, meta.generation);
-		op = LearnedPageGetOpaque(page);
-		for (int i = 0; i < op->nitems; i++)
-			if (ItemPointerIsValid(&LearnedNullTids(page)[i]))
-				learned_writer_add_null(w, &LearnedNullTids(page)[i]);
-		blk = op->next;
-		UnlockReleaseBuffer(buf);
-	}
-
-	learned_writer_finish(w, &newmeta);
+	/* the new metapage */
+	newmeta = meta;
+	newmeta.generation = newgen;
 	newmeta.next_generation = newgen + 1;
+	newmeta.epsilon = epsilon;
+	newmeta.per_page = P;
+	newmeta.nleaf = nl;
+	newmeta.nsegments = nseg;
+	newmeta.nkeys = (uint64) (nl - 1) * P + nsorted[nl - 1];
+	newmeta.model_head = learned_write_model(segs, nseg, seps, blknos, nsorted, nl,
+											 newgen, retrain_sink, &rs,
+											 &newmeta.model_bytes);
+	newmeta.ndirty = 0;
+	newmeta.sweep_needed = 1;
 	newmeta.last_retrain = GetCurrentTimestamp();
 	newmeta.nretrains = meta.nretrains + 1;
+	if (!full)
+		newmeta.nlocal = meta.nlocal + 1;
+
+	/* exact error over the rewritten leaves; kept leaves keep their bound */
+	maxerr = full ? 0.0 : meta.max_error;
+	for (int g = 0; g < nl; g++)
+	{
+		int			h = g;
+
+		if (!isnew[g])
+			continue;
+		while (h + 1 < nl && isnew[h + 1])
+			h++;
+		maxerr = Max(maxerr, learned_measure_error(index, newgen, segs, nseg,
+												   newmeta.nkeys, blknos, P, g, h + 1));
+		g = h;
+	}
+	newmeta.max_error = maxerr;
+	newmeta.radius = Max((uint32) epsilon, (uint32) ceil(maxerr));
+	if (!full)
+		newmeta.radius = Max(newmeta.radius, meta.radius);
 
 	/* the switch: one WAL record */
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
@@ -378,29 +721,130 @@ learned_retrain(Relation index, bool wait)
 	{
 		Page		mp = GenericXLogRegisterBuffer(state, metabuf, 0);
 
+		newmeta.null_head = LearnedPageGetMeta(mp)->null_head;
 		memcpy(LearnedPageGetMeta(mp), &newmeta, sizeof(newmeta));
 		LearnedPageGetOpaque(mp)->generation = newgen;
 	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
 
-	/* every block not in the new structure is free now */
-	nblocks = RelationGetNumberOfBlocks(index);
-	keep = palloc0(sizeof(bool) * nblocks);
-	keep[LEARNED_METAPAGE_BLKNO] = true;
-	for (int i = 0; i < rs.nblocks; i++)
-		if (rs.blocks[i] < nblocks)
-			keep[rs.blocks[i]] = true;
-	for (BlockNumber b = 0; b < nblocks; b++)
-		if (!keep[b])
-			RecordFreeIndexPage(index, b);
-	IndexFreeSpaceMapVacuum(index);
+	/* old model pages are garbage too */
+	for (blk = meta.model_head; blk != InvalidBlockNumber;)
+	{
+		Buffer		mbuf = ReadBuffer(index, blk);
+
+		LockBuffer(mbuf, BUFFER_LOCK_SHARE);
+		blocklist_add(&oldpages, &noldpages, &oldcap, blk);
+		blk = LearnedPageGetOpaque(BufferGetPage(mbuf))->next;
+		UnlockReleaseBuffer(mbuf);
+	}
 
 	learned_cache_release(c);
-	MemoryContextSwitchTo(old);
+	if (no_old_readers(index))
+	{
+		mark_free_pages(index, oldpages, noldpages, newgen);
+		set_sweep_needed(index, 0);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
-	learned_unlock_structure(index, ExclusiveLock);
+	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+	(void) local_any;
 	return true;
+}
+
+/*
+ * Recycle every page the current structure does not reference (pages of
+ * old models whose readers are gone, orphans of a crashed retrain or of a
+ * crashed page allocation).  Needs no scan running (checked, never waited
+ * for); inserts are excluded by the retrain lock.
+ */
+void
+learned_sweep(Relation index)
+{
+	LearnedMetaPageData meta;
+	LearnedCache *c;
+	BlockNumber nblocks,
+				blk;
+	bool	   *reach;
+	BlockNumber *freelist = NULL;
+	int			nfree = 0,
+				freecap = 0;
+
+	learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
+	learned_read_meta(index, &meta);
+	if (!meta.sweep_needed)
+	{
+		learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+		return;
+	}
+	c = learned_cache_acquire(index, &meta);
+	nblocks = RelationGetNumberOfBlocks(index);
+	reach = palloc0(sizeof(bool) * nblocks);
+	reach[LEARNED_METAPAGE_BLKNO] = true;
+
+#define REACH(b) do { if ((b) < nblocks) reach[(b)] = true; } while (0)
+	for (blk = meta.model_head; blk != InvalidBlockNumber;)
+	{
+		Buffer		buf = ReadBuffer(index, blk);
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		REACH(blk);
+		blk = LearnedPageGetOpaque(BufferGetPage(buf))->next;
+		UnlockReleaseBuffer(buf);
+	}
+	for (blk = meta.null_head; blk != InvalidBlockNumber;)
+	{
+		Buffer		buf = ReadBuffer(index, blk);
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		REACH(blk);
+		blk = LearnedPageGetOpaque(BufferGetPage(buf))->next;
+		UnlockReleaseBuffer(buf);
+	}
+	for (uint32 g = 0; g < meta.nleaf; g++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (blk = c->blknos[g]; blk != InvalidBlockNumber;)
+		{
+			Buffer		buf = ReadBuffer(index, blk);
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			REACH(blk);
+			blk = LearnedPageGetOpaque(BufferGetPage(buf))->next;
+			UnlockReleaseBuffer(buf);
+		}
+	}
+#undef REACH
+	learned_cache_release(c);
+
+	if (no_old_readers(index))
+	{
+		for (blk = 0; blk < nblocks; blk++)
+		{
+			Buffer		buf;
+			Page		page;
+			bool		isfree;
+
+			if (reach[blk])
+				continue;
+			buf = ReadBuffer(index, blk);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			isfree = !PageIsNew(page) &&
+				PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
+				LearnedPageGetOpaque(page)->page_type == LI_PAGE_FREE;
+			UnlockReleaseBuffer(buf);
+			if (isfree)
+				RecordFreeIndexPage(index, blk);
+			else
+				blocklist_add(&freelist, &nfree, &freecap, blk);
+		}
+		mark_free_pages(index, freelist, nfree, meta.generation);
+		set_sweep_needed(index, 0);
+	}
+	pfree(reach);
+	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 }
 
 /* ------------------------------------------------------------------
@@ -420,30 +864,23 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	learned_lock_structure(index, ShareLock);
+	/*
+	 * Merge pending entries and drop tombstones of the leaves that have any
+	 * (segment-local; the whole index if most leaves need it).  Autovacuum
+	 * does not wait for running inserts.
+	 */
+	if (learned_retrain(index, LI_RETRAIN_PENDING, !IsAutoVacuumWorkerProcess()))
+		ereport(info->message_level,
+				(errmsg("index \"%s\" retrained: pending entries merged, model refitted",
+						RelationGetRelationName(index))));
+	learned_sweep(index);
+
+	learned_lock_structure(index, LEARNED_LOCK_SCAN);
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 	learned_count(index, c, &counts);
 	learned_cache_release(c);
-	learned_unlock_structure(index, ShareLock);
-
-	/* merge pending entries and drop tombstones; skip if the index is busy */
-	if (counts.pending > 0 || counts.base_dead > 0 || counts.delta_pages > 0)
-	{
-		if (learned_retrain(index, false))
-		{
-			learned_lock_structure(index, ShareLock);
-			learned_read_meta(index, &meta);
-			c = learned_cache_acquire(index, &meta);
-			learned_count(index, c, &counts);
-			learned_cache_release(c);
-			learned_unlock_structure(index, ShareLock);
-		}
-		else
-			ereport(info->message_level,
-					(errmsg("index \"%s\" is in use: retrain skipped",
-							RelationGetRelationName(index))));
-	}
+	learned_unlock_structure(index, LEARNED_LOCK_SCAN);
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	stats->num_index_tuples = (double) (counts.base_live + counts.pending + counts.nulls);

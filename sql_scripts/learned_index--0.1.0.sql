@@ -83,11 +83,12 @@ CREATE FUNCTION learned_index_stats(index regclass,
     OUT epsilon integer, OUT max_error double precision, OUT pending bigint,
     OUT index_bytes bigint, OUT nulls bigint, OUT dead bigint,
     OUT delta_pages bigint, OUT generation bigint, OUT retrains bigint,
-    OUT last_retrain timestamptz, OUT search_radius integer)
+    OUT last_retrain timestamptz, OUT search_radius integer,
+    OUT dirty_leaves bigint, OUT local_retrains bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'learned_index_stats' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION learned_index_stats(regclass) IS 'statistics of a learned index: keys, pages, model segments, error, pending entries';
 
-CREATE FUNCTION learned_index_retrain(index regclass) RETURNS void
+CREATE FUNCTION learned_index_retrain(index regclass, full boolean DEFAULT false) RETURNS void
 AS 'MODULE_PATHNAME', 'learned_index_retrain' LANGUAGE C STRICT VOLATILE;
-COMMENT ON FUNCTION learned_index_retrain(regclass) IS 'merge pending entries into dense pages and refit the model now';
+COMMENT ON FUNCTION learned_index_retrain(regclass, boolean) IS 'merge pending entries into dense pages and refit the model now (only the leaves that need it, or all with full => true)';

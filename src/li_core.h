@@ -117,6 +117,14 @@ li_status	li_keystream_push(li_keystream *ks, li_fitter *f, uint64_t key,
 li_status	li_keystream_finish(li_keystream *ks, li_fitter *f,
 								li_segment closed[2], int *nclosed) LI_NOEXCEPT;
 
+/*
+ * Like li_keystream_finish, but the keys after the last one start at
+ * end_pos (>= the number of positions consumed) instead of right after it:
+ * used when a run of leaves is refitted inside a larger index.
+ */
+li_status	li_keystream_finish_at(li_keystream *ks, li_fitter *f, uint64_t end_pos,
+								   li_segment closed[2], int *nclosed) LI_NOEXCEPT;
+
 /* Fit a whole sorted array (convenience for tests and tools). */
 li_status	li_fit_sorted(const uint64_t *keys, size_t n, uint32_t epsilon,
 						  void *fitter_mem, li_segment *out, size_t out_cap,

@@ -342,14 +342,23 @@ extern "C" li_status
 li_keystream_finish(li_keystream *ks, li_fitter *f, li_segment closed[2],
 					int *nclosed) noexcept
 {
+	return li_keystream_finish_at(ks, f, ks->pos, closed, nclosed);
+}
+
+extern "C" li_status
+li_keystream_finish_at(li_keystream *ks, li_fitter *f, uint64_t end_pos,
+					   li_segment closed[2], int *nclosed) noexcept
+{
 	int			n1 = 0,
 				n2 = 0;
 	li_status	st;
 
 	*nclosed = 0;
+	if (end_pos < ks->pos)
+		return LI_ERR_ARG;
 	if (ks->have_prev && ks->prev_key != UINT64_MAX)
 	{
-		st = li_fitter_add(f, ks->prev_key + 1, ks->pos, &closed[0], &n1);
+		st = li_fitter_add(f, ks->prev_key + 1, end_pos, &closed[0], &n1);
 		if (st != LI_OK)
 			return st;
 	}
