@@ -7,7 +7,7 @@ PGFILEDESC = "learned_index - learned (piecewise-linear model) index access meth
 
 SHIM_OBJS = learned_am.o learned_build.o learned_insert.o learned_scan.o \
 	learned_vacuum.o learned_cost.o learned_validate.o learned_utils.o \
-	learned_funcs.o
+	learned_funcs.o learned_check.o
 CORE_SRCS = $(wildcard src/*.cpp)
 CORE_OBJS = $(CORE_SRCS:.cpp=.o)
 OBJS = $(SHIM_OBJS) $(CORE_OBJS)
@@ -31,8 +31,9 @@ endif
 CXX ?= g++
 LI_CXXFLAGS = -std=c++17 -O2 -g -fPIC $(LI_WARN) -I$(srcdir)/src
 
-# no LLVM bitcode for JIT (the core is C++ and the shim gains nothing)
-with_llvm = no
+# no LLVM bitcode for JIT (the core is C++ and the shim gains nothing);
+# 'override' so that the PGXS include cannot set it back
+override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -68,3 +69,27 @@ unittest-asan: $(BUILD_DIR)/unit_tests_asan
 	LI_TEST_SCALE=small $(BUILD_DIR)/unit_tests_asan
 
 EXTRA_CLEAN = $(BUILD_DIR)
+
+# ---------------------------------------------------------------------
+# libFuzzer target for the fit and the windowed search (clang).
+# `make fuzz [FUZZ_SECONDS=60]` fuzzes a copy of test/fuzz/corpus kept in
+# build/fuzz_corpus (the committed seeds are never modified); crash inputs
+# land in build/fuzz_artifacts/ and make fails.
+# ---------------------------------------------------------------------
+FUZZ_CXX ?= clang++-14
+FUZZ_SECONDS ?= 60
+FUZZ_CXXFLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	$(LI_WARN) -Isrc
+
+$(BUILD_DIR)/fuzz_fit: test/fuzz/fuzz_fit.cpp $(CORE_SRCS) src/li_core.h
+	@mkdir -p $(BUILD_DIR)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) test/fuzz/fuzz_fit.cpp $(CORE_SRCS) -o $@
+
+.PHONY: fuzz
+fuzz: $(BUILD_DIR)/fuzz_fit
+	@mkdir -p $(BUILD_DIR)/fuzz_corpus $(BUILD_DIR)/fuzz_artifacts
+	cp test/fuzz/corpus/* $(BUILD_DIR)/fuzz_corpus/
+	$(BUILD_DIR)/fuzz_fit -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-timeout=10 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD_DIR)/fuzz_artifacts/ $(BUILD_DIR)/fuzz_corpus

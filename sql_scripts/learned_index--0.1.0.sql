@@ -92,3 +92,8 @@ COMMENT ON FUNCTION learned_index_stats(regclass) IS 'statistics of a learned in
 CREATE FUNCTION learned_index_retrain(index regclass, full boolean DEFAULT false) RETURNS void
 AS 'MODULE_PATHNAME', 'learned_index_retrain' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION learned_index_retrain(regclass, boolean) IS 'merge pending entries into dense pages and refit the model now (only the leaves that need it, or all with full => true)';
+
+CREATE FUNCTION learned_index_check(index regclass, heapallindexed boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'learned_index_check' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION learned_index_check(regclass, boolean) IS 'verify the structure of a learned index (and, with heapallindexed, that every visible heap tuple is indexed); raises index_corrupted on the first violation';

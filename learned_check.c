@@ -1,0 +1,394 @@
+/*
+ * learned_check.c -- learned_index_check(index, heapallindexed): verify the
+ * structure of a learned index, modelled on amcheck's bt_index_check.
+ *
+ * Checks: metapage magic/version/consistency; model pages (type,
+ * generation, lengths); segments ordered; separators ordered; every leaf,
+ * delta and NULL page (type, generation, counts, TIDs); keys sorted within
+ * and across leaves; every key inside its leaf's separator range; every
+ * sorted key within the search radius of the model's prediction (the bound
+ * every lookup relies on) and within the stored max_error; each page
+ * referenced once.  With heapallindexed, every heap tuple visible to the
+ * check's snapshot must have an entry (Bloom filter fingerprint sized by
+ * maintenance_work_mem, as amcheck does).
+ *
+ * The first violation raises ERRCODE_INDEX_CORRUPTED naming the block (and
+ * offset) where it was found.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "fmgr.h"
+#include "lib/bloomfilter.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "learned.h"
+
+PG_FUNCTION_INFO_V1(learned_index_check);
+
+typedef struct CheckState
+{
+	Relation	index;
+	LearnedCache *c;
+	bool	   *seen;			/* blocks referenced so far */
+	BlockNumber nblocks;
+	bloom_filter *filter;
+	LearnedKeyKind kind;
+	int64		entries;
+	int64		heap_checked;
+} CheckState;
+
+#define CORRUPT(cs, blk, ...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_INDEX_CORRUPTED), \
+			 errmsg("learned index \"%s\" is corrupted at block %u", \
+					RelationGetRelationName((cs)->index), (blk)), \
+			 errdetail(__VA_ARGS__)))
+
+static void
+fingerprint(CheckState *cs, bool isnull, uint64 key, const ItemPointerData *tid)
+{
+	unsigned char buf[16];
+
+	if (cs->filter == NULL)
+		return;
+	memset(buf, 0, sizeof(buf));
+	if (!isnull)
+		memcpy(buf, &key, 8);
+	buf[8] = isnull ? 1 : 0;
+	memcpy(buf + 9, &tid->ip_blkid.bi_hi, 2);
+	memcpy(buf + 11, &tid->ip_blkid.bi_lo, 2);
+	memcpy(buf + 13, &tid->ip_posid, 2);
+	bloom_add_element(cs->filter, buf, sizeof(buf));
+}
+
+/* read a page into a private copy, checking its header and type */
+static void
+read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
+{
+	Buffer		buf;
+	Page		page;
+	LearnedPageOpaque op;
+
+	CHECK_FOR_INTERRUPTS();
+	if (blk == LEARNED_METAPAGE_BLKNO || blk >= cs->nblocks)
+		CORRUPT(cs, blk, "Reference to block %u, outside the index (%u blocks) or the metapage.",
+				blk, cs->nblocks);
+	if (cs->seen[blk])
+		CORRUPT(cs, blk, "Block %u is referenced twice.", blk);
+	cs->seen[blk] = true;
+
+	buf = ReadBuffer(cs->index, blk);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(copy, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+
+	page = (Page) copy;
+	if (PageIsNew(page))
+		CORRUPT(cs, blk, "Page is new (all zeroes) but referenced.");
+	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(LearnedPageOpaqueData)) ||
+		((PageHeader) page)->pd_lower > ((PageHeader) page)->pd_upper ||
+		((PageHeader) page)->pd_upper > ((PageHeader) page)->pd_special)
+		CORRUPT(cs, blk, "Invalid page header or special space.");
+	op = LearnedPageGetOpaque(page);
+	if (op->page_id != LEARNED_PAGE_ID)
+		CORRUPT(cs, blk, "Page id is 0x%04X, expected 0x%04X.", op->page_id, LEARNED_PAGE_ID);
+	if (op->page_type != type)
+		CORRUPT(cs, blk, "Page type is %u, expected %u.", op->page_type, type);
+	if (op->generation > cs->c->meta.generation)
+		CORRUPT(cs, blk, "Page generation %u is newer than the index's %u.",
+				op->generation, cs->c->meta.generation);
+	if ((type == LI_PAGE_LEAF || type == LI_PAGE_DELTA) && op->nitems > LI_LEAF_CAP)
+		CORRUPT(cs, blk, "%u entries, more than the capacity %d.", op->nitems, LI_LEAF_CAP);
+	if (type == LI_PAGE_NULL && op->nitems > LI_NULL_CAP)
+		CORRUPT(cs, blk, "%u entries, more than the capacity %d.", op->nitems, LI_NULL_CAP);
+}
+
+static void
+check_tid(CheckState *cs, BlockNumber blk, int off, const ItemPointerData *tid)
+{
+	if (!ItemPointerIsValid(tid))
+		return;
+	if (ItemPointerGetOffsetNumber(tid) > MaxHeapTuplesPerPage)
+		CORRUPT(cs, blk, "Entry %d has an invalid heap TID (%u,%u).", off,
+				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+}
+
+static void
+check_leaves(CheckState *cs)
+{
+	LearnedCache *c = cs->c;
+	const LearnedMetaPageData *m = &c->meta;
+	PGAlignedBlock copy;
+	bool		have_prev = false;
+	uint64		prev = 0;
+
+	for (uint32 g = 0; g < m->nleaf; g++)
+	{
+		BlockNumber blk = c->blknos[g];
+		Page		page = copy.data;
+		LearnedPageOpaque op;
+		uint64	   *keys;
+		ItemPointerData *tids;
+		int			ns = learned_leaf_sorted(c, g);
+		uint64		lo = c->seps[g];
+		bool		has_hi = (g + 1 < m->nleaf);
+		uint64		hi = has_hi ? c->seps[g + 1] : PG_UINT64_MAX;
+		int			ndead = 0;
+		BlockNumber next;
+		int			chain = 0;
+
+		read_page(cs, blk, LI_PAGE_LEAF, page);
+		op = LearnedPageGetOpaque(page);
+		keys = LearnedPageKeys(page);
+		tids = LearnedPageTids(page);
+		if (op->nitems < ns)
+			CORRUPT(cs, blk, "Leaf %u has %u entries but the model says %d were written sorted.",
+					g, op->nitems, ns);
+		for (int i = 0; i < op->nitems; i++)
+		{
+			check_tid(cs, blk, i, &tids[i]);
+			if (!ItemPointerIsValid(&tids[i]))
+			{
+				ndead++;
+				continue;
+			}
+			cs->entries++;
+			fingerprint(cs, false, keys[i], &tids[i]);
+			if (keys[i] < lo || keys[i] > hi || (i >= ns && has_hi && keys[i] == hi))
+				CORRUPT(cs, blk, "Entry %d (key code %llu) is outside the leaf's range [%llu, %llu%s.",
+						i, (unsigned long long) keys[i], (unsigned long long) lo,
+						(unsigned long long) hi, has_hi ? ")" : "]");
+		}
+		if (ndead != op->ndead)
+			CORRUPT(cs, blk, "Page counts %u tombstones, found %d.", op->ndead, ndead);
+
+		/* sorted part: order and the model bound */
+		for (int i = 0; i < ns; i++)
+		{
+			double		pred,
+						err;
+
+			if (have_prev && keys[i] < prev)
+				CORRUPT(cs, blk, "Entry %d (key code %llu) is smaller than the previous key %llu.",
+						i, (unsigned long long) keys[i], (unsigned long long) prev);
+			if (have_prev && keys[i] == prev)
+				continue;
+			have_prev = true;
+			prev = keys[i];
+			pred = li_predict(c->segs, m->nsegments, m->nkeys, keys[i]);
+			err = fabs(pred - (double) ((uint64) g * m->per_page + i));
+			if (err > m->radius)
+				CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the search radius %u.",
+						i, (unsigned long long) keys[i], err, m->radius);
+			if (err > m->max_error + 1e-6)
+				CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the recorded max_error %.3f.",
+						i, (unsigned long long) keys[i], err, m->max_error);
+		}
+
+		/* delta chain */
+		for (next = op->next; next != InvalidBlockNumber;)
+		{
+			PGAlignedBlock dcopy;
+			Page		dpage = dcopy.data;
+			LearnedPageOpaque dop;
+
+			if (++chain > (int) cs->nblocks)
+				CORRUPT(cs, blk, "Delta chain of leaf %u loops.", g);
+			read_page(cs, next, LI_PAGE_DELTA, dpage);
+			dop = LearnedPageGetOpaque(dpage);
+			for (int i = 0; i < dop->nitems; i++)
+			{
+				uint64		k = LearnedPageKeys(dpage)[i];
+				ItemPointerData *t = &LearnedPageTids(dpage)[i];
+
+				check_tid(cs, next, i, t);
+				if (!ItemPointerIsValid(t))
+					continue;
+				cs->entries++;
+				fingerprint(cs, false, k, t);
+				if (k < lo || (has_hi && k >= hi))
+					CORRUPT(cs, next, "Delta entry %d (key code %llu) is outside leaf %u's range.",
+							i, (unsigned long long) k, g);
+			}
+			next = dop->next;
+		}
+	}
+}
+
+static void
+check_chain(CheckState *cs, BlockNumber head, uint16 type)
+{
+	PGAlignedBlock copy;
+	int			chain = 0;
+
+	for (BlockNumber blk = head; blk != InvalidBlockNumber;)
+	{
+		Page		page = copy.data;
+		LearnedPageOpaque op;
+
+		if (++chain > (int) cs->nblocks)
+			CORRUPT(cs, blk, "Page chain loops.");
+		read_page(cs, blk, type, page);
+		op = LearnedPageGetOpaque(page);
+		if (type == LI_PAGE_NULL)
+		{
+			for (int i = 0; i < op->nitems; i++)
+			{
+				check_tid(cs, blk, i, &LearnedNullTids(page)[i]);
+				if (ItemPointerIsValid(&LearnedNullTids(page)[i]))
+				{
+					cs->entries++;
+					fingerprint(cs, true, 0, &LearnedNullTids(page)[i]);
+				}
+			}
+		}
+		blk = op->next;
+	}
+}
+
+static void
+check_model(CheckState *cs)
+{
+	LearnedCache *c = cs->c;
+	const LearnedMetaPageData *m = &c->meta;
+
+	for (uint32 s = 1; s < m->nsegments; s++)
+	{
+		if (c->segs[s].first_key <= c->segs[s - 1].first_key)
+			CORRUPT(cs, m->model_head, "Segment %u starts at key code %llu, not after segment %u (%llu).",
+					s, (unsigned long long) c->segs[s].first_key, s - 1,
+					(unsigned long long) c->segs[s - 1].first_key);
+		if (c->segs[s].first_pos < c->segs[s - 1].first_pos)
+			CORRUPT(cs, m->model_head, "Segment %u starts at position %llu, before segment %u.",
+					s, (unsigned long long) c->segs[s].first_pos, s - 1);
+	}
+	for (uint32 s = 0; s < m->nsegments; s++)
+		if (c->segs[s].first_pos > m->nkeys || isnan(c->segs[s].slope) ||
+			isnan(c->segs[s].intercept) || c->segs[s].slope < 0)
+			CORRUPT(cs, m->model_head, "Segment %u has invalid parameters.", s);
+	if (m->nleaf > 0 && c->seps[0] != 0)
+		CORRUPT(cs, c->blknos[0], "The first leaf's separator is %llu, not 0.",
+				(unsigned long long) c->seps[0]);
+	for (uint32 g = 0; g < m->nleaf; g++)
+	{
+		if (g > 0 && c->seps[g] < c->seps[g - 1])
+			CORRUPT(cs, c->blknos[g], "Leaf %u's separator is smaller than leaf %u's.", g, g - 1);
+		if (c->nsorted[g] > m->per_page)
+			CORRUPT(cs, c->blknos[g], "Leaf %u has %u sorted entries, more than %u per leaf.",
+					g, c->nsorted[g], m->per_page);
+	}
+	if (m->nleaf > 0 &&
+		m->nkeys != (uint64) (m->nleaf - 1) * m->per_page + c->nsorted[m->nleaf - 1])
+		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Metapage position count %llu does not match the leaves.",
+				(unsigned long long) m->nkeys);
+	if (m->max_error > m->radius)
+		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Recorded max_error %.3f exceeds the search radius %u.",
+				m->max_error, m->radius);
+}
+
+static void
+heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			  bool tupleIsAlive, void *state)
+{
+	CheckState *cs = (CheckState *) state;
+	unsigned char buf[16];
+	uint64		key = isnull[0] ? 0 : learned_encode(cs->kind, values[0]);
+
+	memset(buf, 0, sizeof(buf));
+	if (!isnull[0])
+		memcpy(buf, &key, 8);
+	buf[8] = isnull[0] ? 1 : 0;
+	memcpy(buf + 9, &tid->ip_blkid.bi_hi, 2);
+	memcpy(buf + 11, &tid->ip_blkid.bi_lo, 2);
+	memcpy(buf + 13, &tid->ip_posid, 2);
+	cs->heap_checked++;
+	if (bloom_lacks_element(cs->filter, buf, sizeof(buf)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("heap tuple (%u,%u) from table \"%s\" lacks matching index entry in index \"%s\"",
+						ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+						get_rel_name(index->rd_index->indrelid),
+						RelationGetRelationName(index))));
+}
+
+Datum
+learned_index_check(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	bool		heapallindexed = PG_GETARG_BOOL(1);
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	heap,
+				index;
+	LearnedMetaPageData meta;
+	CheckState	cs;
+
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	/* table before index, as amcheck does */
+	heap = table_open(heapoid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	learned_check_index_rel(index);
+
+	learned_flush_pending(index);
+	memset(&cs, 0, sizeof(cs));
+	cs.index = index;
+
+	learned_lock_structure(index, LEARNED_LOCK_SCAN);
+	learned_read_meta(index, &meta);
+	cs.c = learned_cache_acquire(index, &meta);
+	cs.kind = (LearnedKeyKind) meta.keykind;
+	cs.nblocks = RelationGetNumberOfBlocks(index);
+	cs.seen = palloc0(sizeof(bool) * cs.nblocks);
+	if (heapallindexed)
+	{
+		int64		total = Max((int64) (meta.nkeys + meta.nnulls) * 2, 1024);
+
+		cs.filter = bloom_create(total, maintenance_work_mem, 0);
+	}
+
+	check_model(&cs);
+	{
+		/* model pages: type, generation, chain */
+		check_chain(&cs, meta.model_head, LI_PAGE_MODEL);
+	}
+	check_leaves(&cs);
+	{
+		LearnedMetaPageData now;
+
+		learned_read_meta(index, &now);
+		check_chain(&cs, now.null_head, LI_PAGE_NULL);
+	}
+
+	if (heapallindexed)
+	{
+		IndexInfo  *indexInfo = BuildIndexInfo(index);
+		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, NULL, true, true);
+
+		indexInfo->ii_Concurrent = true;	/* only tuples of the snapshot */
+		table_index_build_scan(heap, index, indexInfo, true, false,
+							   heap_callback, &cs, scan);
+		UnregisterSnapshot(snapshot);
+		bloom_free(cs.filter);
+	}
+
+	learned_cache_release(cs.c);
+	learned_unlock_structure(index, LEARNED_LOCK_SCAN);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	PG_RETURN_VOID();
+}
