@@ -35,10 +35,18 @@
 #define LEARNED_STRUCTURE_LOCK	((BlockNumber) 0xFFFFFFF0)
 
 /* modes of the structure lock (see docs/design.md, "Locking") */
-#define LEARNED_LOCK_SCAN		AccessShareLock		/* scans, stats */
 #define LEARNED_LOCK_INSERT		RowExclusiveLock	/* inserts, bulk delete */
 #define LEARNED_LOCK_RETRAIN	ShareRowExclusiveLock	/* retrain, sweep */
-#define LEARNED_LOCK_RECYCLE	AccessExclusiveLock /* only tried, never waited for */
+
+/*
+ * Readers (scans, stats, check) hold the "generation lock" of the model
+ * generation they use, in AccessShare mode: a heavyweight page lock on a
+ * fake block number.  Pages a retrain unlinked are recycled only when the
+ * generation locks of every older generation can be taken (conditionally,
+ * never waited for) in AccessExclusive mode.
+ */
+#define LEARNED_GEN_TAGS		4096
+#define LEARNED_GEN_LOCK(gen)	((BlockNumber) (0xFFFF0000 + ((gen) % LEARNED_GEN_TAGS)))
 
 /* page types */
 #define LI_PAGE_META	1
@@ -118,6 +126,8 @@ typedef struct LearnedMetaPageData
 	uint64		nretrains;
 	uint32		sweep_needed;	/* pages may await recycling */
 	uint32		nlocal;			/* segment-local retrains */
+	uint32		recycle_horizon;	/* no reader of a generation <= this */
+	uint32		pad2;
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -142,6 +152,7 @@ typedef struct LearnedCache
 	uint64	   *seps;			/* separator (lowest key) of each leaf */
 	BlockNumber *blknos;		/* block of each leaf */
 	uint16	   *nsorted;		/* sorted entries of each leaf at its build */
+	uint64	   *starts;			/* first position of each leaf (prefix sums) */
 } LearnedCache;
 
 /* bytes of the model blob */
@@ -209,6 +220,8 @@ extern void learned_init_page(Page page, uint16 type, uint32 generation);
 extern void learned_check_page(Relation index, Page page, BlockNumber blkno,
 							   uint16 type, uint32 generation);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern void learned_reader_begin(Relation index, LearnedMetaPageData *meta);
+extern void learned_reader_end(Relation index, uint32 generation);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
@@ -264,7 +277,7 @@ extern BlockNumber learned_write_model(const li_segment *segs, int nseg,
 									   void *arg, uint32 *nbytes);
 extern double learned_measure_error(Relation index, uint32 generation,
 									const li_segment *segs, int nseg, uint64 nkeys,
-									const BlockNumber *blknos, int per_page,
+									const BlockNumber *blknos, const uint16 *nsorted,
 									int from, int to);
 extern IndexBuildResult *learned_build(Relation heap, Relation index,
 									   IndexInfo *indexInfo);

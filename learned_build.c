@@ -39,8 +39,11 @@ struct LearnedWriter
 	learned_sink_fn sink;
 	void	   *arg;
 
-	PGAlignedBlock leaf;
+	PGAlignedBlock leaf;		/* leaf being filled */
 	int			leaf_n;
+	PGAlignedBlock prev;		/* a full leaf not yet written: the last two
+								 * leaves are balanced at the end */
+	bool		have_prev;
 	PGAlignedBlock nullpg;
 	int			null_n;
 	BlockNumber null_head;
@@ -120,12 +123,11 @@ learned_writer_begin(Relation index, uint32 generation, int epsilon,
 }
 
 static void
-writer_flush_leaf(LearnedWriter *w)
+writer_emit_leaf(LearnedWriter *w, Page page, int n)
 {
-	Page		page = w->leaf.data;
 	BlockNumber blk;
 
-	LearnedPageGetOpaque(page)->nitems = w->leaf_n;
+	LearnedPageGetOpaque(page)->nitems = n;
 	blk = w->sink(w->arg, page);
 	if (w->nleaf >= w->leafcap)
 	{
@@ -136,8 +138,75 @@ writer_flush_leaf(LearnedWriter *w)
 	}
 	w->seps[w->nleaf] = (w->nleaf == 0) ? w->first_sep : LearnedPageKeys(page)[0];
 	w->blknos[w->nleaf] = blk;
-	w->nsorted[w->nleaf] = (uint16) w->leaf_n;
+	w->nsorted[w->nleaf] = (uint16) n;
 	w->nleaf++;
+}
+
+/* the current leaf is full: write the previous one, keep this one back */
+static void
+writer_flush_leaf(LearnedWriter *w)
+{
+	if (w->have_prev)
+		writer_emit_leaf(w, w->prev.data, LearnedPageGetOpaque(w->prev.data)->nitems);
+	memcpy(w->prev.data, w->leaf.data, BLCKSZ);
+	LearnedPageGetOpaque(w->prev.data)->nitems = w->leaf_n;
+	w->have_prev = true;
+	w->leaf_n = 0;
+}
+
+/*
+ * Write the last leaves: a short last leaf is merged into the previous one
+ * when both fit in one page, else the two share the entries evenly, so a
+ * run never ends with a nearly empty leaf.
+ */
+static void
+writer_flush_last(LearnedWriter *w)
+{
+	int			np = w->have_prev ? LearnedPageGetOpaque(w->prev.data)->nitems : 0;
+	int			nc = w->leaf_n;
+	int			total = np + nc;
+
+	if (!w->have_prev)
+	{
+		if (nc == 0)
+			learned_init_page(w->leaf.data, LI_PAGE_LEAF, w->generation);
+		writer_emit_leaf(w, w->leaf.data, nc);
+		return;
+	}
+	if (nc == 0 || nc >= w->per_page / 2)
+	{
+		writer_emit_leaf(w, w->prev.data, np);
+		if (nc > 0)
+			writer_emit_leaf(w, w->leaf.data, nc);
+	}
+	else
+	{
+		/* gather both (sorted) into prev, then split */
+		Page		a = w->prev.data;
+		Page		b = w->leaf.data;
+		uint64		keys[1200];
+		ItemPointerData tids[1200];
+		int			first;
+
+		StaticAssertStmt(2 * LI_LEAF_CAP <= 1200, "scratch too small");
+		memcpy(keys, LearnedPageKeys(a), np * sizeof(uint64));
+		memcpy(keys + np, LearnedPageKeys(b), nc * sizeof(uint64));
+		memcpy(tids, LearnedPageTids(a), np * sizeof(ItemPointerData));
+		memcpy(tids + np, LearnedPageTids(b), nc * sizeof(ItemPointerData));
+		first = (total <= LI_LEAF_CAP) ? total : (total + 1) / 2;
+		learned_init_page(a, LI_PAGE_LEAF, w->generation);
+		memcpy(LearnedPageKeys(a), keys, first * sizeof(uint64));
+		memcpy(LearnedPageTids(a), tids, first * sizeof(ItemPointerData));
+		writer_emit_leaf(w, a, first);
+		if (total > first)
+		{
+			learned_init_page(b, LI_PAGE_LEAF, w->generation);
+			memcpy(LearnedPageKeys(b), keys + first, (total - first) * sizeof(uint64));
+			memcpy(LearnedPageTids(b), tids + first, (total - first) * sizeof(ItemPointerData));
+			writer_emit_leaf(w, b, total - first);
+		}
+	}
+	w->have_prev = false;
 	w->leaf_n = 0;
 }
 
@@ -193,29 +262,22 @@ learned_writer_add_null(LearnedWriter *w, ItemPointer tid)
 }
 
 /*
- * Flush the last pages and close the fit.  at_end: this run ends the index
- * (keys after it have lower bound = the end of the run); otherwise the next
- * leaf starts at the next multiple of per_page.
+ * Flush the last pages and close the fit.
  */
 void
 learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 {
 	li_segment	closed[2];
 	int			nclosed;
-	uint64		end_pos;
-
-	if (w->leaf_n > 0 || w->nleaf == 0)
-	{
-		if (w->leaf_n == 0)
-			learned_init_page(w->leaf.data, LI_PAGE_LEAF, w->generation);
-		writer_flush_leaf(w);
-	}
+	if (w->leaf_n > 0 || w->have_prev || w->nleaf == 0)
+		writer_flush_last(w);
 	if (w->null_n > 0)
 		writer_flush_null(w);
 
-	end_pos = at_end ? w->base_pos + w->nkeys
-		: w->base_pos + (uint64) w->nleaf * w->per_page;
-	writer_check(li_keystream_finish_at(&w->ks, w->fitter, end_pos, closed, &nclosed));
+	/* positions are contiguous: keys after the run start right after it */
+	(void) at_end;
+	writer_check(li_keystream_finish_at(&w->ks, w->fitter, w->base_pos + w->nkeys,
+										closed, &nclosed));
 	writer_add_segments(w, closed, nclosed);
 
 	res->segs = w->segs;
@@ -281,17 +343,22 @@ learned_write_model(const li_segment *segs, int nseg, const uint64 *seps,
 
 /*
  * Maximum |prediction - true position| over every distinct key of leaves
- * [from, to) (positions g * per_page + i), reading the pages just written:
- * every key checked, no sampling.
+ * [from, to) (leaf g's entries are at positions start(g) + i), reading the
+ * pages just written: every key checked, no sampling.
  */
 double
 learned_measure_error(Relation index, uint32 generation,
 					  const li_segment *segs, int nseg, uint64 nkeys,
-					  const BlockNumber *blknos, int per_page, int from, int to)
+					  const BlockNumber *blknos, const uint16 *nsorted,
+					  int from, int to)
 {
 	double		maxerr = 0.0;
 	bool		have_prev = false;
 	uint64		prev = 0;
+	uint64		start = 0;
+
+	for (int g = 0; g < from; g++)
+		start += nsorted[g];
 
 	for (int g = from; g < to; g++)
 	{
@@ -314,11 +381,11 @@ learned_measure_error(Relation index, uint32 generation,
 				continue;
 			have_prev = true;
 			prev = keys[i];
-			e = fabs(li_predict(segs, nseg, nkeys, keys[i]) -
-					 (double) ((uint64) g * per_page + i));
+			e = fabs(li_predict(segs, nseg, nkeys, keys[i]) - (double) (start + i));
 			if (e > maxerr)
 				maxerr = e;
 		}
+		start += nsorted[g];
 		UnlockReleaseBuffer(buf);
 	}
 	return maxerr;
@@ -492,7 +559,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), per_page,
 			   &res, model_head, model_bytes);
 	meta.max_error = learned_measure_error(index, 1, res.segs, res.nseg, res.nkeys,
-										   res.blknos, per_page, 0, res.nleaf);
+										   res.blknos, res.nsorted, 0, res.nleaf);
 	meta.radius = Max(meta.epsilon, (uint32) ceil(meta.max_error));
 	meta.last_retrain = GetCurrentTimestamp();
 

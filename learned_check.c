@@ -188,7 +188,7 @@ check_leaves(CheckState *cs)
 			have_prev = true;
 			prev = keys[i];
 			pred = li_predict(c->segs, m->nsegments, m->nkeys, keys[i]);
-			err = fabs(pred - (double) ((uint64) g * m->per_page + i));
+			err = fabs(pred - (double) (c->starts[g] + i));
 			if (err > m->radius)
 				CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the search radius %u.",
 						i, (unsigned long long) keys[i], err, m->radius);
@@ -285,14 +285,10 @@ check_model(CheckState *cs)
 	{
 		if (g > 0 && c->seps[g] < c->seps[g - 1])
 			CORRUPT(cs, c->blknos[g], "Leaf %u's separator is smaller than leaf %u's.", g, g - 1);
-		if (c->nsorted[g] > m->per_page)
-			CORRUPT(cs, c->blknos[g], "Leaf %u has %u sorted entries, more than %u per leaf.",
-					g, c->nsorted[g], m->per_page);
+		if (c->nsorted[g] > LI_LEAF_CAP)
+			CORRUPT(cs, c->blknos[g], "Leaf %u has %u sorted entries, more than %d per leaf.",
+					g, c->nsorted[g], LI_LEAF_CAP);
 	}
-	if (m->nleaf > 0 &&
-		m->nkeys != (uint64) (m->nleaf - 1) * m->per_page + c->nsorted[m->nleaf - 1])
-		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Metapage position count %llu does not match the leaves.",
-				(unsigned long long) m->nkeys);
 	if (m->max_error > m->radius)
 		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Recorded max_error %.3f exceeds the search radius %u.",
 				m->max_error, m->radius);
@@ -347,8 +343,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	memset(&cs, 0, sizeof(cs));
 	cs.index = index;
 
-	learned_lock_structure(index, LEARNED_LOCK_SCAN);
-	learned_read_meta(index, &meta);
+	learned_reader_begin(index, &meta);
 	cs.c = learned_cache_acquire(index, &meta);
 	cs.kind = (LearnedKeyKind) meta.keykind;
 	cs.nblocks = RelationGetNumberOfBlocks(index);
@@ -387,7 +382,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	}
 
 	learned_cache_release(cs.c);
-	learned_unlock_structure(index, LEARNED_LOCK_SCAN);
+	learned_reader_end(index, meta.generation);
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	PG_RETURN_VOID();

@@ -70,12 +70,11 @@ learned_index_stats(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	learned_flush_pending(index);
-	learned_lock_structure(index, LEARNED_LOCK_SCAN);
-	learned_read_meta(index, &meta);
+	learned_reader_begin(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 	learned_count(index, c, &counts);
 	learned_cache_release(c);
-	learned_unlock_structure(index, LEARNED_LOCK_SCAN);
+	learned_reader_end(index, meta.generation);
 
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum((int64) (counts.base_live + counts.pending));

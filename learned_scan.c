@@ -53,8 +53,7 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 
 	/* this transaction's own buffered inserts must be visible to it */
 	learned_flush_pending(index);
-	learned_lock_structure(index, LEARNED_LOCK_SCAN);
-	learned_read_meta(index, &meta);
+	learned_reader_begin(index, &meta);
 	so->cache = learned_cache_acquire(index, &meta);
 	so->pos.buf = InvalidBuffer;
 	so->mark.buf = InvalidBuffer;
@@ -442,9 +441,9 @@ learned_endscan(IndexScanDesc scan)
 
 	pos_reset(&so->pos);
 	pos_reset(&so->mark);
+	learned_reader_end(scan->indexRelation, so->cache->meta.generation);
 	learned_cache_release(so->cache);
 	so->cache = NULL;
-	learned_unlock_structure(scan->indexRelation, LEARNED_LOCK_SCAN);
 	MemoryContextDelete(so->tmpcxt);
 	if (so->pos.items)
 		pfree(so->pos.items);

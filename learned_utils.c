@@ -296,6 +296,35 @@ learned_unlock_structure(Relation index, LOCKMODE mode)
 	UnlockPage(index, LEARNED_STRUCTURE_LOCK, mode);
 }
 
+/*
+ * Start reading the index: lock the current generation, then make sure it
+ * is still current (a retrain may have switched in between; its recycle
+ * test may then have run before our lock, so retry with the new one).
+ */
+void
+learned_reader_begin(Relation index, LearnedMetaPageData *meta)
+{
+	for (;;)
+	{
+		uint32		gen;
+
+		learned_read_meta(index, meta);
+		gen = meta->generation;
+		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+		learned_read_meta(index, meta);
+		if (meta->generation == gen)
+			return;
+		UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+void
+learned_reader_end(Relation index, uint32 generation)
+{
+	UnlockPage(index, LEARNED_GEN_LOCK(generation), AccessShareLock);
+}
+
 int
 learned_get_epsilon(Relation index)
 {
@@ -454,7 +483,8 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	}
 
 	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
-													hdr + meta->model_bytes + 8,
+													hdr + MAXALIGN(meta->model_bytes) +
+													(Size) meta->nleaf * sizeof(uint64) + 8,
 													MCXT_ALLOC_HUGE);
 	memset(c, 0, sizeof(LearnedCache));
 	c->relid = RelationGetRelid(index);
@@ -470,6 +500,22 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 								 meta->nleaf * sizeof(uint64));
 	c->nsorted = (uint16 *) (blob + meta->nsegments * sizeof(li_segment) +
 							 meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)));
+	c->starts = (uint64 *) (blob + MAXALIGN(meta->model_bytes));
+	{
+		uint64		pos = 0;
+
+		for (uint32 g = 0; g < meta->nleaf; g++)
+		{
+			c->starts[g] = pos;
+			pos += c->nsorted[g];
+		}
+		if (pos != meta->nkeys)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a model whose leaves hold %llu positions, the metapage says %llu",
+							RelationGetRelationName(index), (unsigned long long) pos,
+							(unsigned long long) meta->nkeys)));
+	}
 	c->refcount = 1;
 	c->next = cache_list;
 	cache_list = c;
@@ -549,13 +595,21 @@ static int
 predicted_leaf(LearnedCache *c, uint64 key)
 {
 	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
-	int64		p = (int64) (pred / c->meta.per_page);
+	uint64		pos = (pred <= 0) ? 0 : (uint64) pred;
+	int			lo = 0,
+				hi = c->meta.nleaf;
 
-	if (p < 0)
-		p = 0;
-	if (p >= (int64) c->meta.nleaf)
-		p = c->meta.nleaf - 1;
-	return (int) p;
+	/* last leaf whose first position is <= pos */
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (c->starts[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* last leaf p with seps[p] <= key (seps[0] is 0, so there is one) */
@@ -648,7 +702,7 @@ learned_model_window(LearnedCache *c, int group, uint64 key,
 					 int64 *wlo, int64 *whi)
 {
 	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
-	double		off = pred - (double) group * c->meta.per_page;
+	double		off = pred - (double) c->starts[group];
 
 	*wlo = (int64) floor(off - c->meta.radius);
 	*whi = (int64) ceil(off + c->meta.radius) + 1;

@@ -282,6 +282,8 @@ retrain_sink(void *arg, Page page)
 	return blk;
 }
 
+static void sweep_locked(Relation index);
+
 /* what a retrain learns about one leaf before deciding */
 typedef struct LeafInfo
 {
@@ -385,25 +387,40 @@ mark_free_pages(Relation index, BlockNumber *blocks, int n, uint32 generation)
  * conflict with our own lock: check them separately.)  Never waits.
  */
 static bool
-no_old_readers(Relation index)
+no_old_readers(Relation index, uint32 upto)
 {
+	LearnedMetaPageData meta;
+	uint32		from;
+
 	if (learned_cache_in_use(RelationGetRelid(index)))
 		return false;
-	if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RECYCLE))
-		return false;
-	learned_unlock_structure(index, LEARNED_LOCK_RECYCLE);
+	learned_read_meta(index, &meta);
+	from = meta.recycle_horizon + 1;
+	if (upto >= from && upto - from >= LEARNED_GEN_TAGS)
+		from = upto - LEARNED_GEN_TAGS + 1;
+	for (uint32 g = from; g <= upto && g >= from; g++)
+	{
+		if (!ConditionalLockPage(index, LEARNED_GEN_LOCK(g), AccessExclusiveLock))
+			return false;
+		UnlockPage(index, LEARNED_GEN_LOCK(g), AccessExclusiveLock);
+	}
 	return true;
 }
 
+/* pages are recycled: no reader of a generation <= horizon is left */
 static void
-set_sweep_needed(Relation index, uint32 value)
+set_recycled(Relation index, uint32 horizon)
 {
 	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	GenericXLogState *state;
+	LearnedMetaPage m;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
-	LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->sweep_needed = value;
+	m = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	m->sweep_needed = 0;
+	if (horizon > m->recycle_horizon)
+		m->recycle_horizon = horizon;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
 }
@@ -458,6 +475,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 	bool		local_any = false;
 	MemoryContext cxt,
 				oldcxt;
+	uint64		npos = 0;		/* positions of the new structure so far */
 	uint64		region_x0 = 0;
 	uint64		region_lb = 0;
 	int64		region_shift = 0;
@@ -473,7 +491,13 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 
+	/* pages earlier retrains could not recycle yet: reuse them now */
 	learned_read_meta(index, &meta);
+	if (meta.sweep_needed)
+	{
+		sweep_locked(index);
+		learned_read_meta(index, &meta);
+	}
 	c = learned_cache_acquire(index, &meta);
 	L = meta.nleaf;
 	P = meta.per_page;
@@ -561,6 +585,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 			blknos[nl] = c->blknos[g];
 			nsorted[nl] = c->nsorted[g];
 			isnew[nl] = false;
+			npos += c->nsorted[g];
 			nl++;
 			g++;
 			continue;
@@ -587,6 +612,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 			a--;
 			dirty[a] = true;
 			nl--;
+			npos -= nsorted[nl];
 		}
 		local_any = local_any || !full;
 
@@ -599,7 +625,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 		region_open = false;
 
 		/* rewrite the run */
-		base = (uint64) nl * P;
+		base = npos;
 		first_new = nl;
 		w = learned_writer_begin(index, newgen, epsilon, P, base, c->seps[a],
 								 retrain_sink, &rs);
@@ -646,6 +672,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 			blknos[nl] = res.blknos[i];
 			nsorted[nl] = res.nsorted[i];
 			isnew[nl] = true;
+			npos += res.nsorted[i];
 			nl++;
 		}
 		for (int i = 0; i < res.nseg; i++)
@@ -667,8 +694,8 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 		{
 			region_open = true;
 			region_x0 = c->seps[b + 1];
-			region_lb = (uint64) (b + 1) * meta.per_page;
-			region_shift = (int64) nl * P - (int64) (b + 1) * meta.per_page;
+			region_lb = c->starts[b + 1];
+			region_shift = (int64) npos - (int64) c->starts[b + 1];
 		}
 		g = b + 1;
 	}
@@ -684,7 +711,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 	newmeta.per_page = P;
 	newmeta.nleaf = nl;
 	newmeta.nsegments = nseg;
-	newmeta.nkeys = (uint64) (nl - 1) * P + nsorted[nl - 1];
+	newmeta.nkeys = npos;
 	newmeta.model_head = learned_write_model(segs, nseg, seps, blknos, nsorted, nl,
 											 newgen, retrain_sink, &rs,
 											 &newmeta.model_bytes);
@@ -706,7 +733,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 		while (h + 1 < nl && isnew[h + 1])
 			h++;
 		maxerr = Max(maxerr, learned_measure_error(index, newgen, segs, nseg,
-												   newmeta.nkeys, blknos, P, g, h + 1));
+												   newmeta.nkeys, blknos, nsorted, g, h + 1));
 		g = h;
 	}
 	newmeta.max_error = maxerr;
@@ -740,10 +767,10 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 	}
 
 	learned_cache_release(c);
-	if (no_old_readers(index))
+	if (no_old_readers(index, newgen - 1))
 	{
 		mark_free_pages(index, oldpages, noldpages, newgen);
-		set_sweep_needed(index, 0);
+		set_recycled(index, newgen - 1);
 	}
 
 	MemoryContextSwitchTo(oldcxt);
@@ -759,8 +786,8 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
  * crashed page allocation).  Needs no scan running (checked, never waited
  * for); inserts are excluded by the retrain lock.
  */
-void
-learned_sweep(Relation index)
+static void
+sweep_locked(Relation index)
 {
 	LearnedMetaPageData meta;
 	LearnedCache *c;
@@ -771,13 +798,9 @@ learned_sweep(Relation index)
 	int			nfree = 0,
 				freecap = 0;
 
-	learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
 	learned_read_meta(index, &meta);
 	if (!meta.sweep_needed)
-	{
-		learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 		return;
-	}
 	c = learned_cache_acquire(index, &meta);
 	nblocks = RelationGetNumberOfBlocks(index);
 	reach = palloc0(sizeof(bool) * nblocks);
@@ -818,7 +841,7 @@ learned_sweep(Relation index)
 #undef REACH
 	learned_cache_release(c);
 
-	if (no_old_readers(index))
+	if (no_old_readers(index, meta.generation - 1))
 	{
 		for (blk = 0; blk < nblocks; blk++)
 		{
@@ -841,9 +864,18 @@ learned_sweep(Relation index)
 				blocklist_add(&freelist, &nfree, &freecap, blk);
 		}
 		mark_free_pages(index, freelist, nfree, meta.generation);
-		set_sweep_needed(index, 0);
+		set_recycled(index, meta.generation - 1);
 	}
 	pfree(reach);
+	if (freelist)
+		pfree(freelist);
+}
+
+void
+learned_sweep(Relation index)
+{
+	learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
+	sweep_locked(index);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 }
 
@@ -875,12 +907,11 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 						RelationGetRelationName(index))));
 	learned_sweep(index);
 
-	learned_lock_structure(index, LEARNED_LOCK_SCAN);
-	learned_read_meta(index, &meta);
+	learned_reader_begin(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 	learned_count(index, c, &counts);
 	learned_cache_release(c);
-	learned_unlock_structure(index, LEARNED_LOCK_SCAN);
+	learned_reader_end(index, meta.generation);
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	stats->num_index_tuples = (double) (counts.base_live + counts.pending + counts.nulls);
