@@ -29,7 +29,7 @@ namespace
 {
 typedef __int128 i128;
 
-constexpr int kChainCap = 1024;
+constexpr int kChainCap = 16384;
 
 struct Pt
 {
