@@ -174,6 +174,7 @@ typedef struct LearnedOptions
 #define LEARNED_MAX_EPSILON			65536
 #define LEARNED_DEFAULT_FILLFACTOR	95
 #define LEARNED_DEFAULT_RETRAIN_THRESHOLD 0.1
+#define LEARNED_MAX_DELTA_CHAIN		4	/* delta pages of one leaf that trigger a retrain */
 
 /* scan state */
 typedef struct LearnedScanPos

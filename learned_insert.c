@@ -63,7 +63,8 @@ tid_of(const li_item *it, ItemPointer tid)
  * if the leaf got its first delta page (it "overflowed").
  */
 static bool
-insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
+insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
+			 int *chainlen)
 {
 	BlockNumber blkno = c->blknos[g];
 	Buffer		buf = ReadBuffer(index, blkno);
@@ -73,6 +74,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 	GenericXLogState *state;
 	int			done = 0;
 	bool		overflowed;
+	int			chain = 0;
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
@@ -98,6 +100,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 		page = BufferGetPage(buf);
 		op = LearnedPageGetOpaque(page);
 	}
+	*chainlen = 0;
 	if (done == k)
 	{
 		UnlockReleaseBuffer(buf);
@@ -114,6 +117,8 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
 		learned_check_page(index, BufferGetPage(dbuf), head, LI_PAGE_DELTA,
 						   c->meta.generation);
+		/* a delta page's ndead field holds the length of the chain from it */
+		chain = LearnedPageGetOpaque(BufferGetPage(dbuf))->ndead;
 		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LI_LEAF_CAP)
 		{
 			Page		dpage;
@@ -156,12 +161,15 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k)
 			tid_of(&items[done + i], &LearnedPageTids(npage)[i]);
 		}
 		nop->nitems = take;
+		nop->ndead = (uint16) Min(chain + 1, PG_UINT16_MAX);
+		chain = nop->ndead;
 		LearnedPageGetOpaque(page)->next = BufferGetBlockNumber(nbuf);
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(nbuf);
 		done += take;
 	}
 	UnlockReleaseBuffer(buf);
+	*chainlen = chain;
 	return overflowed;
 }
 
@@ -242,6 +250,7 @@ insert_batch(Relation index, li_item *items, int n)
 	int			nnull = 0;
 	int			i;
 	int			newdirty = 0;
+	int			chainlen = 0;
 	uint32		ndirty = 0;
 	double		threshold;
 	bool		retrain = false;
@@ -261,6 +270,7 @@ insert_batch(Relation index, li_item *items, int n)
 			i++;
 	}
 	li_sort_items(items, n - nnull);
+	threshold = learned_get_retrain_threshold(index);
 
 	learned_lock_structure(index, LEARNED_LOCK_INSERT);
 	learned_read_meta(index, &meta);
@@ -281,8 +291,13 @@ insert_batch(Relation index, li_item *items, int n)
 		}
 		else
 			j = n - nnull;
-		if (insert_group(index, c, g, items + i, j - i))
+		if (insert_group(index, c, g, items + i, j - i, &chainlen))
 			newdirty++;
+		/* a long delta chain (e.g. ascending keys all landing on the last
+		 * leaf) is retrained even below the threshold: lookups there would
+		 * read every page of it */
+		if (chainlen >= LEARNED_MAX_DELTA_CHAIN && threshold > 0)
+			retrain = true;
 		i = j;
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -303,7 +318,6 @@ insert_batch(Relation index, li_item *items, int n)
 		ndirty = m->ndirty;
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(metabuf);
-		threshold = learned_get_retrain_threshold(index);
 		if (threshold > 0 && ndirty >= threshold * meta.nleaf)
 			retrain = true;
 	}
