@@ -280,6 +280,11 @@ extern double learned_measure_error(Relation index, uint32 generation,
 									const li_segment *segs, int nseg, uint64 nkeys,
 									const BlockNumber *blknos, const uint16 *nsorted,
 									int from, int to);
+#define LEARNED_PHASE_TABLESCAN	2
+#define LEARNED_PHASE_SORT		3
+#define LEARNED_PHASE_WRITE		4
+#define LEARNED_PHASE_VERIFY	5
+extern char *learned_buildphasename(int64 phasenum);
 extern IndexBuildResult *learned_build(Relation heap, Relation index,
 									   IndexInfo *indexInfo);
 extern void learned_buildempty(Relation index);

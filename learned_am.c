@@ -78,6 +78,21 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amusemaintenanceworkmem = true;
 	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	amroutine->amkeytype = InvalidOid;
+#if PG_VERSION_NUM >= 160000
+	amroutine->amsummarizing = false;
+#endif
+#if PG_VERSION_NUM >= 170000
+	amroutine->amcanbuildparallel = false;
+	amroutine->aminsertcleanup = NULL;
+#endif
+#if PG_VERSION_NUM >= 180000
+	amroutine->amconsistentequality = true;
+	amroutine->amconsistentordering = true;
+	amroutine->amcanhash = false;
+	amroutine->amtranslatestrategy = NULL;
+	amroutine->amtranslatecmptype = NULL;
+	amroutine->amgettreeheight = NULL;
+#endif
 
 	amroutine->ambuild = learned_build;
 	amroutine->ambuildempty = learned_buildempty;
@@ -88,7 +103,7 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amcostestimate = learned_costestimate;
 	amroutine->amoptions = learned_options;
 	amroutine->amproperty = NULL;
-	amroutine->ambuildphasename = NULL;
+	amroutine->ambuildphasename = learned_buildphasename;
 	amroutine->amvalidate = learned_validate;
 	amroutine->amadjustmembers = NULL;
 	amroutine->ambeginscan = learned_beginscan;

@@ -14,6 +14,8 @@
 #include "catalog/index.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "commands/progress.h"
+#include "pgstat.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/smgr.h"
@@ -226,7 +228,7 @@ learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid)
 	w->leaf_n++;
 
 	/* the separator is the lower bound of this run: fit it too */
-	if (w->nkeys == 0 && key > w->first_sep)
+	if (w->nkeys == 0 && key > w->first_sep && w->first_sep > 0)
 	{
 		writer_check(li_fitter_add(w->fitter, w->first_sep, w->base_pos,
 								   closed, &nclosed));
@@ -509,6 +511,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	int			per_page;
 	TupleTableSlot *outslot;
 	bool		shouldfree;
+	int64		ndone = 0;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
@@ -534,10 +537,20 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.writer = learned_writer_begin(index, 1, learned_get_epsilon(index),
 									 per_page, 0, 0, build_sink, index);
 
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
+								 LEARNED_PHASE_TABLESCAN);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
 
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_SORT);
 	tuplesort_performsort(bs.sort);
+	{
+		const int	idx[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL,
+		PROGRESS_CREATEIDX_TUPLES_DONE};
+		const int64 val[] = {LEARNED_PHASE_WRITE, (int64) bs.indtuples, 0};
+
+		pgstat_progress_update_multi_param(3, idx, val);
+	}
 	while (tuplesort_gettupleslot(bs.sort, true, false, outslot, NULL))
 	{
 		bool		isnull;
@@ -548,6 +561,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		CHECK_FOR_INTERRUPTS();
 		ItemPointerSet(&tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xFFFF));
 		learned_writer_add(bs.writer, key, &tid);
+		if ((++ndone & 1023) == 0)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ndone);
 	}
 	tuplesort_end(bs.sort);
 	(void) shouldfree;
@@ -558,6 +573,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 									 &model_bytes);
 	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), per_page,
 			   &res, model_head, model_bytes);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ndone);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_VERIFY);
 	meta.max_error = learned_measure_error(index, 1, res.segs, res.nseg, res.nkeys,
 										   res.blknos, res.nsorted, 0, res.nleaf);
 	meta.radius = Max(meta.epsilon, (uint32) ceil(meta.max_error));
@@ -637,4 +654,25 @@ learned_buildempty(Relation index)
 					es->pages[i].data, true);
 	}
 	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+}
+
+/* names of the build phases shown in pg_stat_progress_create_index */
+char *
+learned_buildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case LEARNED_PHASE_TABLESCAN:
+			return "scanning table";
+		case LEARNED_PHASE_SORT:
+			return "sorting keys";
+		case LEARNED_PHASE_WRITE:
+			return "writing leaves and fitting model";
+		case LEARNED_PHASE_VERIFY:
+			return "measuring model error";
+		default:
+			return NULL;
+	}
 }

@@ -4,6 +4,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -15,6 +17,8 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/tuplestore.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -121,4 +125,93 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 	index_close(index, RowExclusiveLock);
 	table_close(heap, ShareUpdateExclusiveLock);
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(learned_index_segments);
+
+/*
+ * learned_index_segments(index) -> one row per model segment: its first key
+ * (as SQL text of the column type), first position, slope, intercept, the
+ * entries it covers and the maximum error measured over its keys.
+ */
+Datum
+learned_index_segments(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	heap;
+	Relation	index = open_learned_index(indexoid, AccessShareLock, AccessShareLock, &heap);
+	LearnedMetaPageData meta;
+	LearnedCache *c;
+	double	   *maxerr;
+	Oid			typoutput;
+	bool		typisvarlena;
+	Oid			keytype = index->rd_opcintype[0];
+	bool		have_prev = false;
+	uint64		prev = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	getTypeOutputInfo(keytype, &typoutput, &typisvarlena);
+
+	learned_flush_pending(index);
+	learned_reader_begin(index, &meta);
+	c = learned_cache_acquire(index, &meta);
+	maxerr = palloc0(sizeof(double) * Max(meta.nsegments, 1));
+
+	/* every sorted key, attributed to its segment */
+	for (uint32 g = 0; g < meta.nleaf; g++)
+	{
+		Buffer		buf = ReadBuffer(index, c->blknos[g]);
+		Page		page;
+		int			ns = learned_leaf_sorted(c, g);
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, meta.generation);
+		for (int i = 0; i < ns; i++)
+		{
+			uint64		k = LearnedPageKeys(page)[i];
+			size_t		s;
+			double		e;
+
+			if (have_prev && k == prev)
+				continue;
+			have_prev = true;
+			prev = k;
+			if (meta.nsegments == 0)
+				continue;
+			s = li_find_segment(c->segs, meta.nsegments, k);
+			e = fabs(li_predict(c->segs, meta.nsegments, meta.nkeys, k) -
+					 (double) (c->starts[g] + i));
+			if (e > maxerr[s])
+				maxerr[s] = e;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	for (uint32 s = 0; s < meta.nsegments; s++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false};
+		li_segment *sg = &c->segs[s];
+		uint64		end = (s + 1 < meta.nsegments) ? c->segs[s + 1].first_pos : meta.nkeys;
+
+		values[0] = Int32GetDatum((int32) s);
+		values[1] = CStringGetTextDatum(OidOutputFunctionCall(typoutput,
+															  learned_decode((LearnedKeyKind) meta.keykind,
+																			 sg->first_key)));
+		values[2] = Int64GetDatum((int64) sg->first_pos);
+		values[3] = Float8GetDatum(sg->slope);
+		values[4] = Float8GetDatum(sg->intercept);
+		values[5] = Int64GetDatum((int64) (end - sg->first_pos));
+		values[6] = Float8GetDatum(maxerr[s]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	learned_cache_release(c);
+	learned_reader_end(index, meta.generation);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return (Datum) 0;
 }

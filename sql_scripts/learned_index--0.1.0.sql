@@ -97,3 +97,11 @@ CREATE FUNCTION learned_index_check(index regclass, heapallindexed boolean DEFAU
 RETURNS void
 AS 'MODULE_PATHNAME', 'learned_index_check' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION learned_index_check(regclass, boolean) IS 'verify the structure of a learned index (and, with heapallindexed, that every visible heap tuple is indexed); raises index_corrupted on the first violation';
+
+CREATE FUNCTION learned_index_segments(index regclass,
+    OUT segment integer, OUT first_key text, OUT first_pos bigint,
+    OUT slope double precision, OUT intercept double precision,
+    OUT entries bigint, OUT max_error double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'learned_index_segments' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION learned_index_segments(regclass) IS 'the model of a learned index: one row per segment (first key, position, slope, intercept, entries, measured max error)';
