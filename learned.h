@@ -22,6 +22,19 @@
 
 #include "li_core.h"
 
+/* PostgreSQL 16 renamed RelFileNode to RelFileLocator */
+#if PG_VERSION_NUM >= 160000
+typedef RelFileLocator LearnedRelFile;
+#define LearnedRelFileOf(rel)		((rel)->rd_locator)
+#define LearnedRelFileEquals(a, b)	RelFileLocatorEquals(a, b)
+#define LearnedSmgrRelFile(smgr)	(&(smgr)->smgr_rlocator.locator)
+#else
+typedef RelFileNode LearnedRelFile;
+#define LearnedRelFileOf(rel)		((rel)->rd_node)
+#define LearnedRelFileEquals(a, b)	RelFileNodeEquals(a, b)
+#define LearnedSmgrRelFile(smgr)	(&(smgr)->smgr_rnode.node)
+#endif
+
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
 #define LEARNED_VERSION			1
 #define LEARNED_METAPAGE_BLKNO	0
@@ -144,7 +157,7 @@ typedef struct LearnedCache
 {
 	struct LearnedCache *next;
 	Oid			relid;
-	RelFileNode node;
+	LearnedRelFile node;
 	int			refcount;
 	bool		stale;
 	LearnedMetaPageData meta;

@@ -650,7 +650,7 @@ learned_buildempty(Relation index)
 	{
 		PageSetChecksumInplace(es->pages[i].data, i);
 		smgrextend(RelationGetSmgr(index), INIT_FORKNUM, i, es->pages[i].data, true);
-		log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, i,
+		log_newpage(LearnedSmgrRelFile(RelationGetSmgr(index)), INIT_FORKNUM, i,
 					es->pages[i].data, true);
 	}
 	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);

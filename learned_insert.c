@@ -37,7 +37,7 @@ typedef struct LearnedPending
 {
 	struct LearnedPending *next;
 	Oid			indexoid;
-	RelFileNode node;
+	LearnedRelFile node;
 	li_item    *items;			/* pad == 1 marks a NULL key */
 	int			n;
 	int			cap;
@@ -359,7 +359,7 @@ pending_flush(Relation index, LearnedPending *p)
 		return;
 	/* empty the buffer first: an error must not flush it twice */
 	p->n = 0;
-	if (!RelFileNodeEquals(p->node, index->rd_node))
+	if (!LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
 		return;					/* rebuilt since: the rows are in already */
 	insert_batch(index, p->items, n);
 }
@@ -457,9 +457,9 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 	}
 
 	p = pending_find(RelationGetRelid(index), true);
-	if (p->n > 0 && !RelFileNodeEquals(p->node, index->rd_node))
+	if (p->n > 0 && !LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
 		p->n = 0;
-	p->node = index->rd_node;
+	p->node = LearnedRelFileOf(index);
 	if (p->n >= p->cap)
 	{
 		int			newcap = p->cap ? p->cap * 2 : 1024;

@@ -440,7 +440,7 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	{
 		if (c->relid != RelationGetRelid(index))
 			continue;
-		if (!c->stale && RelFileNodeEquals(c->node, index->rd_node) &&
+		if (!c->stale && LearnedRelFileEquals(c->node, LearnedRelFileOf(index)) &&
 			c->meta.generation == meta->generation)
 		{
 			c->refcount++;
@@ -488,7 +488,7 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 													MCXT_ALLOC_HUGE);
 	memset(c, 0, sizeof(LearnedCache));
 	c->relid = RelationGetRelid(index);
-	c->node = index->rd_node;
+	c->node = LearnedRelFileOf(index);
 	c->meta = *meta;
 	blob = (char *) c + hdr;
 	memcpy(blob, tmp, meta->model_bytes);
