@@ -140,7 +140,7 @@ typedef struct LearnedMetaPageData
 	uint32		sweep_needed;	/* pages may await recycling */
 	uint32		nlocal;			/* segment-local retrains */
 	uint32		recycle_horizon;	/* no reader of a generation <= this */
-	uint32		pad2;
+	uint32		retraining;		/* a retrain is (or was, if it failed) running */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -234,6 +234,7 @@ extern void learned_init_page(Page page, uint16 type, uint32 generation);
 extern void learned_check_page(Relation index, Page page, BlockNumber blkno,
 							   uint16 type, uint32 generation);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern Buffer learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_begin(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_end(Relation index, uint32 generation);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);

@@ -254,6 +254,8 @@ insert_batch(Relation index, li_item *items, int n)
 	uint32		ndirty = 0;
 	double		threshold;
 	bool		retrain = false;
+	Buffer		metapin;
+	bool		heavy = false;
 
 	/* NULLs to the end */
 	for (i = 0; i < n - nnull;)
@@ -272,8 +274,29 @@ insert_batch(Relation index, li_item *items, int n)
 	li_sort_items(items, n - nnull);
 	threshold = learned_get_retrain_threshold(index);
 
-	learned_lock_structure(index, LEARNED_LOCK_INSERT);
-	learned_read_meta(index, &meta);
+	/*
+	 * Fast path without heavyweight locks: keep the metapage pinned while
+	 * writing.  A retrain first sets meta->retraining, then waits for a
+	 * cleanup lock on the metapage, i.e. until every batch that saw the flag
+	 * clear has finished.  A batch that sees the flag waits for the retrain
+	 * on the structure lock; if it gets that lock at once, the flag is stale
+	 * (a retrain failed) and the batch proceeds holding it.
+	 */
+	for (;;)
+	{
+		metapin = learned_read_meta_pinned(index, &meta);
+		if (!meta.retraining)
+			break;
+		ReleaseBuffer(metapin);
+		if (learned_conditional_lock_structure(index, LEARNED_LOCK_INSERT))
+		{
+			heavy = true;
+			metapin = learned_read_meta_pinned(index, &meta);
+			break;
+		}
+		learned_lock_structure(index, LEARNED_LOCK_INSERT);
+		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+	}
 	c = learned_cache_acquire(index, &meta);
 
 	i = 0;
@@ -323,7 +346,9 @@ insert_batch(Relation index, li_item *items, int n)
 	}
 
 	learned_cache_release(c);
-	learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+	ReleaseBuffer(metapin);
+	if (heavy)
+		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 
 	if (retrain)
 		learned_retrain(index, LI_RETRAIN_OVERFLOW, true);

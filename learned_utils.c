@@ -228,6 +228,19 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 void
 learned_read_meta(Relation index, LearnedMetaPageData *meta)
 {
+	Buffer		buf = learned_read_meta_pinned(index, meta);
+
+	ReleaseBuffer(buf);
+}
+
+/*
+ * Read and check the metapage into *meta; the metapage stays pinned (not
+ * locked) and its buffer is returned.  Insert batches keep this pin while
+ * they write: a retrain waits for it (see learned_insert.c).
+ */
+Buffer
+learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
+{
 	Buffer		buf;
 	Page		page;
 	LearnedMetaPage m;
@@ -263,15 +276,19 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 				 errhint("REINDEX the index.")));
 	}
 	memcpy(meta, m, sizeof(LearnedMetaPageData));
-	UnlockReleaseBuffer(buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
 	if (meta->nleaf < 1 || meta->leaf_cap != LI_LEAF_CAP ||
 		meta->per_page < 1 || meta->per_page > LI_LEAF_CAP ||
 		meta->model_bytes != LEARNED_BLOB_BYTES(meta->nsegments, meta->nleaf))
+	{
+		ReleaseBuffer(buf);
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has an inconsistent metapage",
 						RelationGetRelationName(index))));
+	}
+	return buf;
 }
 
 /* ------------------------------------------------------------------

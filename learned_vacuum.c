@@ -549,8 +549,12 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 
 		m->next_generation = newgen + 1;
 		m->sweep_needed = 1;	/* until the old pages are recycled */
+		m->retraining = 1;		/* new insert batches wait for us */
 	}
 	GenericXLogFinish(state);
+	LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+	/* ... and batches that started before the flag finish first */
+	LockBufferForCleanup(metabuf);
 	UnlockReleaseBuffer(metabuf);
 
 	memset(&rs, 0, sizeof(rs));
@@ -716,6 +720,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 											 newgen, retrain_sink, &rs,
 											 &newmeta.model_bytes);
 	newmeta.ndirty = 0;
+	newmeta.retraining = 0;
 	newmeta.sweep_needed = 1;
 	newmeta.last_retrain = GetCurrentTimestamp();
 	newmeta.nretrains = meta.nretrains + 1;
