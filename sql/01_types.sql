@@ -27,16 +27,15 @@ SELECT li_check($$SELECT current_setting('enable_seqscan') AS s, k FROM t_int2 W
                 false, '{index,bitmap}');
 SELECT li_check($$SELECT k FROM t_int2 WHERE k + 0 = 77$$, false, '{index,bitmap}');
 SELECT * FROM li_battery('t_int2', 'k',
-    ARRAY['-32768', '-32767', '-1', '0', '77', '78', '1000', '32766', '32767']);
+    ARRAY['-32768', '-32767', '0', '77', '78', '32766', '32767']);
 -- cross-type: int4 and int8 constants, in and out of the int2 range
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT k FROM t_int2 WHERE k < 100000;
 EXPLAIN (COSTS OFF) SELECT k FROM t_int2 WHERE k > 32760::int8;
 RESET enable_seqscan;
 SELECT * FROM li_battery('t_int2', 'k',
-    ARRAY['(-2147483648)::int4', '-100000::int4', '-32769::int4', '-32768::int4',
-          '77::int8', '32767::int4', '32768::int4', '100000::int4',
-          '9223372036854775807::int8', '(-9223372036854775808)::int8']);
+    ARRAY['(-2147483648)::int4', '-32769::int4', '-32768::int4', '77::int8',
+          '32767::int4', '32768::int4', '9223372036854775807::int8']);
 
 CREATE TABLE t_int4 (k int4) WITH (autovacuum_enabled = off);
 SELECT setseed(0.12);
@@ -47,14 +46,14 @@ INSERT INTO t_int4 SELECT g % 7 FROM generate_series(1, 3000) g;  -- long runs o
 CREATE INDEX t_int4_l ON t_int4 USING learned (k);
 VACUUM ANALYZE t_int4;
 SELECT * FROM li_battery('t_int4', 'k',
-    ARRAY['-2147483648', '-2147483647', '-5', '0', '3', '6', '7', '1000000', '2147483646', '2147483647']);
+    ARRAY['-2147483648', '-2147483647', '0', '3', '7', '2147483646', '2147483647']);
 -- cross-type: int2 and int8 constants, in and out of the int4 range
 EXPLAIN (COSTS OFF) SELECT k FROM t_int4 WHERE k > 3000000000::int8;
 EXPLAIN (COSTS OFF) SELECT k FROM t_int4 WHERE k = 3::int2;
 SELECT * FROM li_battery('t_int4', 'k',
-    ARRAY['(-9223372036854775808)::int8', '-3000000000::int8', '-2147483649::int8',
-          '(-32768)::int2', '3::int2', '3::int8', '32767::int2', '2147483647::int8',
-          '2147483648::int8', '3000000000::int8', '9223372036854775807::int8']);
+    ARRAY['(-9223372036854775808)::int8', '-2147483649::int8', '(-32768)::int2',
+          '3::int2', '3::int8', '2147483647::int8', '2147483648::int8',
+          '9223372036854775807::int8']);
 
 CREATE TABLE t_int8 (k int8) WITH (autovacuum_enabled = off);
 SELECT setseed(0.13);
@@ -65,8 +64,8 @@ INSERT INTO t_int8 VALUES (-9223372036854775808), (-9223372036854775808), (-9223
 CREATE INDEX t_int8_l ON t_int8 USING learned (k);
 VACUUM ANALYZE t_int8;
 SELECT * FROM li_battery('t_int8', 'k',
-    ARRAY['-9223372036854775808', '-9223372036854775807', '-2147483649', '-1', '0', '1',
-          '2147483648', '4611686018427387904', '9223372036854775806', '9223372036854775807']);
+    ARRAY['-9223372036854775808', '-9223372036854775807', '-1', '0', '1',
+          '4611686018427387904', '9223372036854775806', '9223372036854775807']);
 -- cross-type: int2 and int4 constants
 SELECT * FROM li_battery('t_int8', 'k',
     ARRAY['(-2147483648)::int4', '(-32768)::int2', '0::int2', '1::int4', '32767::int2',

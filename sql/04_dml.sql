@@ -240,6 +240,40 @@ SELECT learned_index_retrain('td_l');
 SELECT pending FROM learned_index_stats('td_l');
 
 --
+-- parallel workers scanning the index must see the rows this transaction
+-- inserted before (the index scans run in the workers)
+--
+CREATE TABLE tpar (k int4) WITH (autovacuum_enabled = off);
+INSERT INTO tpar SELECT g FROM generate_series(1, 10000) g;
+CREATE INDEX tpar_l ON tpar USING learned (k);
+CREATE TABLE tpar_probe (x int4) WITH (autovacuum_enabled = off);
+INSERT INTO tpar_probe SELECT g FROM generate_series(1, 50000) g;
+VACUUM ANALYZE tpar;
+VACUUM ANALYZE tpar_probe;
+SET enable_seqscan = off; SET enable_bitmapscan = off;
+BEGIN;
+INSERT INTO tpar SELECT 20000 + g FROM generate_series(1, 10) g;
+SET LOCAL force_parallel_mode = regress;
+SELECT count(*) FROM tpar WHERE k > 20000;
+COMMIT;
+SELECT count(*) FROM tpar WHERE k > 20000;
+RESET enable_seqscan; RESET enable_bitmapscan;
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off;
+SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_memoize = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM tpar_probe JOIN tpar ON tpar.k = tpar_probe.x + 30000;
+BEGIN;
+INSERT INTO tpar SELECT 30000 + g FROM generate_series(1, 100) g;
+SELECT count(*) FROM tpar_probe JOIN tpar ON tpar.k = tpar_probe.x + 30000;
+COMMIT;
+SELECT count(*) FROM tpar_probe JOIN tpar ON tpar.k = tpar_probe.x + 30000;
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather; RESET parallel_leader_participation;
+RESET enable_hashjoin; RESET enable_mergejoin; RESET enable_memoize; RESET enable_bitmapscan;
+DROP TABLE tpar, tpar_probe;
+
+--
 -- TRUNCATE and rebuilds inside transactions, with buffered inserts
 --
 -- the table was created in this transaction: TRUNCATE empties the same files
