@@ -8,9 +8,16 @@
  * tail first, then its delta chain).  A flush happens
  *   - before this transaction commits or prepares (XACT_EVENT_PRE_COMMIT),
  *     so no committed row is ever missing from the index;
- *   - before this backend scans, vacuums, retrains or inspects the index,
- *     so the transaction sees its own rows;
+ *   - before the next statement of this backend starts (ExecutorStart and
+ *     ProcessUtility hooks): the statement, and the parallel workers it may
+ *     start, see the transaction's own rows; a TRUNCATE or REINDEX never
+ *     meets buffered entries of the files it replaces;
+ *   - before this backend scans, vacuums, retrains or inspects the index;
  *   - when the buffer reaches learned_index.insert_buffer_size.
+ * A statement is the unit of batching: INSERT ... SELECT or COPY of many
+ * rows makes one batch.  Entries buffered in a subtransaction that aborts
+ * are dropped (their heap tuples are dead and VACUUM may recycle their
+ * TIDs before we would flush).
  * Other backends cannot see the buffered rows (they are uncommitted), so
  * deferring their index entries is invisible to them.  On abort the buffer
  * is simply dropped (its heap tuples are dead).  If the index got a new
@@ -21,7 +28,10 @@
 
 #include "access/generic_xlog.h"
 #include "access/relation.h"
+#include "access/parallel.h"
 #include "access/xact.h"
+#include "executor/executor.h"
+#include "tcop/utility.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -45,6 +55,25 @@ typedef struct LearnedPending
 
 /* lives in TopTransactionContext; reset at transaction end */
 static LearnedPending *pending_list = NULL;
+
+/*
+ * For each open subtransaction, how many entries each buffer held when it
+ * started (entries beyond are dropped if it aborts).  A flush empties a
+ * buffer, so it clamps every saved length of that buffer to 0.
+ */
+typedef struct SubxactMark
+{
+	struct SubxactMark *next;	/* enclosing subtransaction */
+	SubTransactionId subid;
+	int			nbufs;
+	Oid		   *oids;
+	int		   *lens;
+} SubxactMark;
+
+static SubxactMark *subxact_marks = NULL;
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* ------------------------------------------------------------------
  * Writing a batch into the index
@@ -384,6 +413,10 @@ pending_flush(Relation index, LearnedPending *p)
 		return;
 	/* empty the buffer first: an error must not flush it twice */
 	p->n = 0;
+	for (SubxactMark *m = subxact_marks; m; m = m->next)
+		for (int i = 0; i < m->nbufs; i++)
+			if (m->oids[i] == p->indexoid)
+				m->lens[i] = 0;
 	if (!LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
 		return;					/* rebuilt since: the rows are in already */
 	insert_batch(index, p->items, n);
@@ -399,6 +432,42 @@ learned_flush_pending(Relation index)
 		pending_flush(index, p);
 }
 
+/* flush every buffer of this backend */
+static void
+flush_all_pending(void)
+{
+	if (!IsTransactionState() || IsParallelWorker())
+		return;
+	for (LearnedPending *p = pending_list; p; p = p->next)
+	{
+		Relation	index;
+
+		if (p->n == 0)
+			continue;
+		/* dropped in this transaction: nothing to do */
+		index = try_relation_open(p->indexoid, RowExclusiveLock);
+		if (index == NULL)
+		{
+			p->n = 0;
+			continue;
+		}
+		if (index->rd_rel->relkind == RELKIND_INDEX &&
+			index->rd_indam && index->rd_indam->ambuild == learned_build)
+			pending_flush(index, p);
+		p->n = 0;
+		relation_close(index, RowExclusiveLock);
+	}
+}
+
+static bool
+any_pending(void)
+{
+	for (LearnedPending *p = pending_list; p; p = p->next)
+		if (p->n > 0)
+			return true;
+	return false;
+}
+
 static void
 learned_insert_xact_callback(XactEvent event, void *arg)
 {
@@ -406,25 +475,7 @@ learned_insert_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			for (LearnedPending *p = pending_list; p; p = p->next)
-			{
-				Relation	index;
-
-				if (p->n == 0)
-					continue;
-				/* dropped in this transaction: nothing to do */
-				index = try_relation_open(p->indexoid, RowExclusiveLock);
-				if (index == NULL)
-				{
-					p->n = 0;
-					continue;
-				}
-				if (index->rd_rel->relkind == RELKIND_INDEX &&
-					index->rd_indam && index->rd_indam->ambuild == learned_build)
-					pending_flush(index, p);
-				p->n = 0;
-				relation_close(index, RowExclusiveLock);
-			}
+			flush_all_pending();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -432,10 +483,104 @@ learned_insert_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			pending_list = NULL;	/* freed with TopTransactionContext */
+			subxact_marks = NULL;
 			break;
 		default:
 			break;
 	}
+}
+
+static void
+learned_insert_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								SubTransactionId parentSubid, void *arg)
+{
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			{
+				SubxactMark *m;
+				int			n = 0;
+				int			i = 0;
+
+				if (pending_list == NULL)
+					break;		/* nothing buffered yet: nothing to undo */
+				for (LearnedPending *p = pending_list; p; p = p->next)
+					n++;
+				m = MemoryContextAlloc(TopTransactionContext, sizeof(SubxactMark));
+				m->subid = mySubid;
+				m->nbufs = n;
+				m->oids = MemoryContextAlloc(TopTransactionContext, sizeof(Oid) * n);
+				m->lens = MemoryContextAlloc(TopTransactionContext, sizeof(int) * n);
+				for (LearnedPending *p = pending_list; p; p = p->next, i++)
+				{
+					m->oids[i] = p->indexoid;
+					m->lens[i] = p->n;
+				}
+				m->next = subxact_marks;
+				subxact_marks = m;
+				break;
+			}
+		case SUBXACT_EVENT_ABORT_SUB:
+			{
+				SubxactMark *m = subxact_marks;
+
+				/* buffers created inside the subtransaction: drop them all */
+				for (LearnedPending *p = pending_list; p; p = p->next)
+				{
+					int			keep = 0;
+
+					if (m && m->subid == mySubid)
+						for (int i = 0; i < m->nbufs; i++)
+							if (m->oids[i] == p->indexoid)
+								keep = Min(m->lens[i], p->n);
+					if (m == NULL || m->subid != mySubid)
+					{
+						/* no mark: the buffers were all empty when it began */
+						keep = 0;
+					}
+					p->n = keep;
+				}
+				if (m && m->subid == mySubid)
+					subxact_marks = m->next;
+				break;
+			}
+		case SUBXACT_EVENT_COMMIT_SUB:
+			if (subxact_marks && subxact_marks->subid == mySubid)
+				subxact_marks = subxact_marks->next;
+			break;
+		default:
+			break;
+	}
+}
+
+/* flush before each statement (and before the parallel workers it starts) */
+static void
+learned_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (pending_list && any_pending())
+		flush_all_pending();
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+learned_process_utility(PlannedStmt *pstmt, const char *queryString,
+						bool readOnlyTree, ProcessUtilityContext context,
+						ParamListInfo params, QueryEnvironment *queryEnv,
+						DestReceiver *dest, QueryCompletion *qc)
+{
+	/* COMMIT flushes in its pre-commit callback; ROLLBACK drops the buffer */
+	if (pending_list && any_pending() &&
+		!IsA(pstmt->utilityStmt, TransactionStmt))
+		flush_all_pending();
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
 }
 
 void
@@ -449,6 +594,11 @@ learned_insert_init(void)
 							&learned_insert_buffer_kb, 16384, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	RegisterXactCallback(learned_insert_xact_callback, NULL);
+	RegisterSubXactCallback(learned_insert_subxact_callback, NULL);
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = learned_executor_start;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = learned_process_utility;
 }
 
 bool

@@ -322,7 +322,8 @@ emit_region(LearnedCache *c, uint64 x0, bool has_x1, uint64 x1, uint64 lb_x0,
 	int			n = c->meta.nsegments;
 	int			i;
 
-	if (n == 0)
+	/* an empty region (the runs around it meet at one key) keeps nothing */
+	if (n == 0 || (has_x1 && x0 >= x1))
 		return;
 	i = (int) li_find_segment(c->segs, n, x0);
 	for (; i < n && (!has_x1 || c->segs[i].first_key < x1); i++)
