@@ -15,7 +15,7 @@
 --
 CREATE TABLE t_int2 (k int2) WITH (autovacuum_enabled = off);
 SELECT setseed(0.11);
-INSERT INTO t_int2 SELECT (random() * 65535 - 32768)::int4::int2 FROM generate_series(1, 8000);
+INSERT INTO t_int2 SELECT (random() * 65535 - 32768)::int4::int2 FROM generate_series(1, 4000);
 INSERT INTO t_int2 VALUES (-32768), (-32768), (-32767), (32767), (32767), (32766), (0), (0), (-1), (1);
 INSERT INTO t_int2 SELECT 77 FROM generate_series(1, 1500);   -- a run longer than a leaf page
 CREATE INDEX t_int2_l ON t_int2 USING learned (k);
@@ -39,7 +39,7 @@ SELECT * FROM li_battery('t_int2', 'k',
 
 CREATE TABLE t_int4 (k int4) WITH (autovacuum_enabled = off);
 SELECT setseed(0.12);
-INSERT INTO t_int4 SELECT (random() * 4294967295 - 2147483648)::int8::int4 FROM generate_series(1, 8000);
+INSERT INTO t_int4 SELECT (random() * 4294967295 - 2147483648)::int8::int4 FROM generate_series(1, 4000);
 INSERT INTO t_int4 VALUES (-2147483648), (-2147483648), (-2147483647), (2147483647), (2147483647),
     (2147483646), (0), (-1), (1);
 INSERT INTO t_int4 SELECT g % 7 FROM generate_series(1, 3000) g;  -- long runs of 0..6
@@ -57,7 +57,7 @@ SELECT * FROM li_battery('t_int4', 'k',
 
 CREATE TABLE t_int8 (k int8) WITH (autovacuum_enabled = off);
 SELECT setseed(0.13);
-INSERT INTO t_int8 SELECT ((random() - 0.5) * 1.8e19)::numeric::int8 FROM generate_series(1, 8000);
+INSERT INTO t_int8 SELECT ((random() - 0.5) * 1.8e19)::numeric::int8 FROM generate_series(1, 4000);
 INSERT INTO t_int8 VALUES (-9223372036854775808), (-9223372036854775808), (-9223372036854775807),
     (9223372036854775807), (9223372036854775807), (9223372036854775806), (0), (-1), (1),
     (2147483648), (-2147483649);
@@ -80,8 +80,8 @@ SELECT li_check('SELECT k FROM t_int2 WHERE k > 70::int8 AND k <= 77::int4 AND k
 --
 CREATE TABLE t_float8 (k float8) WITH (autovacuum_enabled = off);
 SELECT setseed(0.14);
-INSERT INTO t_float8 SELECT (random() - 0.5) * 1e6 FROM generate_series(1, 6000);
-INSERT INTO t_float8 SELECT (random() - 0.5) * 1e-300 FROM generate_series(1, 2000);
+INSERT INTO t_float8 SELECT (random() - 0.5) * 1e6 FROM generate_series(1, 3000);
+INSERT INTO t_float8 SELECT (random() - 0.5) * 1e-300 FROM generate_series(1, 1000);
 INSERT INTO t_float8 VALUES ('NaN'), ('NaN'), ('-NaN'), ('Infinity'), ('Infinity'), ('-Infinity'),
     ('-0'), ('-0'), ('-0'), ('0'), ('0'),
     ('4.9e-324'), ('-4.9e-324'), ('2.2250738585072014e-308'), ('-2.2250738585072014e-308'),
@@ -117,8 +117,8 @@ SELECT * FROM li_battery('t_float8', 'k',
 
 CREATE TABLE t_float4 (k float4) WITH (autovacuum_enabled = off);
 SELECT setseed(0.15);
-INSERT INTO t_float4 SELECT ((random() - 0.5) * 1e6)::float4 FROM generate_series(1, 6000);
-INSERT INTO t_float4 SELECT ((random() - 0.5) * 1e-40)::float4 FROM generate_series(1, 2000);
+INSERT INTO t_float4 SELECT ((random() - 0.5) * 1e6)::float4 FROM generate_series(1, 3000);
+INSERT INTO t_float4 SELECT ((random() - 0.5) * 1e-40)::float4 FROM generate_series(1, 1000);
 INSERT INTO t_float4 VALUES ('NaN'), ('NaN'), ('Infinity'), ('-Infinity'), ('-Infinity'),
     ('-0'), ('-0'), ('0'), ('0'), ('0'),
     ('1.4e-45'), ('-1.4e-45'), ('1.1754944e-38'), ('-1.1754944e-38'),
@@ -151,7 +151,7 @@ SELECT * FROM li_battery('t_float4', 'k',
 --
 CREATE TABLE t_date (k date) WITH (autovacuum_enabled = off);
 SELECT setseed(0.16);
-INSERT INTO t_date SELECT date '2000-01-01' + (random() * 20000 - 10000)::int FROM generate_series(1, 8000);
+INSERT INTO t_date SELECT date '2000-01-01' + (random() * 20000 - 10000)::int FROM generate_series(1, 4000);
 INSERT INTO t_date VALUES ('-infinity'), ('-infinity'), ('infinity'), ('infinity'),
     ('4713-01-01 BC'), ('5874897-12-31'), ('2000-01-01'), ('2000-01-01');
 CREATE INDEX t_date_l ON t_date USING learned (k);
@@ -164,7 +164,7 @@ SELECT * FROM li_battery('t_date', 'k',
 CREATE TABLE t_ts (k timestamp) WITH (autovacuum_enabled = off);
 SELECT setseed(0.17);
 INSERT INTO t_ts SELECT timestamp '2000-01-01' + (random() - 0.5) * interval '20000 days'
-    FROM generate_series(1, 8000);
+    FROM generate_series(1, 4000);
 INSERT INTO t_ts VALUES ('-infinity'), ('infinity'), ('infinity'), ('4713-01-01 00:00:00 BC'),
     ('294276-12-31 23:59:59.999999'), ('2000-01-01 00:00:00'), ('2000-01-01 00:00:00.000001'),
     ('1999-12-31 23:59:59.999999');
@@ -180,7 +180,7 @@ SELECT * FROM li_battery('t_ts', 'k',
 CREATE TABLE t_tstz (k timestamptz) WITH (autovacuum_enabled = off);
 SELECT setseed(0.18);
 INSERT INTO t_tstz SELECT timestamptz '2000-01-01 00:00+00' + (random() - 0.5) * interval '20000 days'
-    FROM generate_series(1, 8000);
+    FROM generate_series(1, 4000);
 INSERT INTO t_tstz VALUES ('-infinity'), ('-infinity'), ('infinity'), ('4713-01-01 00:00:00+00 BC'),
     ('294276-12-31 23:59:59.999999+00'), ('2000-01-01 00:00:00+00'), ('2000-01-01 00:00:00+00'),
     ('2000-01-01 01:00:00+01');
@@ -211,19 +211,19 @@ SELECT i, pending > 0 AS has_pending
 CREATE FUNCTION types_recheck() RETURNS SETOF text
 LANGUAGE sql AS $$
     SELECT * FROM li_battery('t_int8', 'k',
-        ARRAY['-9223372036854775808', '-1', '0', '9223372036854775807'])
+        ARRAY['-9223372036854775808', '0', '9223372036854775807'])
     UNION ALL
     SELECT * FROM li_battery('t_float8', 'k',
-        ARRAY['''-Infinity''', '-4.9e-324', '0', '4.9e-324', '''Infinity''', '''NaN'''], 'k + 0')
+        ARRAY['''-Infinity''', '0', '4.9e-324', '''NaN'''], 'k + 0')
     UNION ALL
     SELECT * FROM li_battery('t_float4', 'k',
-        ARRAY['''-Infinity''', '''-0''', '1.4e-45', '''Infinity''', '''NaN'''], 'k + 0')
+        ARRAY['''-Infinity''', '''-0''', '''Infinity''', '''NaN'''], 'k + 0')
     UNION ALL
     SELECT * FROM li_battery('t_date', 'k',
-        ARRAY['''-infinity''::date', '''4713-01-01 BC''::date', '''5874897-12-31''::date', '''infinity''::date'])
+        ARRAY['''-infinity''::date', '''4713-01-01 BC''::date', '''infinity''::date'])
     UNION ALL
     SELECT * FROM li_battery('t_ts', 'k',
-        ARRAY['''-infinity''::timestamp', '''2000-01-01''::timestamp', '''infinity''::timestamp'])
+        ARRAY['''-infinity''::timestamp', '''294276-12-31 23:59:59.999999''::timestamp', '''infinity''::timestamp'])
     UNION ALL
     SELECT * FROM li_battery('t_tstz', 'k',
         ARRAY['''-infinity''::timestamptz', '''4713-01-01 00:00:00+00 BC''::timestamptz', '''infinity''::timestamptz'])

@@ -140,22 +140,22 @@ SELECT li_compare('SELECT x, count(*) FROM generate_series(-20, 1020, 5) x JOIN 
 RESET enable_hashjoin; RESET enable_mergejoin; RESET enable_memoize;
 
 --
--- heap order: ascending, descending, random; sparse keys (multiples of 10)
+-- heap order: ascending, descending, random; sparse keys (multiples of 20)
 --
 CREATE TABLE tasc (k int4, v text) WITH (autovacuum_enabled = off);
-INSERT INTO tasc SELECT g * 10, 'v' || g FROM generate_series(1, 60000) g;
+INSERT INTO tasc SELECT g * 20, 'v' || g FROM generate_series(1, 30000) g;
 CREATE TABLE tdesc (k int4, v text) WITH (autovacuum_enabled = off);
-INSERT INTO tdesc SELECT g * 10, 'v' || g FROM generate_series(60000, 1, -1) g;
+INSERT INTO tdesc SELECT g * 20, 'v' || g FROM generate_series(30000, 1, -1) g;
 CREATE TABLE trand (k int4, v text) WITH (autovacuum_enabled = off);
 SELECT setseed(0.32);
-INSERT INTO trand SELECT g * 10, 'v' || g FROM generate_series(1, 60000) g ORDER BY random();
+INSERT INTO trand SELECT g * 20, 'v' || g FROM generate_series(1, 30000) g ORDER BY random();
 CREATE INDEX tasc_l ON tasc USING learned (k);
 CREATE INDEX tdesc_l ON tdesc USING learned (k);
 CREATE INDEX trand_l ON trand USING learned (k);
 VACUUM ANALYZE tasc;
 VACUUM ANALYZE tdesc;
 VACUUM ANALYZE trand;
-SELECT t, keys, leaf_pages > 100 AS many_leaves, max_error <= epsilon AS error_bounded
+SELECT t, keys, leaf_pages > 50 AS many_leaves, max_error <= epsilon AS error_bounded
   FROM unnest(ARRAY['tasc_l', 'tdesc_l', 'trand_l']) AS t, learned_index_stats(t::regclass);
 EXPLAIN (COSTS OFF) SELECT * FROM trand WHERE k = 12340;
 EXPLAIN (COSTS OFF) SELECT * FROM trand WHERE k BETWEEN 1000 AND 1500;
@@ -175,7 +175,7 @@ DECLARE
     fails text[] := '{}';
     qs text[] := ARRAY[
         -- point lookups: present, missing (between keys), below min, above max
-        'SELECT * FROM %1$I WHERE k = 10',
+        'SELECT * FROM %1$I WHERE k = 20',
         'SELECT * FROM %1$I WHERE k = 600000',
         'SELECT * FROM %1$I WHERE k = 300000',
         'SELECT * FROM %1$I WHERE k = 12345',
@@ -185,12 +185,12 @@ DECLARE
         'SELECT * FROM %1$I WHERE k = 600001',
         'SELECT * FROM %1$I WHERE k = 2147483647',
         -- ranges from 0 rows up to every row
-        'SELECT * FROM %1$I WHERE k BETWEEN 11 AND 19',
+        'SELECT * FROM %1$I WHERE k BETWEEN 21 AND 39',
         'SELECT * FROM %1$I WHERE k BETWEEN 12341 AND 12349',
         'SELECT * FROM %1$I WHERE k > 600000',
-        'SELECT * FROM %1$I WHERE k < 10',
+        'SELECT * FROM %1$I WHERE k < 20',
         'SELECT * FROM %1$I WHERE k >= 600000',
-        'SELECT * FROM %1$I WHERE k <= 10',
+        'SELECT * FROM %1$I WHERE k <= 20',
         'SELECT * FROM %1$I WHERE k BETWEEN 300000 AND 300060',
         'SELECT * FROM %1$I WHERE k BETWEEN 300001 AND 306000',
         'SELECT * FROM %1$I WHERE k BETWEEN 100000 AND 160000',
@@ -208,8 +208,8 @@ DECLARE
         'SELECT k FROM %1$I WHERE k BETWEEN 100000 AND 200000 ORDER BY k DESC',
         'SELECT k FROM %1$I WHERE k > 599950 ORDER BY k LIMIT 10',
         'SELECT k FROM %1$I WHERE k < 50 ORDER BY k DESC LIMIT 10',
-        'SELECT k, v FROM %1$I WHERE k > 0 ORDER BY k OFFSET 30000 LIMIT 10',
-        'SELECT k, v FROM %1$I WHERE k > 0 ORDER BY k DESC OFFSET 30000 LIMIT 10'];
+        'SELECT k, v FROM %1$I WHERE k > 0 ORDER BY k OFFSET 15000 LIMIT 10',
+        'SELECT k, v FROM %1$I WHERE k > 0 ORDER BY k DESC OFFSET 15000 LIMIT 10'];
 BEGIN
     FOREACH q IN ARRAY qs LOOP
         q := format(q, tbl);
@@ -249,9 +249,9 @@ SELECT li_order_suite('tdesc');
 SELECT li_order_suite('trand');
 -- scroll cursors across many page boundaries, past both ends and back
 SELECT li_cursor_check('SELECT k FROM trand WHERE k > 100 ORDER BY k',
-    'F1500 B1700 F20 MF55000 F3000 B2500 LAST F3 B1 R-600 R600 R1 A1 A-1 A30000 B700 FIRST B1 F1');
+    'F1500 B1700 F20 MF25000 F3000 B2500 LAST F3 B1 R-600 R600 R1 A1 A-1 A15000 B700 FIRST B1 F1');
 SELECT li_cursor_check('SELECT k FROM trand ORDER BY k DESC',
-    'F1500 B1700 F20 MF55000 F3000 B2500 LAST F3 B1 R-600 R600 R1 A1 A-1 A30000 B700 FIRST B1 F1', 'ios');
+    'F1500 B1700 F20 MF25000 F3000 B2500 LAST F3 B1 R-600 R600 R1 A1 A-1 A15000 B700 FIRST B1 F1', 'ios');
 SELECT li_cursor_check('SELECT k, v FROM tdesc WHERE k BETWEEN 5000 AND 50000 ORDER BY k',
     'F800 B900 F5000 LAST B1000 F1001 B2 MB3000 F3');
 SET enable_seqscan = off; SET enable_bitmapscan = off;
@@ -276,14 +276,14 @@ RESET enable_seqscan; RESET enable_bitmapscan;
 CREATE TABLE tprobe (x int4) WITH (autovacuum_enabled = off);
 SELECT setseed(0.33);
 INSERT INTO tprobe SELECT (random() * 620000 - 10000)::int FROM generate_series(1, 300);
-INSERT INTO tprobe SELECT g * 10 FROM generate_series(1, 200) g;           -- present
-INSERT INTO tprobe SELECT g * 10 + 5 FROM generate_series(1, 100) g;       -- missing
-INSERT INTO tprobe VALUES (-2147483648), (0), (9), (600000), (600001), (2147483647), (10), (10);
+INSERT INTO tprobe SELECT g * 20 FROM generate_series(1, 200) g;           -- present
+INSERT INTO tprobe SELECT g * 20 + 5 FROM generate_series(1, 100) g;       -- missing
+INSERT INTO tprobe VALUES (-2147483648), (0), (9), (600000), (600001), (2147483647), (20), (20);
 ANALYZE tprobe;
 -- a smaller probe set for the probes whose sequential-scan reference has to
 -- scan the whole table once per probe
 CREATE TABLE tprobe_s (x int4) WITH (autovacuum_enabled = off);
-INSERT INTO tprobe_s SELECT x FROM tprobe WHERE x % 17 = 3 OR x < 10 OR x > 599990;
+INSERT INTO tprobe_s SELECT x FROM tprobe WHERE x % 37 = 3 OR x < 10 OR x > 599990;
 ANALYZE tprobe_s;
 SELECT count(*) FROM tprobe_s;
 SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_memoize = off;
@@ -385,10 +385,10 @@ RESET enable_hashjoin; RESET enable_nestloop; RESET enable_sort; RESET enable_ma
 --
 SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM trand WHERE k < 1000 OR k > 599000;
-EXPLAIN (COSTS OFF) SELECT * FROM trand WHERE k IN (10, 20, 25, 600000, 600010);
+EXPLAIN (COSTS OFF) SELECT * FROM trand WHERE k IN (20, 40, 25, 600000, 600020);
 RESET enable_seqscan; RESET enable_indexscan; RESET enable_indexonlyscan;
 SELECT li_check('SELECT * FROM trand WHERE k < 1000 OR k > 599000', false, '{bitmap}');
-SELECT li_check('SELECT * FROM trand WHERE k IN (10, 20, 25, 600000, 600010, -1)', false, '{bitmap}');
+SELECT li_check('SELECT * FROM trand WHERE k IN (20, 40, 25, 600000, 600020, -1)', false, '{bitmap}');
 SELECT li_check('SELECT * FROM trand WHERE k = ANY (ARRAY[300000, 300000, 5, NULL])', false, '{bitmap}');
 SELECT li_check('SELECT * FROM trand WHERE (k BETWEEN 1000 AND 9000 OR k = 123450) AND k % 3 = 0', false, '{bitmap}');
 CREATE INDEX trand_l2 ON trand USING learned ((k % 1000));
