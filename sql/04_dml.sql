@@ -221,6 +221,79 @@ COMMIT;
 SELECT li_check('SELECT k FROM td WHERE k > 3000000');
 SELECT li_check('SELECT * FROM td WHERE k > 3000000', false, '{index,bitmap}');
 SELECT * FROM dml_check('td');
+-- nested savepoints: released, rolled back, released into a rolled-back
+-- parent, plpgsql exception blocks, a buffer flushed by a scan or because
+-- it is full inside a subtransaction that then rolls back, an error in the
+-- middle of a multi-row insert
+CREATE TABLE tsv (k int4, tag text) WITH (autovacuum_enabled = off);
+INSERT INTO tsv SELECT g, 'base' FROM generate_series(1, 5000) g;
+CREATE INDEX tsv_l ON tsv USING learned (k);
+BEGIN;
+INSERT INTO tsv SELECT 10000 + g, 'A' FROM generate_series(1, 50) g;
+SAVEPOINT s1;
+INSERT INTO tsv SELECT 20000 + g, 'B' FROM generate_series(1, 50) g;
+SAVEPOINT s2;
+INSERT INTO tsv SELECT 30000 + g, 'C' FROM generate_series(1, 50) g;
+RELEASE s2;
+ROLLBACK TO s1;
+INSERT INTO tsv SELECT 40000 + g, 'D' FROM generate_series(1, 50) g;
+COMMIT;
+BEGIN;
+SAVEPOINT s1;
+INSERT INTO tsv SELECT 50000 + g, 'E' FROM generate_series(1, 50) g;
+RELEASE s1;
+INSERT INTO tsv SELECT 60000 + g, 'F' FROM generate_series(1, 50) g;
+SAVEPOINT s3;
+INSERT INTO tsv SELECT 70000 + g, 'G' FROM generate_series(1, 50) g;
+ROLLBACK TO s3;
+SAVEPOINT s4;
+INSERT INTO tsv SELECT 80000 + g, 'H' FROM generate_series(1, 50) g;
+RELEASE s4;
+COMMIT;
+DO $$
+BEGIN
+    FOR i IN 1 .. 20 LOOP
+        BEGIN
+            INSERT INTO tsv VALUES (90000 + i, 'I');
+            IF i % 3 = 0 THEN
+                RAISE EXCEPTION 'undo %', i;
+            END IF;
+        EXCEPTION WHEN raise_exception THEN
+            NULL;
+        END;
+    END LOOP;
+END $$;
+BEGIN;
+INSERT INTO tsv SELECT 100000 + g, 'J' FROM generate_series(1, 50) g;
+SAVEPOINT s1;
+INSERT INTO tsv SELECT 110000 + g, 'K' FROM generate_series(1, 50) g;
+SELECT count(*) FROM tsv WHERE k > 100000;
+ROLLBACK TO s1;
+INSERT INTO tsv SELECT 120000 + g, 'L' FROM generate_series(1, 50) g;
+COMMIT;
+SET learned_index.insert_buffer_size = '64kB';
+BEGIN;
+INSERT INTO tsv SELECT 130000 + g, 'M' FROM generate_series(1, 100) g;
+SAVEPOINT s1;
+INSERT INTO tsv SELECT 140000 + g, 'N' FROM generate_series(1, 10000) g;
+ROLLBACK TO s1;
+INSERT INTO tsv SELECT 150000 + g, 'O' FROM generate_series(1, 100) g;
+COMMIT;
+RESET learned_index.insert_buffer_size;
+BEGIN;
+INSERT INTO tsv SELECT 160000 + g, 'P' FROM generate_series(1, 100) g;
+SAVEPOINT s1;
+INSERT INTO tsv SELECT 170000 + g, (1 / (g - 50))::text FROM generate_series(1, 100) g;
+ROLLBACK TO s1;
+COMMIT;
+SELECT tag, count(*) FROM tsv WHERE k > 5000 GROUP BY tag ORDER BY tag;
+SELECT li_check('SELECT k FROM tsv WHERE k > 5000');
+SELECT li_check('SELECT * FROM tsv WHERE k > 5000', false, '{index,bitmap}');
+SELECT learned_index_check('tsv_l', true);
+VACUUM tsv;
+SELECT li_check('SELECT k FROM tsv WHERE k > 5000');
+SELECT * FROM dml_stats('tsv_l');
+DROP TABLE tsv;
 -- an error in a subtransaction in the middle of an index scan: the scan
 -- never ends normally, which must not leave the index looking busy
 SET enable_seqscan = off; SET enable_bitmapscan = off;
