@@ -546,6 +546,28 @@ SELECT pending FROM learned_index_stats('thot_l');
 DROP TABLE thot;
 DROP FUNCTION hot_check();
 
+-- retrain_threshold = 0: inserts never retrain, however many leaves
+-- overflow and however long a delta chain grows; VACUUM still merges
+CREATE TABLE tnot (k int8) WITH (autovacuum_enabled = off);
+INSERT INTO tnot SELECT g * 10 FROM generate_series(1, 30000) g;
+CREATE INDEX tnot_l ON tnot USING learned (k) WITH (retrain_threshold = 0);
+INSERT INTO tnot SELECT 1000 + g % 100 FROM generate_series(1, 1000) g;
+INSERT INTO tnot SELECT 90000 + g % 100 FROM generate_series(1, 1000) g;
+INSERT INTO tnot SELECT 150000 + g % 100 FROM generate_series(1, 1000) g;
+INSERT INTO tnot SELECT 200000 + g % 100 FROM generate_series(1, 1000) g;
+INSERT INTO tnot SELECT 290000 + g % 100 FROM generate_series(1, 1000) g;
+INSERT INTO tnot SELECT 400000 + g FROM generate_series(1, 3000) g;
+SELECT pending > 0 AS has_pending, delta_pages > 0 AS has_delta_pages, retrains, local_retrains
+  FROM learned_index_stats('tnot_l');
+SELECT li_check('SELECT k FROM tnot WHERE k BETWEEN 1000 AND 1100');
+SELECT li_check('SELECT k FROM tnot WHERE k > 299000');
+SELECT li_check('SELECT k FROM tnot ORDER BY k DESC', true, '{index,ios}');
+SELECT learned_index_check('tnot_l', true);
+VACUUM tnot;
+SELECT pending, delta_pages, retrains > 0 AS retrained FROM learned_index_stats('tnot_l');
+SELECT li_check('SELECT k FROM tnot WHERE k > 299000');
+DROP TABLE tnot;
+
 -- a segment-local retrain whose rewritten run starts where a kept segment
 -- starts must still leave a valid model (segment first keys strictly
 -- increasing), as learned_index_check verifies

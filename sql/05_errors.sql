@@ -45,9 +45,14 @@ CREATE INDEX terr_r ON terr USING learned (i) WITH (fillfactor = 'full');
 CREATE INDEX terr_r ON terr USING learned (i) WITH (foo = 1);
 CREATE INDEX terr_r ON terr USING learned (i) WITH (deduplicate_items = on);
 CREATE INDEX terr_r ON terr USING learned (i) WITH (epsilon = 8, epsilon = 9);
+CREATE INDEX terr_r ON terr USING learned (i) WITH (retrain_threshold = -0.1);
+CREATE INDEX terr_r ON terr USING learned (i) WITH (retrain_threshold = 1.5);
+CREATE INDEX terr_r ON terr USING learned (i) WITH (retrain_threshold = 'often');
 -- the limits themselves are accepted
 CREATE INDEX terr_r1 ON terr USING learned (i) WITH (epsilon = 1, fillfactor = 10);
-CREATE INDEX terr_r2 ON terr USING learned (i) WITH (epsilon = 65536, fillfactor = 100);
+CREATE INDEX terr_r2 ON terr USING learned (i) WITH (epsilon = 65536, fillfactor = 100, retrain_threshold = 1);
+CREATE INDEX terr_r3 ON terr USING learned (i) WITH (retrain_threshold = 0);
+DROP INDEX terr_r3;
 SELECT epsilon FROM learned_index_stats('terr_r1');
 SELECT epsilon FROM learned_index_stats('terr_r2');
 SELECT li_check('SELECT i FROM terr WHERE i BETWEEN 1000 AND 1200');
