@@ -339,6 +339,9 @@ typedef enum LearnedRetrainMode
 } LearnedRetrainMode;
 
 extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);
+extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
+								  const li_item *extra, int nextra);
+#define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */
 extern void learned_sweep(Relation index);
 
 typedef struct LearnedIndexCounts

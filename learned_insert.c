@@ -326,6 +326,29 @@ insert_batch(Relation index, li_item *items, int n)
 		learned_lock_structure(index, LEARNED_LOCK_INSERT);
 		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 	}
+	/*
+	 * A batch of at least a tenth of the index (and the retrain threshold
+	 * enabled): merge it into a rewrite of the index instead, since
+	 * spreading it over delta pages would overflow most leaves and trigger
+	 * that same rewrite right after.  Pages are then written once.
+	 */
+	if (threshold > 0 && n - nnull >= 10000 &&
+		(double) (n - nnull) >= LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
+	{
+		ReleaseBuffer(metapin);
+		if (heavy)
+			learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+		learned_retrain_merge(index, LI_RETRAIN_FULL, true, items, n - nnull);
+		if (nnull > 0)
+		{
+			LearnedMetaPageData m2;
+
+			learned_read_meta(index, &m2);
+			insert_nulls(index, m2.generation, items + (n - nnull), nnull);
+		}
+		return;
+	}
+
 	c = learned_cache_acquire(index, &meta);
 
 	i = 0;

@@ -443,6 +443,19 @@ set_recycled(Relation index, uint32 horizon)
 bool
 learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 {
+	return learned_retrain_merge(index, mode, wait, NULL, 0);
+}
+
+/*
+ * The retrain, optionally merging `extra` (sorted by key, non-null) into
+ * the rewritten leaves: the bulk path of a large insert batch, which then
+ * writes each page once instead of once as delta and once more at the
+ * retrain that would follow.  `extra` requires mode LI_RETRAIN_FULL.
+ */
+bool
+learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
+					  const li_item *extra, int nextra)
+{
 	LearnedMetaPageData meta,
 				newmeta;
 	LearnedCache *c;
@@ -477,6 +490,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 	MemoryContext cxt,
 				oldcxt;
 	uint64		npos = 0;		/* positions of the new structure so far */
+	int			xi = 0;			/* next extra entry to merge */
 	uint64		region_x0 = 0;
 	uint64		region_lb = 0;
 	int64		region_shift = 0;
@@ -525,6 +539,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 	}
 	full = (mode == LI_RETRAIN_FULL || ndirty * 2 > L ||
 			epsilon != (int) meta.epsilon || per_page != P);
+	Assert(nextra == 0 || mode == LI_RETRAIN_FULL);
 	if (ndirty == 0 && !full)
 	{
 		learned_cache_release(c);
@@ -641,14 +656,28 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 			CHECK_FOR_INTERRUPTS();
 			n = learned_collect_group(index, c, x, 0, PG_UINT64_MAX, false,
 									  &items, &itemcap, NULL, NULL);
-			for (int i = 0; i < n; i++)
 			{
-				ItemPointerData tid;
+				/* extra entries of this leaf's key range, merged in order */
+				int			xe = xi;
+				int			i = 0;
 
-				tid.ip_blkid.bi_hi = items[i].tid[0];
-				tid.ip_blkid.bi_lo = items[i].tid[1];
-				tid.ip_posid = items[i].tid[2];
-				learned_writer_add(w, items[i].key, &tid);
+				while (xe < nextra &&
+					   (x + 1 >= L || extra[xe].key < c->seps[x + 1]))
+					xe++;
+				while (i < n || xi < xe)
+				{
+					const li_item *it;
+					ItemPointerData tid;
+
+					if (xi < xe && (i >= n || extra[xi].key < items[i].key))
+						it = &extra[xi++];
+					else
+						it = &items[i++];
+					tid.ip_blkid.bi_hi = it->tid[0];
+					tid.ip_blkid.bi_lo = it->tid[1];
+					tid.ip_posid = it->tid[2];
+					learned_writer_add(w, it->key, &tid);
+				}
 			}
 			blocklist_add(&oldpages, &noldpages, &oldcap, c->blknos[x]);
 			for (blk = info[x].delta; blk != InvalidBlockNumber;)
