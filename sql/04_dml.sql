@@ -228,6 +228,7 @@ SELECT * FROM dml_check('td');
 CREATE TABLE tsv (k int4, tag text) WITH (autovacuum_enabled = off);
 INSERT INTO tsv SELECT g, 'base' FROM generate_series(1, 5000) g;
 CREATE INDEX tsv_l ON tsv USING learned (k);
+CREATE INDEX tsv_l2 ON tsv USING learned ((k * 2));
 BEGIN;
 INSERT INTO tsv SELECT 10000 + g, 'A' FROM generate_series(1, 50) g;
 SAVEPOINT s1;
@@ -289,7 +290,9 @@ COMMIT;
 SELECT tag, count(*) FROM tsv WHERE k > 5000 GROUP BY tag ORDER BY tag;
 SELECT li_check('SELECT k FROM tsv WHERE k > 5000');
 SELECT li_check('SELECT * FROM tsv WHERE k > 5000', false, '{index,bitmap}');
+SELECT li_check('SELECT k FROM tsv WHERE k * 2 > 10000', false, '{index,bitmap}');
 SELECT learned_index_check('tsv_l', true);
+SELECT learned_index_check('tsv_l2', true);
 VACUUM tsv;
 SELECT li_check('SELECT k FROM tsv WHERE k > 5000');
 SELECT * FROM dml_stats('tsv_l');
@@ -413,6 +416,29 @@ VACUUM td;
 SELECT * FROM dml_stats('td_l');
 SELECT leaf_pages > 10 AS many_leaves FROM learned_index_stats('td_l');
 SELECT * FROM dml_check('td');
+
+--
+-- an index built over HOT chains (rows updated before the index existed,
+-- some of them changing the key), plainly and concurrently
+--
+CREATE TABLE thotc (k int4, v int4) WITH (fillfactor = 50, autovacuum_enabled = off);
+INSERT INTO thotc SELECT g, g FROM generate_series(1, 20000) g;
+UPDATE thotc SET k = k + 100000 WHERE v % 3 = 0;
+UPDATE thotc SET v = -v WHERE v % 5 = 0;
+UPDATE thotc SET k = k + 100000 WHERE v % 7 = 0;
+CREATE INDEX thotc_l ON thotc USING learned (k);
+SELECT li_check('SELECT k FROM thotc WHERE k > 100000');
+SELECT li_check('SELECT * FROM thotc WHERE k BETWEEN 100 AND 300', false, '{index,bitmap}');
+SELECT li_check('SELECT * FROM thotc WHERE k BETWEEN 200100 AND 200300', false, '{index,bitmap}');
+SELECT learned_index_check('thotc_l', true);
+UPDATE thotc SET k = k - 1 WHERE v % 11 = 0;
+SELECT li_check('SELECT k FROM thotc WHERE k BETWEEN 100000 AND 200000');
+DROP INDEX thotc_l;
+CREATE INDEX CONCURRENTLY thotc_l ON thotc USING learned (k);
+SELECT li_check('SELECT k FROM thotc WHERE k BETWEEN 100000 AND 200000');
+SELECT li_check('SELECT * FROM thotc WHERE k BETWEEN 100 AND 300', false, '{index,bitmap}');
+SELECT learned_index_check('thotc_l', true);
+DROP TABLE thotc;
 
 --
 -- REINDEX and concurrent builds
