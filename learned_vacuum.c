@@ -158,6 +158,28 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	learned_read_meta(index, &meta);
 	c = learned_cache_acquire(index, &meta);
 
+	/*
+	 * Scans of an older generation may still return entries they copied
+	 * from leaves we no longer visit (a retrain moved the entries); the
+	 * cleanup locks below cannot wait for them, so wait here until they end
+	 * (new scans use the current generation and are not delayed).  Then no
+	 * TID removed below can still be returned by a scan, which is what
+	 * index-only scans rely on.
+	 */
+	{
+		uint32		from = meta.recycle_horizon + 1;
+
+		if (meta.generation > from && meta.generation - from > LEARNED_GEN_TAGS)
+			from = meta.generation - LEARNED_GEN_TAGS;
+		for (uint32 gen = from; gen < meta.generation; gen++)
+		{
+			if (LEARNED_GEN_LOCK(gen) == LEARNED_GEN_LOCK(meta.generation))
+				continue;
+			LockPage(index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
+			UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
+		}
+	}
+
 	for (uint32 g = 0; g < meta.nleaf; g++)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, c->blknos[g],
