@@ -119,6 +119,30 @@ SELECT li_check('SELECT i FROM terr WHERE i BETWEEN 2990 AND 3010');
 VACUUM terr;
 SELECT li_check('SELECT i FROM terr WHERE i BETWEEN 2990 AND 3010');
 
+-- the same after a segment-local retrain: the open scan still reads leaves
+-- the retrain kept (they are shared by both models), and those leaves then
+-- receive new delta pages; the scan must still return exactly its rows
+CREATE TABLE terr_c (k int8, v int4) WITH (autovacuum_enabled = off);
+INSERT INTO terr_c SELECT g * 10, g FROM generate_series(1, 30000) g;
+CREATE INDEX terr_c_l ON terr_c USING learned (k) WITH (retrain_threshold = 0);
+VACUUM ANALYZE terr_c;
+SET enable_seqscan = off; SET enable_bitmapscan = off;
+BEGIN;
+DECLARE cloc SCROLL CURSOR FOR SELECT k FROM terr_c WHERE k > 0 ORDER BY k;
+FETCH 2 FROM cloc;
+INSERT INTO terr_c SELECT 150001 + g, -1 FROM generate_series(1, 3000) g;
+SELECT learned_index_retrain('terr_c_l');
+INSERT INTO terr_c SELECT 5 + g * 10, -2 FROM generate_series(1, 3000) g;
+MOVE FORWARD 29000 IN cloc;
+FETCH 2 FROM cloc;
+FETCH BACKWARD 2 FROM cloc;
+CLOSE cloc;
+COMMIT;
+RESET enable_seqscan; RESET enable_bitmapscan;
+SELECT li_check('SELECT k FROM terr_c WHERE k BETWEEN 149000 AND 154000');
+SELECT learned_index_check('terr_c_l', true);
+DROP TABLE terr_c;
+
 -- an index left invalid by a failed concurrent build
 CREATE INDEX CONCURRENTLY terr_inv ON terr USING learned ((100 / (i - 2500)));
 SELECT indisvalid FROM pg_index WHERE indexrelid = 'terr_inv'::regclass;
