@@ -4,9 +4,13 @@
 # CONCURRENTLY, plain REINDEX INDEX, REINDEX TABLE CONCURRENTLY and DROP
 # INDEX CONCURRENTLY.  Afterwards every index is valid, learned_index_check
 # (heapallindexed) passes and queries through each index equal a sequential
-# scan.  Then ALTER INDEX ... SET (epsilon, retrain_threshold, fillfactor):
-# accepted, visible in pg_class.reloptions, effective at the next full
-# retrain or REINDEX, and out-of-range values are rejected.
+# scan.  A failed CREATE INDEX CONCURRENTLY leaves an invalid (maintained)
+# learned index that REINDEX CONCURRENTLY repairs and DROP INDEX
+# CONCURRENTLY drops.  Then ALTER INDEX ... SET (epsilon, retrain_threshold,
+# fillfactor): accepted, visible in pg_class.reloptions; epsilon and
+# fillfactor take effect at the next full retrain or REINDEX,
+# retrain_threshold at the next insert batch; out-of-range values are
+# rejected.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -215,6 +219,49 @@ my $ordered = "SELECT string_agg(k::text, ',') FROM (SELECT k FROM t WHERE k > 5
 is( $node->safe_psql('postgres', "$force_index $ordered"),
 	$node->safe_psql('postgres', "$force_seq $ordered"),
 	'ordered scan through t_k = seqscan + sort');
+
+# ------------------------------------------------------------------
+# a CREATE INDEX CONCURRENTLY that fails leaves an invalid learned index,
+# which REINDEX INDEX CONCURRENTLY repairs and DROP INDEX CONCURRENTLY drops
+# ------------------------------------------------------------------
+{
+	# an open snapshot older than the build makes CIC wait at its end
+	my $blocker = $node->background_psql('postgres');
+	$blocker->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;');
+	for my $name (qw(t_inv t_inv2))
+	{
+		my ($r, $o, $e) = $node->psql('postgres',
+			"SET statement_timeout = '2s'; CREATE INDEX CONCURRENTLY $name ON t USING learned (k)");
+		like($e, qr/statement timeout/, "CIC of $name cancelled while waiting");
+	}
+	my $state = $node->safe_psql('postgres',
+		q{SELECT string_agg(indisvalid::int || '' || indisready::int, ',' ORDER BY indexrelid::regclass::text)
+		  FROM pg_index WHERE indexrelid IN ('t_inv'::regclass, 't_inv2'::regclass)});
+	like($state, qr/^0[01],0[01]$/, "both left invalid (valid/ready: $state)");
+	# writes while the index is invalid (and, if ready, maintained)
+	$node->safe_psql('postgres', q{
+		INSERT INTO t (k, f, ts, v) SELECT (random() * 1000000)::int8, random(), now(), 7 FROM generate_series(1, 3000);
+		DELETE FROM t WHERE id % 97 = 0;
+		UPDATE t SET k = k + 1 WHERE id % 89 = 0;
+	});
+	$blocker->query_safe('COMMIT');
+	$blocker->quit;
+	my ($ret, $out, $err) = $node->psql('postgres', 'REINDEX INDEX CONCURRENTLY t_inv');
+	is($ret, 0, 'REINDEX INDEX CONCURRENTLY of the invalid learned index') or diag($err);
+	is($node->safe_psql('postgres', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 't_inv'::regclass}),
+		't', 't_inv valid after REINDEX CONCURRENTLY');
+	is($node->safe_psql('postgres', "SELECT learned_index_check('t_inv', true)"), '', 't_inv check passes');
+	($ret, $out, $err) = $node->psql('postgres', 'DROP INDEX CONCURRENTLY t_inv2');
+	is($ret, 0, 'DROP INDEX CONCURRENTLY of an invalid learned index') or diag($err);
+	# compare through t_inv alone (t_k dropped in a rolled-back transaction)
+	for my $q (@{ $queries{t_k} }[0, 1, 3])
+	{
+		is( $node->safe_psql('postgres', "BEGIN; DROP INDEX t_k; $force_index $q; ROLLBACK;"),
+			$node->safe_psql('postgres', "$force_seq $q"),
+			"through the repaired t_inv = seqscan: $q");
+	}
+	$node->safe_psql('postgres', 'DROP INDEX t_inv');
+}
 
 # ------------------------------------------------------------------
 # ALTER INDEX ... SET (reloptions)
