@@ -478,6 +478,12 @@ learned_check_build(Relation index)
 	Oid			typid = getBaseType(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
 	LearnedKeyKind kind = learned_keykind_for_type(typid);
 
+	if (kind != LI_KEY_INVALID && index->rd_opcintype[0] == ANYELEMENTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("operator class \"unsupported_type_ops\" cannot be used for an index"),
+				 errhint("Use the default operator class of type %s.",
+						 format_type_be(typid))));
 	if (kind == LI_KEY_INVALID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -181,6 +181,21 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 {
 	LearnedPageOpaque opaque;
 
+	/*
+	 * On a hot standby, readers do not hold the primary's locks, so a page
+	 * may be recycled (and rewritten) under a query that started before a
+	 * replayed retrain: a page of the wrong type, or newer than the query's
+	 * model, cancels the query like any recovery conflict.
+	 */
+	if (generation != 0 && RecoveryInProgress() &&
+		(!learned_page_is_ours(page) ||
+		 LearnedPageGetOpaque(page)->page_type != type ||
+		 LearnedPageGetOpaque(page)->generation > generation))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("canceling statement due to conflict with recovery"),
+				 errdetail("Index \"%s\" was retrained on the primary while the statement was reading it.",
+						   RelationGetRelationName(index))));
 	if (!learned_page_is_ours(page))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -194,17 +209,14 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 						RelationGetRelationName(index), blkno,
 						opaque->page_type, type)));
 	/*
-	 * A page written after the reader's model (a newer generation) was
-	 * recycled under it; pages of older generations are kept by retrains
-	 * that only rewrite some leaves.
+	 * On the primary, pages are recycled only after every reader of an
+	 * older model has ended, so a leaf or model page newer than the
+	 * reader's model is corruption.  Delta and NULL pages are different:
+	 * inserts link new ones to leaves a retrain kept (and to the NULL chain)
+	 * after a retrain, and readers of the older model legitimately meet them.
 	 */
-	if (generation != 0 && opaque->generation > generation && RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("canceling statement due to conflict with recovery"),
-				 errdetail("Index \"%s\" was retrained on the primary while the statement was reading it.",
-						   RelationGetRelationName(index))));
-	if (generation != 0 && opaque->generation > generation)
+	if (generation != 0 && opaque->generation > generation &&
+		(type == LI_PAGE_LEAF || type == LI_PAGE_MODEL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" block %u belongs to generation %u, expected %u",

@@ -96,13 +96,18 @@ li_status	li_fitter_finish(li_fitter *f, li_segment *closed,
 /*
  * Helper that turns a sorted key stream (duplicates allowed) into the
  * points fitted: for each distinct key k at first position p, the point
- * (k, p); and when k+1 is not the next distinct key, the point (k+1, p+run)
- * so that lookups of absent keys are bounded too.
+ * (k, p); and when k+1 is not the next distinct key and k's run is at most
+ * epsilon, the "gap point" (k+1, p+run), so that lookups of absent keys are
+ * bounded by epsilon too.  (A longer run would force a jump of more than
+ * epsilon within one key unit, one segment per distinct key on heavily
+ * duplicated data: there, an absent key just after k is bounded by
+ * epsilon + run(k) instead.)
  */
 typedef struct li_keystream
 {
 	int			have_prev;
 	uint64_t	prev_key;
+	uint64_t	prev_pos;		/* first position of prev_key */
 	uint64_t	pos;			/* number of keys consumed so far */
 } li_keystream;
 

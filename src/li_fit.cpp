@@ -300,6 +300,7 @@ li_keystream_init(li_keystream *ks) noexcept
 {
 	ks->have_prev = 0;
 	ks->prev_key = 0;
+	ks->prev_pos = 0;
 	ks->pos = 0;
 }
 
@@ -321,7 +322,7 @@ li_keystream_push(li_keystream *ks, li_fitter *f, uint64_t key,
 			ks->pos++;
 			return LI_OK;
 		}
-		if (ks->prev_key + 1 < key)
+		if (ks->prev_key + 1 < key && ks->pos - ks->prev_pos <= (uint64_t) (f->tol / 2 + 1))
 		{
 			st = li_fitter_add(f, ks->prev_key + 1, ks->pos, &closed[0], &n1);
 			if (st != LI_OK)
@@ -334,6 +335,7 @@ li_keystream_push(li_keystream *ks, li_fitter *f, uint64_t key,
 	*nclosed = n1 + n2;
 	ks->have_prev = 1;
 	ks->prev_key = key;
+	ks->prev_pos = ks->pos;
 	ks->pos++;
 	return LI_OK;
 }
@@ -356,7 +358,8 @@ li_keystream_finish_at(li_keystream *ks, li_fitter *f, uint64_t end_pos,
 	*nclosed = 0;
 	if (end_pos < ks->pos)
 		return LI_ERR_ARG;
-	if (ks->have_prev && ks->prev_key != UINT64_MAX)
+	if (ks->have_prev && ks->prev_key != UINT64_MAX &&
+		end_pos - ks->prev_pos <= (uint64_t) (f->tol / 2 + 1))
 	{
 		st = li_fitter_add(f, ks->prev_key + 1, end_pos, &closed[0], &n1);
 		if (st != LI_OK)
