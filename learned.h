@@ -215,7 +215,9 @@ typedef struct LearnedScanOpaqueData
 	LearnedScanPos pos;
 	LearnedScanPos mark;
 	bool		have_mark;
-	MemoryContext tmpcxt;		/* per-tuple memory (IOS tuples) */
+	MemoryContext tmpcxt;		/* index tuples returned by index-only scans */
+	IndexTuple	itup;			/* reused for every non-null entry */
+	IndexTuple	itup_null;		/* reused for every NULL entry */
 } LearnedScanOpaqueData;
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;

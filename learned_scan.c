@@ -337,17 +337,40 @@ set_result(IndexScanDesc scan, li_item *it)
 	scan->xs_recheck = false;
 	if (scan->xs_want_itup)
 	{
-		Datum		value;
 		bool		isnull = (it->pad == 1);
-
-		MemoryContextReset(so->tmpcxt);
-		value = isnull ? (Datum) 0 :
+		Datum		value = isnull ? (Datum) 0 :
 			learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key);
-		{
-			MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
 
-			scan->xs_itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
-			MemoryContextSwitchTo(old);
+		/*
+		 * Every key type is fixed-width and by value: form the tuple once per
+		 * scan and overwrite its datum for each entry (no palloc per row).
+		 */
+		if (isnull)
+		{
+			if (so->itup_null == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
+
+				so->itup_null = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
+				MemoryContextSwitchTo(old);
+			}
+			scan->xs_itup = so->itup_null;
+		}
+		else
+		{
+			Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, 0);
+
+			if (so->itup == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
+
+				so->itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
+				MemoryContextSwitchTo(old);
+				Assert(att->attbyval && att->attlen > 0);
+			}
+			store_att_byval((char *) so->itup + IndexInfoFindDataOffset(so->itup->t_info),
+							value, att->attlen);
+			scan->xs_itup = so->itup;
 		}
 	}
 }
