@@ -459,7 +459,8 @@ learned_flush_pending(Relation index)
 static void
 flush_all_pending(void)
 {
-	if (!IsTransactionState() || IsParallelWorker())
+	/* (in parallel mode the top statement has flushed before it began) */
+	if (!IsTransactionState() || IsParallelWorker() || IsInParallelMode())
 		return;
 	for (LearnedPending *p = pending_list; p; p = p->next)
 	{
