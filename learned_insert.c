@@ -396,6 +396,9 @@ insert_batch(Relation index, li_item *items, int n)
 		if (threshold > 0 && ndirty >= threshold * meta.nleaf)
 			retrain = true;
 	}
+	/* also when the threshold was lowered below the leaves already dirty */
+	if (threshold > 0 && meta.ndirty > 0 && meta.ndirty >= threshold * meta.nleaf)
+		retrain = true;
 
 	learned_cache_release(c);
 	ReleaseBuffer(metapin);

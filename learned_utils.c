@@ -303,6 +303,9 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 	return buf;
 }
 
+/* backend-local model cache entries (see below) */
+static LearnedCache *cache_list = NULL;
+
 /* ------------------------------------------------------------------
  * Locks
  * ------------------------------------------------------------------ */
@@ -333,17 +336,31 @@ learned_unlock_structure(Relation index, LOCKMODE mode)
 void
 learned_reader_begin(Relation index, LearnedMetaPageData *meta)
 {
-	for (;;)
-	{
-		uint32		gen;
+	uint32		gen = 0;
+	bool		have_guess = false;
 
+	/* guess the generation from our cached model: one metapage read then */
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == RelationGetRelid(index) && !c->stale &&
+			LearnedRelFileEquals(c->node, LearnedRelFileOf(index)))
+		{
+			gen = c->meta.generation;
+			have_guess = true;
+			break;
+		}
+	if (!have_guess)
+	{
 		learned_read_meta(index, meta);
 		gen = meta->generation;
+	}
+	for (;;)
+	{
 		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
 		learned_read_meta(index, meta);
 		if (meta->generation == gen)
 			return;
 		UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+		gen = meta->generation;
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -410,7 +427,6 @@ learned_check_index_rel(Relation index)
  * Model cache
  * ------------------------------------------------------------------ */
 
-static LearnedCache *cache_list = NULL;
 static MemoryContext cache_cxt = NULL;
 static bool xact_callback_registered = false;
 
