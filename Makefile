@@ -94,3 +94,21 @@ fuzz: $(BUILD_DIR)/fuzz_fit
 	$(BUILD_DIR)/fuzz_fit -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD_DIR)/fuzz_artifacts/ $(BUILD_DIR)/fuzz_corpus
+
+# ---------------------------------------------------------------------
+# Micro-benchmark of the C++ core in memory (Google Benchmark from Debian's
+# libbenchmark-dev): fitting keys/s, segments, learned lookup vs
+# std::lower_bound.  1M keys (< 2 min); LI_MICRO_BIG=1 adds 10M.
+# Extra arguments: make microbench MICRO_ARGS='--benchmark_filter=debian'
+# See bench/micro/README.md.
+# ---------------------------------------------------------------------
+MICRO_ARGS ?=
+
+$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h
+	@mkdir -p $(BUILD_DIR)
+	$(CXX) -std=c++17 -O2 $(LI_WARN) -Isrc bench/micro/micro_bench.cpp \
+		$(CORE_SRCS) -lbenchmark -lpthread -o $@
+
+.PHONY: microbench
+microbench: $(BUILD_DIR)/micro_bench
+	$(BUILD_DIR)/micro_bench --benchmark_format=console $(MICRO_ARGS)

@@ -11,6 +11,9 @@
  *                                   for a random existing key (time = ns/lookup)
  *   find_segment/<ds>/<n>/eps:<e>   li_find_segment alone (ns/lookup)
  *   lookup_std/<ds>/<n>             std::lower_bound over the same array
+ *   paired/<ds>/<n>/eps:<e>         both lookups interleaved in blocks of 256
+ *                                   (counters learned_ns, std_ns, ratio:
+ *                                   medians over the blocks; see BM_paired)
  *
  * Data sets are generated deterministically (fixed seeds, std::mt19937_64);
  * see bench/micro/README.md.  1M keys by default; LI_MICRO_BIG=1 adds 10M.
@@ -27,6 +30,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -459,6 +463,89 @@ BM_lookup_std(benchmark::State &state, std::string name, size_t n)
 	state.SetItemsProcessed(state.iterations());
 }
 
+/*
+ * Paired measurement, robust on a shared machine: every iteration times one
+ * block of kBlock learned lookups and one block of kBlock std::lower_bound
+ * lookups (different probes, so that one block does not warm the cache for
+ * the other) with steady_clock; the counters are the medians over the blocks
+ * of the wall ns per lookup, so a descheduling hits only the few blocks it
+ * falls in and both methods see the same machine load.
+ */
+constexpr size_t kBlock = 256;
+
+void
+BM_paired(benchmark::State &state, std::string name, size_t n, uint32_t eps)
+{
+	Dataset    &d = get_dataset(name, n);
+	std::string err;
+
+	if (!d.ok)
+	{
+		state.SkipWithError(d.err.c_str());
+		return;
+	}
+	const std::vector<li_segment> *m = get_model(d, eps, err);
+
+	if (!m)
+	{
+		state.SkipWithError(err.c_str());
+		return;
+	}
+	const li_segment *segs = m->data();
+	const size_t nseg = m->size();
+	const uint64_t *keys = d.keys.data();
+	const uint64_t *probes = d.probes.data();
+	const uint32_t nn = (uint32_t) n;
+	const double e = (double) eps;
+	size_t		i = 0;
+	std::vector<double> tl,
+				ts;
+
+	for (auto _ : state)
+	{
+		auto		t0 = std::chrono::steady_clock::now();
+
+		for (size_t b = 0; b < kBlock; b++)
+		{
+			uint64_t	k = probes[(i + b) & (kProbes - 1)];
+			double		p = li_predict(segs, nseg, nn, k);
+			uint32_t	r = li_lower_bound_window(keys, nn, k,
+												  (int64_t) std::floor(p - e),
+												  (int64_t) std::ceil(p + e) + 1,
+												  nullptr);
+
+			benchmark::DoNotOptimize(r);
+		}
+		auto		t1 = std::chrono::steady_clock::now();
+
+		for (size_t b = 0; b < kBlock; b++)
+		{
+			const uint64_t *r = std::lower_bound(keys, keys + n,
+												 probes[(i + kProbes / 2 + b) & (kProbes - 1)]);
+
+			benchmark::DoNotOptimize(r);
+		}
+		auto		t2 = std::chrono::steady_clock::now();
+
+		i += kBlock;
+		tl.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / kBlock);
+		ts.push_back(std::chrono::duration<double, std::nano>(t2 - t1).count() / kBlock);
+	}
+	auto		median = [](std::vector<double> &v) {
+		if (v.empty())
+			return 0.0;
+		std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+		return v[v.size() / 2];
+	};
+	double		ml = median(tl),
+				ms = median(ts);
+
+	state.SetItemsProcessed(state.iterations() * 2 * (int64_t) kBlock);
+	state.counters["learned_ns"] = ml;
+	state.counters["std_ns"] = ms;
+	state.counters["ratio"] = ml > 0 ? ms / ml : 0.0;
+}
+
 int
 dump_model(const std::string &dir, const std::string &name, size_t n,
 		   uint32_t eps, size_t npoints)
@@ -643,6 +730,9 @@ main(int argc, char **argv)
 					->MinTime(min_time);
 				benchmark::RegisterBenchmark(("find_segment/" + es).c_str(),
 											 BM_find_segment, name, n, eps)
+					->MinTime(min_time);
+				benchmark::RegisterBenchmark(("paired/" + es).c_str(),
+											 BM_paired, name, n, eps)
 					->MinTime(min_time);
 			}
 		}

@@ -4,9 +4,10 @@
 #
 #   bench/micro/report.sh [OUT.md]
 #
-# Environment: MICRO_REPS (repetitions, default 3; the tables show the median
-# CPU time of the repetitions), LI_MICRO_BIG=1 (adds the 10M-key data sets),
-# LI_MICRO_MIN_TIME (seconds per benchmark, default 0.1).
+# Environment: MICRO_REPS (repetitions, default 3), LI_MICRO_BIG=1 (adds the
+# 10M-key data sets),
+# LI_MICRO_MIN_TIME (seconds per benchmark, default 0.1), MICRO_FILTER (a
+# --benchmark_filter regex, e.g. 'debian').
 # Needs python3 (standard library only) to format the JSON output.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -24,8 +25,9 @@ cat /proc/loadavg > "$TMP/load_before"
 SAMPLER=$!
 START=$(date +%s)
 build/micro_bench --benchmark_format=console \
-	--benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true \
-	--benchmark_out="$TMP/out.json" --benchmark_out_format=json
+	--benchmark_repetitions="$REPS" --benchmark_display_aggregates_only=true \
+	--benchmark_out="$TMP/out.json" --benchmark_out_format=json \
+	${MICRO_FILTER:+--benchmark_filter="$MICRO_FILTER"}
 END=$(date +%s)
 kill "$SAMPLER"
 cat /proc/loadavg > "$TMP/load_after"
@@ -52,34 +54,45 @@ out = json.load(open(sys.argv[1]))
 meta = dict(l.rstrip("\n").split("=", 1) for l in open(sys.argv[2]) if "=" in l)
 samples = [float(x) for x in open(sys.argv[3]).read().split()]
 
-# name: kind/ds/size[/eps:E]/min_time:..._median
-rows = OrderedDict()          # (ds, size) -> {eps -> {...}}, plus 'std'
+# name: kind/ds/size[/eps:E]/min_time:...; one entry per repetition
+# (run_type "iteration"); aggregates are recomputed here
+runs = OrderedDict()          # (kind, ds, size, eps) -> [benchmark dicts]
 for b in out["benchmarks"]:
-    if b.get("aggregate_name") != "median" or b.get("error_occurred"):
+    if b.get("run_type") != "iteration" or b.get("error_occurred"):
         continue
     parts = b["run_name"].split("/")
-    kind, ds, size = parts[0], parts[1], parts[2]
     eps = None
-    for p in parts[3:]:
-        if p.startswith("eps:"):
-            eps = int(p[4:])
+    for q in parts[3:]:
+        if q.startswith("eps:"):
+            eps = int(q[4:])
     unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
-    cpu_ns = b["cpu_time"] * unit
+    b["cpu_ns"] = b["cpu_time"] * unit
+    runs.setdefault((parts[0], parts[1], parts[2], eps), []).append(b)
+
+rows = OrderedDict()          # (ds, size) -> {"std": ns, eps -> {...}}
+nfallback = 0
+for (kind, ds, size, eps), bs in runs.items():
     d = rows.setdefault((ds, size), OrderedDict())
+    best = min(bs, key=lambda b: b["cpu_ns"])     # best (least disturbed) repetition
     if kind == "lookup_std":
-        d["std"] = cpu_ns
+        d["std"] = best["cpu_ns"]
         continue
     e = d.setdefault(eps, {})
     if kind == "fit":
-        e["fit_kps"] = b["items_per_second"]
-        e["segments"] = b["segments"]
-        e["max_error"] = b["max_error"]
-        d["distinct"] = b["distinct"]
+        e["fit_kps"] = best["items_per_second"]
+        e["segments"] = best["segments"]
+        e["max_error"] = best["max_error"]
+        d["distinct"] = best["distinct"]
     elif kind == "lookup_learned":
-        e["learned"] = cpu_ns
-        e["fallbacks"] = b.get("fallbacks", 0)
+        e["learned"] = best["cpu_ns"]
+        e["fallbacks"] = max(b.get("fallbacks", 0) for b in bs)
+        nfallback += e["fallbacks"]
     elif kind == "find_segment":
-        e["findseg"] = cpu_ns
+        e["findseg"] = best["cpu_ns"]
+    elif kind == "paired":
+        e["p_learned"] = statistics.median(b["learned_ns"] for b in bs)
+        e["p_std"] = statistics.median(b["std_ns"] for b in bs)
+        e["p_ratio"] = statistics.median(b["ratio"] for b in bs)
 
 ctx = out.get("context", {})
 p = print
@@ -88,8 +101,11 @@ p()
 p("`bench/micro/report.sh` (build/micro_bench, Google Benchmark %s from Debian), "
   "in memory, no PostgreSQL. **Noisy numbers:** the machine was shared with other "
   "benchmark runs (see the load average below, on %s CPUs); each benchmark ran "
-  "%s times for ~0.1 s, and the tables show the **median CPU time** of the "
-  "repetitions (wall time was up to ~2x higher when the process was descheduled)."
+  "%s times (repetitions) for ~0.1 s. Wall time was up to ~2x the CPU time "
+  "(the process was descheduled), and separate benchmarks of the same code varied "
+  "by up to ~2x between repetitions and runs, so compare learned vs std::lower_bound "
+  "with the **paired** columns (both interleaved in the same loop, see below), not "
+  "the separate ones."
   % (meta["benchlib"], meta["cpus"], meta["reps"]))
 p()
 p("| | |")
@@ -108,37 +124,47 @@ p("| run time | %s s (%s repetitions) |" % (meta["wall"], meta["reps"]))
 p()
 p("Columns: **segments** and **max_error** (`li_max_error`, max |prediction - "
   "position| over the distinct keys) of `li_fit_sorted`; **fit keys/s** = n / CPU "
-  "time of one `li_fit_sorted` over the whole sorted array; **learned ns** = "
-  "`li_predict` + `li_lower_bound_window` with window [floor(pred-eps), "
-  "ceil(pred+eps)+1) per lookup of a random existing key; **find_segment ns** = "
-  "`li_find_segment` alone (part of `li_predict`); **std ns** = `std::lower_bound` "
-  "over the same array with the same probes; **ratio** = std ns / learned ns "
-  "(> 1: the learned lookup is faster). Lookups are independent (throughput, not "
-  "latency). No lookup needed the full-array fallback (counter `fallbacks` = 0 "
-  "everywhere) unless noted.")
+  "time of one `li_fit_sorted` over the whole sorted array. Lookups are of random "
+  "existing keys (a pre-generated array of 2^20 probes), independent of each other "
+  "(throughput, not latency), all over the same sorted array of n uint64 keys in "
+  "memory. **learned ns** = `li_predict` + `li_lower_bound_window` with window "
+  "[floor(pred-eps), ceil(pred+eps)+1); **std ns** = `std::lower_bound` over the whole "
+  "array (one benchmark per data set, so the same number on each epsilon row); "
+  "**ratio** = std ns / learned ns (> 1: the learned lookup is faster); "
+  "**find_segment ns** = `li_find_segment` alone (the binary search over the "
+  "segments that `li_predict` does first). These separate benchmarks show the "
+  "**best (least CPU time) of the repetitions**. **paired ...**: benchmark `paired`, "
+  "which alternates blocks of 256 learned and 256 std::lower_bound lookups "
+  "(different probes) in one loop and times each block (wall clock); median over "
+  "the blocks, then median over the repetitions; paired ratio = paired std / "
+  "paired learned. %s"
+  % ("No learned lookup needed the full-array fallback (counter `fallbacks` = 0 everywhere)."
+     if not nfallback else "Some learned lookups fell back to a full binary search (see the learned ns column)."))
 p()
 def fmt_rate(x):
     return "%.1f M" % (x / 1e6)
 for (ds, size), d in rows.items():
     p("## %s, %s keys (%s distinct)" % (ds, size, "{:,}".format(int(d.get("distinct", 0)))))
     p()
-    p("| epsilon | segments | max_error | fit keys/s | learned ns | find_segment ns | std::lower_bound ns | ratio |")
-    p("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    p("| epsilon | segments | max_error | fit keys/s | learned ns | std ns | ratio | find_segment ns | paired learned ns | paired std ns | paired ratio |")
+    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     std = d.get("std")
     for eps, e in d.items():
         if not isinstance(eps, int):
             continue
         learned = e.get("learned")
         fb = e.get("fallbacks", 0)
-        p("| %d | %s | %s | %s | %s%s | %s | %s | %s |" % (
+        num = lambda k, f: (f % e[k]) if k in e else "-"
+        p("| %d | %s | %s | %s | %s%s | %s | %s | %s | %s | %s | %s |" % (
             eps, "{:,}".format(int(e["segments"])) if "segments" in e else "-",
-            "%.1f" % e["max_error"] if "max_error" in e else "-",
+            num("max_error", "%.1f"),
             fmt_rate(e["fit_kps"]) if "fit_kps" in e else "-",
             "%.0f" % learned if learned else "-",
             " (%d fallbacks)" % fb if fb else "",
-            "%.0f" % e["findseg"] if "findseg" in e else "-",
             "%.0f" % std if std else "-",
-            "%.2f" % (std / learned) if std and learned else "-"))
+            "%.2f" % (std / learned) if std and learned else "-",
+            num("findseg", "%.0f"), num("p_learned", "%.0f"), num("p_std", "%.0f"),
+            num("p_ratio", "%.2f")))
     p()
 EOF
 echo "wrote $OUT (${REPS} repetitions, $((END - START)) s)"
