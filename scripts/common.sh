@@ -50,6 +50,7 @@ LI_PACKAGES=(
 	libgtest-dev
 	libbenchmark-dev
 	libipc-run-perl
+	python3
 )
 
 if [ -t 1 ]; then
