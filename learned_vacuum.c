@@ -940,6 +940,30 @@ learned_sweep(Relation index)
  * amvacuumcleanup
  * ------------------------------------------------------------------ */
 
+/* pages marked free (recyclable) */
+static BlockNumber
+count_free_pages(Relation index, BufferAccessStrategy strategy)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber nfree = 0;
+
+	for (BlockNumber b = 1; b < nblocks; b++)
+	{
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, b, RBM_NORMAL, strategy);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) ||
+			(PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
+			 LearnedPageGetOpaque(page)->page_type == LI_PAGE_FREE))
+			nfree++;
+		UnlockReleaseBuffer(buf);
+		vacuum_delay_point();
+	}
+	return nfree;
+}
+
 IndexBulkDeleteResult *
 learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -947,6 +971,8 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	LearnedMetaPageData meta;
 	LearnedCache *c;
 	LearnedIndexCounts counts;
+	BlockNumber free_before,
+				free_after;
 
 	if (info->analyze_only)
 		return stats;
@@ -958,10 +984,32 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	 * (segment-local; the whole index if most leaves need it).  Autovacuum
 	 * does not wait for running inserts.
 	 */
-	if (learned_retrain(index, LI_RETRAIN_PENDING, !IsAutoVacuumWorkerProcess()))
-		ereport(info->message_level,
-				(errmsg("index \"%s\" retrained: pending entries merged, model refitted",
-						RelationGetRelationName(index))));
+	free_before = count_free_pages(index, info->strategy);
+	{
+		LearnedMetaPageData before,
+					after;
+		LearnedIndexCounts cb;
+
+		learned_reader_begin(index, &before);
+		c = learned_cache_acquire(index, &before);
+		learned_count(index, c, &cb);
+		learned_cache_release(c);
+		learned_reader_end(index, before.generation);
+
+		if (learned_retrain(index, LI_RETRAIN_PENDING, !IsAutoVacuumWorkerProcess()))
+		{
+			learned_read_meta(index, &after);
+			ereport(info->message_level,
+					(errmsg("index \"%s\" retrained (%s): %llu pending entries merged, %llu tombstones dropped",
+							RelationGetRelationName(index),
+							after.nlocal > before.nlocal ? "segment-local" : "whole index",
+							(unsigned long long) cb.pending,
+							(unsigned long long) cb.base_dead),
+					 errdetail("%u leaves and %u segments before, %u leaves and %u segments after; max error %.1f (epsilon %u).",
+							   before.nleaf, before.nsegments, after.nleaf,
+							   after.nsegments, after.max_error, after.epsilon)));
+		}
+	}
 	learned_sweep(index);
 
 	learned_reader_begin(index, &meta);
@@ -970,9 +1018,16 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	learned_cache_release(c);
 	learned_reader_end(index, meta.generation);
 
+	/*
+	 * VACUUM VERBOSE shows these: pages a retrain replaced and that are now
+	 * free for reuse ("deleted", "reusable"), and how many this VACUUM freed.
+	 */
+	free_after = count_free_pages(index, info->strategy);
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	stats->num_index_tuples = (double) (counts.base_live + counts.pending + counts.nulls);
 	stats->estimated_count = false;
-	stats->pages_free = 0;
+	stats->pages_deleted = free_after;
+	stats->pages_free = free_after;
+	stats->pages_newly_deleted = free_after > free_before ? free_after - free_before : 0;
 	return stats;
 }
