@@ -257,11 +257,10 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 	Page		page;
 	LearnedMetaPage m;
 
-	if (RelationGetNumberOfBlocks(index) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is empty: it has no metapage",
-						RelationGetRelationName(index))));
+	/*
+	 * (No RelationGetNumberOfBlocks() check first: it costs a system call
+	 * per read, and every read of an index with no block 0 fails anyway.)
+	 */
 	buf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
