@@ -328,9 +328,10 @@ insert_batch(Relation index, li_item *items, int n)
 	}
 	/*
 	 * A batch of at least a tenth of the index (and the retrain threshold
-	 * enabled): merge it into a rewrite of the index instead, since
-	 * spreading it over delta pages would overflow most leaves and trigger
-	 * that same rewrite right after.  Pages are then written once.
+	 * enabled): merge it into a retrain of the leaves it falls into (all of
+	 * them for random keys, the last one for ascending keys), since
+	 * spreading it over delta pages would overflow those leaves and trigger
+	 * that same retrain right after.  Pages are then written once.
 	 */
 	if (threshold > 0 && n - nnull >= 10000 &&
 		(double) (n - nnull) >= LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
@@ -338,7 +339,7 @@ insert_batch(Relation index, li_item *items, int n)
 		ReleaseBuffer(metapin);
 		if (heavy)
 			learned_unlock_structure(index, LEARNED_LOCK_INSERT);
-		learned_retrain_merge(index, LI_RETRAIN_FULL, true, items, n - nnull);
+		learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, items, n - nnull);
 		if (nnull > 0)
 		{
 			LearnedMetaPageData m2;

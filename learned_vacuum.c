@@ -472,7 +472,8 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
  * The retrain, optionally merging `extra` (sorted by key, non-null) into
  * the rewritten leaves: the bulk path of a large insert batch, which then
  * writes each page once instead of once as delta and once more at the
- * retrain that would follow.  `extra` requires mode LI_RETRAIN_FULL.
+ * retrain that would follow.  The leaves `extra` falls into are rewritten
+ * (with those `mode` selects); most leaves touched means a whole rewrite.
  */
 bool
 learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
@@ -561,7 +562,28 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	}
 	full = (mode == LI_RETRAIN_FULL || ndirty * 2 > L ||
 			epsilon != (int) meta.epsilon || per_page != P);
-	Assert(nextra == 0 || mode == LI_RETRAIN_FULL);
+	/*
+	 * Leaves that receive extra entries are rewritten too (the merge
+	 * happens while a run is rewritten): an ascending batch touches only
+	 * the last leaf and stays a segment-local retrain.
+	 */
+	if (nextra > 0)
+	{
+		int			g = 0;
+
+		for (int i = 0; i < nextra; i++)
+		{
+			while (g + 1 < L && c->seps[g + 1] <= extra[i].key)
+				g++;
+			if (!dirty[g])
+			{
+				dirty[g] = true;
+				ndirty++;
+			}
+		}
+		full = (mode == LI_RETRAIN_FULL || ndirty * 2 > L ||
+				epsilon != (int) meta.epsilon || per_page != P);
+	}
 	if (ndirty == 0 && !full)
 	{
 		learned_cache_release(c);
