@@ -529,13 +529,7 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 
-	/* pages earlier retrains could not recycle yet: reuse them now */
 	learned_read_meta(index, &meta);
-	if (meta.sweep_needed)
-	{
-		sweep_locked(index);
-		learned_read_meta(index, &meta);
-	}
 	c = learned_cache_acquire(index, &meta);
 	L = meta.nleaf;
 	P = meta.per_page;
@@ -616,6 +610,13 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	/* ... and batches that started before the flag finish first */
 	LockBufferForCleanup(metabuf);
 	UnlockReleaseBuffer(metabuf);
+
+	/*
+	 * Pages earlier retrains could not recycle yet: recycle them now, so
+	 * that this retrain can reuse them (inserts are excluded by the flag).
+	 */
+	if (meta.sweep_needed)
+		sweep_locked(index);
 
 	memset(&rs, 0, sizeof(rs));
 	rs.index = index;
@@ -724,7 +725,15 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 				}
 			}
 			blocklist_add(&oldpages, &noldpages, &oldcap, c->blknos[x]);
-			for (blk = info[x].delta; blk != InvalidBlockNumber;)
+			{
+				/* the chain as it is now: inserts may have linked pages since */
+				Buffer		lbuf = ReadBuffer(index, c->blknos[x]);
+
+				LockBuffer(lbuf, BUFFER_LOCK_SHARE);
+				blk = LearnedPageGetOpaque(BufferGetPage(lbuf))->next;
+				UnlockReleaseBuffer(lbuf);
+			}
+			for (; blk != InvalidBlockNumber;)
 			{
 				Buffer		dbuf = ReadBuffer(index, blk);
 
@@ -950,11 +959,41 @@ sweep_locked(Relation index)
 		pfree(freelist);
 }
 
+/* set or clear meta->retraining; setting it waits for running insert batches */
+static void
+set_retraining(Relation index, uint32 value)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	GenericXLogState *state;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->retraining = value;
+	GenericXLogFinish(state);
+	LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+	if (value)
+		LockBufferForCleanup(metabuf);
+	UnlockReleaseBuffer(metabuf);
+}
+
+/*
+ * The sweep computes which pages are reachable, so no insert batch may
+ * link a page meanwhile: like a retrain, it sets the retraining flag and
+ * waits for running batches (bulk deletes are excluded by the lock).
+ */
 void
 learned_sweep(Relation index)
 {
+	LearnedMetaPageData meta;
+
 	learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
-	sweep_locked(index);
+	learned_read_meta(index, &meta);
+	if (meta.sweep_needed)
+	{
+		set_retraining(index, 1);
+		sweep_locked(index);
+		set_retraining(index, 0);
+	}
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 }
 
