@@ -972,8 +972,11 @@ set_retraining(Relation index, uint32 value)
 	GenericXLogFinish(state);
 	LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
 	if (value)
+	{
 		LockBufferForCleanup(metabuf);
-	UnlockReleaseBuffer(metabuf);
+		LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+	}
+	ReleaseBuffer(metabuf);
 }
 
 /*
