@@ -281,6 +281,10 @@ learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 	writer_check(li_keystream_finish_at(&w->ks, w->fitter, w->base_pos + w->nkeys,
 										closed, &nclosed));
 	writer_add_segments(w, closed, nclosed);
+	/* the fitter's hull arrays are large (li_fitter_size()): a retrain
+	 * writes one run after another, so give the memory back now */
+	pfree(w->fitter);
+	w->fitter = NULL;
 
 	res->segs = w->segs;
 	res->nseg = w->nseg;

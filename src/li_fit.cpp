@@ -244,7 +244,13 @@ li_fitter_init(li_fitter *f, uint32_t epsilon) noexcept
 {
 	if (f == nullptr || epsilon < 1 || epsilon > (UINT32_C(1) << 30))
 		return LI_ERR_ARG;
-	new (f) li_fitter();
+	/*
+	 * Default-initialise: the hull arrays (kChainCap points each, half a
+	 * megabyte) are written before they are read, so zeroing them would
+	 * only cost time (a retrain starts one fitter per run of leaves).
+	 */
+	new (f) li_fitter;
+	std::memset(static_cast<void *>(f), 0, offsetof(li_fitter, up));
 	f->tol = 2 * (int64_t) epsilon - 1;
 	f->npoints = 0;
 	f->have_last = 0;
