@@ -187,6 +187,8 @@ typedef struct LearnedOptions
 #define LEARNED_MAX_EPSILON			65536
 #define LEARNED_DEFAULT_FILLFACTOR	95
 #define LEARNED_DEFAULT_RETRAIN_THRESHOLD 0.1
+/* fill (percent of the fillfactor's leaf) of leaves a local retrain rewrites */
+#define LEARNED_LOCAL_FILL 80
 #define LEARNED_MAX_DELTA_CHAIN		4	/* delta pages of one leaf that trigger a retrain */
 
 /* scan state */
@@ -341,6 +343,8 @@ typedef enum LearnedRetrainMode
 } LearnedRetrainMode;
 
 extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);
+extern bool learned_retrain_if_needed(Relation index, double threshold,
+									  bool long_chain, uint32 seen_gen);
 extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 								  const li_item *extra, int nextra);
 #define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */

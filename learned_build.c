@@ -295,6 +295,8 @@ learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 	res->nkeys = w->nkeys;
 	res->null_head = w->null_head;
 	res->nnulls = w->nnulls;
+	/* the results live on; the writer (three page buffers) does not */
+	pfree(w);
 }
 
 /*

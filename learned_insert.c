@@ -283,6 +283,7 @@ insert_batch(Relation index, li_item *items, int n)
 	uint32		ndirty = 0;
 	double		threshold;
 	bool		retrain = false;
+	bool		long_chain = false;
 	Buffer		metapin;
 	bool		heavy = false;
 
@@ -373,7 +374,7 @@ insert_batch(Relation index, li_item *items, int n)
 		 * leaf) is retrained even below the threshold: lookups there would
 		 * read every page of it */
 		if (chainlen >= LEARNED_MAX_DELTA_CHAIN && threshold > 0)
-			retrain = true;
+			long_chain = retrain = true;
 		i = j;
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -407,7 +408,7 @@ insert_batch(Relation index, li_item *items, int n)
 		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 
 	if (retrain)
-		learned_retrain(index, LI_RETRAIN_OVERFLOW, true);
+		learned_retrain_if_needed(index, threshold, long_chain, meta.generation);
 }
 
 /* ------------------------------------------------------------------
@@ -665,7 +666,7 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 	p->node = LearnedRelFileOf(index);
 	if (p->n >= p->cap)
 	{
-		int			newcap = p->cap ? p->cap * 2 : 1024;
+		int			newcap = p->cap ? p->cap * 2 : 64;
 
 		p->items = p->items ?
 			repalloc_huge(p->items, sizeof(li_item) * (Size) newcap) :

@@ -19,6 +19,7 @@
 
 #include "learned.h"
 
+
 void
 learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 {
@@ -388,7 +389,12 @@ mark_free_pages(Relation index, BlockNumber *blocks, int n, uint32 generation)
 
 			bufs[j] = ReadBuffer(index, blocks[i + j]);
 			LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
-			p = GenericXLogRegisterBuffer(state, bufs[j], GENERIC_XLOG_FULL_IMAGE);
+			/*
+			 * A free page is an empty page (pd_lower..pd_upper spans the
+			 * whole body): the generic record holds only the changed header
+			 * bytes, not an 8 kB image, and redo zeroes the body as well.
+			 */
+			p = GenericXLogRegisterBuffer(state, bufs[j], 0);
 			learned_init_page(p, LI_PAGE_FREE, generation);
 		}
 		GenericXLogFinish(state);
@@ -466,6 +472,31 @@ bool
 learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 {
 	return learned_retrain_merge(index, mode, wait, NULL, 0);
+}
+
+/*
+ * The retrain an insert batch triggers (dirty threshold crossed, or a long
+ * delta chain seen in generation `seen_gen`).  It never waits: if a retrain,
+ * sweep or bulk delete holds the structure lock, that one (or a later batch)
+ * takes care of it, and the inserting transaction commits at once instead
+ * of queueing.  With the lock, the need is checked again, since a retrain
+ * that just finished has usually absorbed the dirty leaves already.
+ */
+bool
+learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
+						  uint32 seen_gen)
+{
+	LearnedMetaPageData meta;
+	bool		done = false;
+
+	if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
+		return false;
+	learned_read_meta(index, &meta);
+	if ((meta.ndirty > 0 && meta.ndirty >= threshold * meta.nleaf) ||
+		(long_chain && meta.generation == seen_gen))
+		done = learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, NULL, 0);
+	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+	return done;
 }
 
 /*
@@ -692,7 +723,18 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 		/* rewrite the run */
 		base = npos;
 		first_new = nl;
-		w = learned_writer_begin(index, newgen, epsilon, P, base, c->seps[a],
+		/*
+		 * Leaves rewritten by a local retrain received inserts before and
+		 * will again: leave them more room (as a btree split does), so a
+		 * leaf overflows after many more inserts and is rewritten that much
+		 * less often.  A whole rewrite packs at the fillfactor, and so does
+		 * a run that ends with the last leaf (ascending keys only ever
+		 * append: the leaves they left behind stay as written).
+		 */
+		w = learned_writer_begin(index, newgen, epsilon,
+								 (full || b == L - 1) ? P :
+								 Max(1, P * LEARNED_LOCAL_FILL / 100),
+								 base, c->seps[a],
 								 retrain_sink, &rs);
 		for (int x = a; x <= b; x++)
 		{
