@@ -245,6 +245,8 @@ extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPage
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
 extern Buffer learned_new_buffer(Relation index);
+extern void learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
+								  const ItemPointerData *tids, int k);
 extern int	learned_leaf_for_insert(LearnedCache *c, uint64 key);
 #define learned_leaf_sorted(c, g) ((int) (c)->nsorted[(g)])
 extern int	learned_leaf_first(LearnedCache *c, uint64 lo);

@@ -41,7 +41,7 @@
 
 #include "learned.h"
 
-int			learned_insert_buffer_kb = 16384;
+int			learned_insert_buffer_kb = 65536;
 
 typedef struct LearnedPending
 {
@@ -88,6 +88,26 @@ tid_of(const li_item *it, ItemPointer tid)
 }
 
 /*
+ * Append items[0..k) at the end of the entries of an exclusively locked
+ * leaf, delta or NULL page, with one compact WAL record (see
+ * learned_append_logged).
+ */
+static void
+append_items(Relation index, Buffer buf, const li_item *items, int k)
+{
+	uint64		keys[LI_NULL_CAP];
+	ItemPointerData tids[LI_NULL_CAP];
+
+	Assert(k <= LI_NULL_CAP);
+	for (int i = 0; i < k; i++)
+	{
+		keys[i] = items[i].key;
+		tid_of(&items[i], &tids[i]);
+	}
+	learned_append_logged(index, buf, keys, tids, k);
+}
+
+/*
  * Append items[0..k) to leaf g (free tail, then delta chain).  Returns true
  * if the leaf got its first delta page (it "overflowed").
  */
@@ -115,19 +135,8 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 	{
 		int			take = Min(LI_LEAF_CAP - op->nitems, k);
 
-		state = GenericXLogStart(index);
-		page = GenericXLogRegisterBuffer(state, buf, 0);
-		op = LearnedPageGetOpaque(page);
-		for (int i = 0; i < take; i++)
-		{
-			LearnedPageKeys(page)[op->nitems] = items[i].key;
-			tid_of(&items[i], &LearnedPageTids(page)[op->nitems]);
-			op->nitems++;
-		}
-		GenericXLogFinish(state);
+		append_items(index, buf, items, take);
 		done = take;
-		page = BufferGetPage(buf);
-		op = LearnedPageGetOpaque(page);
 	}
 	*chainlen = 0;
 	if (done == k)
@@ -150,21 +159,10 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		chain = LearnedPageGetOpaque(BufferGetPage(dbuf))->ndead;
 		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LI_LEAF_CAP)
 		{
-			Page		dpage;
-			LearnedPageOpaque dop;
-			int			take;
+			int			take = Min(LI_LEAF_CAP - LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems,
+								   k - done);
 
-			state = GenericXLogStart(index);
-			dpage = GenericXLogRegisterBuffer(state, dbuf, 0);
-			dop = LearnedPageGetOpaque(dpage);
-			take = Min(LI_LEAF_CAP - dop->nitems, k - done);
-			for (int i = 0; i < take; i++)
-			{
-				LearnedPageKeys(dpage)[dop->nitems] = items[done + i].key;
-				tid_of(&items[done + i], &LearnedPageTids(dpage)[dop->nitems]);
-				dop->nitems++;
-			}
-			GenericXLogFinish(state);
+			append_items(index, dbuf, items + done, take);
 			done += take;
 		}
 		UnlockReleaseBuffer(dbuf);
@@ -224,17 +222,10 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k)
 			learned_check_page(index, BufferGetPage(buf), head, LI_PAGE_NULL, generation);
 			if (LearnedPageGetOpaque(BufferGetPage(buf))->nitems < LI_NULL_CAP)
 			{
-				Page		page;
-				LearnedPageOpaque op;
-				int			take;
+				int			take = Min(LI_NULL_CAP - LearnedPageGetOpaque(BufferGetPage(buf))->nitems,
+									   k - done);
 
-				state = GenericXLogStart(index);
-				page = GenericXLogRegisterBuffer(state, buf, 0);
-				op = LearnedPageGetOpaque(page);
-				take = Min(LI_NULL_CAP - op->nitems, k - done);
-				for (int i = 0; i < take; i++)
-					tid_of(&items[done + i], &LearnedNullTids(page)[op->nitems++]);
-				GenericXLogFinish(state);
+				append_items(index, buf, items + done, take);
 				done += take;
 			}
 			UnlockReleaseBuffer(buf);
@@ -620,7 +611,7 @@ learned_insert_init(void)
 							"Entries are written to learned indexes in batches: at commit, "
 							"before the backend reads the index, or when the buffer is full. "
 							"0 writes every entry at once.",
-							&learned_insert_buffer_kb, 16384, 0, MAX_KILOBYTES,
+							&learned_insert_buffer_kb, 65536, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	RegisterXactCallback(learned_insert_xact_callback, NULL);
 	RegisterSubXactCallback(learned_insert_subxact_callback, NULL);

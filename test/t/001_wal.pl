@@ -60,6 +60,16 @@ for my $round (1 .. 3)
 		INSERT INTO t SELECT 100000 + g + $round * 10000, random() FROM generate_series(1, 2000) g;
 		INSERT INTO t SELECT NULL, NULL FROM generate_series(1, 50);
 	});
+	# single-row statements: each flushes a one-entry batch (one compact
+	# append record per row, as pgbench's inserts write)
+	$primary->safe_psql('postgres', q{
+		DO $$ BEGIN
+			FOR i IN 1 .. 300 LOOP
+				INSERT INTO t VALUES ((random() * 100000)::bigint, random());
+				IF i % 50 = 0 THEN INSERT INTO t VALUES (NULL, random()); END IF;
+			END LOOP;
+		END $$;
+	});
 	check_same("round $round after inserts");
 	$primary->safe_psql('postgres', "DELETE FROM t WHERE k % 7 = $round");
 	$primary->safe_psql('postgres', 'VACUUM t');
