@@ -390,11 +390,12 @@ mark_free_pages(Relation index, BlockNumber *blocks, int n, uint32 generation)
 			bufs[j] = ReadBuffer(index, blocks[i + j]);
 			LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
 			/*
-			 * A free page is an empty page (pd_lower..pd_upper spans the
-			 * whole body): the generic record holds only the changed header
-			 * bytes, not an 8 kB image, and redo zeroes the body as well.
+			 * A full image: the page may never have been WAL-logged (an
+			 * orphan of a crash right after a relation extension).  It
+			 * costs a few bytes anyway: a free page is an empty standard
+			 * page, whose hole (the whole body) the image leaves out.
 			 */
-			p = GenericXLogRegisterBuffer(state, bufs[j], 0);
+			p = GenericXLogRegisterBuffer(state, bufs[j], GENERIC_XLOG_FULL_IMAGE);
 			learned_init_page(p, LI_PAGE_FREE, generation);
 		}
 		GenericXLogFinish(state);
@@ -879,6 +880,15 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 		Page		mp = GenericXLogRegisterBuffer(state, metabuf, 0);
 
 		newmeta.null_head = LearnedPageGetMeta(mp)->null_head;
+
+		/*
+		 * Leaves that overflowed while we read the leaves' state, before
+		 * our flag stopped new batches, may be ones we kept: keep their
+		 * count (an overestimate at worst: the next retrain re-reads every
+		 * leaf), or the threshold would not see them again.
+		 */
+		newmeta.ndirty = LearnedPageGetMeta(mp)->ndirty > meta.ndirty ?
+			LearnedPageGetMeta(mp)->ndirty - meta.ndirty : 0;
 		memcpy(LearnedPageGetMeta(mp), &newmeta, sizeof(newmeta));
 		LearnedPageGetOpaque(mp)->generation = newgen;
 	}
