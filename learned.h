@@ -191,6 +191,13 @@ typedef struct LearnedOptions
 #define LEARNED_LOCAL_FILL 80
 #define LEARNED_MAX_DELTA_CHAIN		4	/* delta pages of one leaf that trigger a retrain */
 
+/* have enough leaves overflowed to retrain (retrain_threshold; 0 = never)? */
+static inline bool
+learned_over_threshold(uint32 ndirty, uint32 nleaf, double threshold)
+{
+	return threshold > 0 && ndirty > 0 && ndirty >= threshold * nleaf;
+}
+
 /* scan state */
 typedef struct LearnedScanPos
 {

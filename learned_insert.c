@@ -386,11 +386,11 @@ insert_batch(Relation index, li_item *items, int n)
 		ndirty = m->ndirty;
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(metabuf);
-		if (threshold > 0 && ndirty >= threshold * meta.nleaf)
+		if (learned_over_threshold(ndirty, meta.nleaf, threshold))
 			retrain = true;
 	}
 	/* also when the threshold was lowered below the leaves already dirty */
-	if (threshold > 0 && meta.ndirty > 0 && meta.ndirty >= threshold * meta.nleaf)
+	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold))
 		retrain = true;
 
 	learned_cache_release(c);

@@ -603,8 +603,8 @@ learned_cache_in_use(Oid relid)
  * three byte ranges we know we changed, instead of copying the 8 kB page
  * twice and diffing it byte by byte (the dominant cost of a single-row
  * insert).  Redo zeroes the page's hole (pd_lower..pd_upper), which our
- * entry pages do not use; wal_consistency_checking = generic verifies it
- * (test/t/001_wal.pl).
+ * entry pages never write (it stays zero); test/t/001_wal.pl replays these
+ * records with wal_consistency_checking = generic.
  */
 void
 learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
@@ -617,8 +617,7 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 	char		delta[3 * 2 * sizeof(uint16) + LI_LEAF_CAP * 14 + sizeof(uint16) + 16];
 	int			dlen = 0;
 	char	   *ranges[3];
-	uint16		offs[3],
-				lens[3];
+	uint16		lens[3];
 	int			nr = 0;
 
 	Assert(k > 0 && n0 + k <= (isnull ? LI_NULL_CAP : LI_LEAF_CAP));
@@ -651,8 +650,9 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 
 		for (int i = 0; i < nr; i++)
 		{
-			offs[i] = (uint16) (ranges[i] - (char *) page);
-			memcpy(delta + dlen, &offs[i], sizeof(uint16));
+			uint16		off = (uint16) (ranges[i] - (char *) page);
+
+			memcpy(delta + dlen, &off, sizeof(uint16));
 			memcpy(delta + dlen + sizeof(uint16), &lens[i], sizeof(uint16));
 			memcpy(delta + dlen + 2 * sizeof(uint16), ranges[i], lens[i]);
 			dlen += 2 * sizeof(uint16) + lens[i];

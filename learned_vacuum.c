@@ -19,7 +19,6 @@
 
 #include "learned.h"
 
-
 void
 learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 {
@@ -493,7 +492,7 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
 	if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
 		return false;
 	learned_read_meta(index, &meta);
-	if ((meta.ndirty > 0 && meta.ndirty >= threshold * meta.nleaf) ||
+	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold) ||
 		(long_chain && meta.generation == seen_gen))
 		done = learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, NULL, 0);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
@@ -845,7 +844,6 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	newmeta.model_head = learned_write_model(segs, nseg, seps, blknos, nsorted, nl,
 											 newgen, retrain_sink, &rs,
 											 &newmeta.model_bytes);
-	newmeta.ndirty = 0;
 	newmeta.retraining = 0;
 	newmeta.sweep_needed = 1;
 	newmeta.last_retrain = GetCurrentTimestamp();
