@@ -25,7 +25,8 @@
 #             PG_REGRESS, PostgreSQL::Test in PERL5LIB, TESTDIR=the copy
 #             (so logs land in tmp_check/log/); each test starts its own
 #             clusters
-#   bench     bench/run --quick        (skipped if bench/run is absent)
+#   bench     bench/run --quick        (skipped if bench/run is absent),
+#             then test/check_summary.py: bench/summary agrees with its report
 #
 # PostgreSQL will not run as root, so as root the clusters and tests run as
 # the 'postgres' system user, in a mktemp directory holding a copy of the
@@ -299,7 +300,10 @@ step_bench() {
 	fi
 	need_installed || return 1
 	li_run 1200 env -C "$LI_REPO" PG_CONFIG="$PG_CONFIG" LI_PG_USER="$LI_USER" \
-		"$b" --quick
+		"$b" --quick || return 1
+	# bench/summary (README tables) must agree with the report bench/run wrote
+	li_run 120 env -C "$LI_REPO" test/check_summary.py \
+		bench/results/quick-latest.json bench/results/quick-latest.md
 }
 
 # ---------------------------------------------------------------------

@@ -328,6 +328,17 @@ my ($after, $dirty_ok) = split /\|/, $node->safe_psql('postgres',
 	q{SELECT retrains + local_retrains, dirty_leaves > 0.05 * leaf_pages FROM learned_index_stats('t_k')});
 is($after, $before, 'retrain_threshold = 0: no retrain triggered by inserts');
 is($dirty_ok, 't', 'retrain_threshold = 0: more than 5% of the leaves overflowed');
+# lowering the threshold below the leaves already dirty: the next insert
+# batch retrains even when it overflows no leaf itself (one row)
+$node->safe_psql('postgres', q{ALTER INDEX t_k SET (retrain_threshold = 0.05)});
+$before = $node->safe_psql('postgres', $counters);
+$node->safe_psql('postgres', q{INSERT INTO t (k, f, ts, v) VALUES (424242, 0.5, now(), 6)});
+cmp_ok($node->safe_psql('postgres', $counters), '>', $before,
+	'threshold lowered below the dirty leaves: a one-row insert retrains');
+is($node->safe_psql('postgres',
+		q{SELECT dirty_leaves < 0.05 * leaf_pages FROM learned_index_stats('t_k')}),
+	't', 'after that retrain fewer than 5% of the leaves are dirty');
+compare_queries('after the retrain of a lowered threshold', t_k => [ @{ $queries{t_k} }[0, 3] ]);
 $node->safe_psql('postgres', q{SELECT learned_index_retrain('t_k', true);
 	ALTER INDEX t_k SET (retrain_threshold = 0.05)});
 $before = $node->safe_psql('postgres', $counters);
