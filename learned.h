@@ -141,6 +141,8 @@ typedef struct LearnedMetaPageData
 	uint32		nlocal;			/* segment-local retrains */
 	uint32		recycle_horizon;	/* no reader of a generation <= this */
 	uint32		retraining;		/* a retrain is (or was, if it failed) running */
+	uint64		build_id;		/* random, new at every build: a rebuild in the
+								 * same file (TRUNCATE) restarts generations */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -158,7 +160,8 @@ typedef struct LearnedCache
 	struct LearnedCache *next;
 	Oid			relid;
 	LearnedRelFile node;
-	int			refcount;
+	uint64		build_id;		/* with node and generation: the key */
+	int			refcount;		/* = references in the owner-tracked list */
 	bool		stale;
 	LearnedMetaPageData meta;
 	li_segment *segs;
@@ -248,6 +251,8 @@ extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
 extern Buffer learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_begin(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_end(Relation index, uint32 generation);
+extern void learned_cache_init(void);
+extern uint64 learned_new_build_id(void);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
@@ -355,7 +360,8 @@ extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);
 extern bool learned_retrain_if_needed(Relation index, double threshold,
 									  bool long_chain, uint32 seen_gen);
 extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
-								  const li_item *extra, int nextra);
+								  const li_item *extra, int nextra,
+								  bool *extra_written);
 #define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */
 extern void learned_sweep(Relation index);
 

@@ -39,6 +39,7 @@ _PG_init(void)
 	learned_relopt_tab[2].optname = "retrain_threshold";
 	learned_relopt_tab[2].opttype = RELOPT_TYPE_REAL;
 	learned_relopt_tab[2].offset = offsetof(LearnedOptions, retrain_threshold);
+	learned_cache_init();
 	learned_insert_init();
 }
 

@@ -408,6 +408,7 @@ build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
 	memset(meta, 0, sizeof(LearnedMetaPageData));
 	meta->magic = LEARNED_MAGIC;
 	meta->version = LEARNED_VERSION;
+	meta->build_id = learned_new_build_id();
 	meta->generation = generation;
 	meta->next_generation = generation + 1;
 	meta->keykind = kind;

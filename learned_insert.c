@@ -1,11 +1,11 @@
 /*
  * learned_insert.c -- aminsert and the backend-local insert buffer.
  *
- * The model is never refitted here.  aminsert only appends (key, TID) to a
- * buffer in this backend's transaction memory.  The buffer is flushed into
- * the index in one batch: sorted by key, split by leaf, and each leaf
- * receives all its entries with one WAL record per page touched (its free
- * tail first, then its delta chain).  A flush happens
+ * The model is never refitted here.  aminsert appends (key, TID) to a
+ * buffer in this backend's transaction memory; the buffer is written to the
+ * index in one batch: sorted by key, split by leaf, and each leaf receives
+ * all its entries with one WAL record per page touched (its free tail
+ * first, then its delta chain).  A flush happens
  *   - before this transaction commits or prepares (XACT_EVENT_PRE_COMMIT),
  *     so no committed row is ever missing from the index;
  *   - before the next statement of this backend starts (ExecutorStart and
@@ -14,15 +14,25 @@
  *     meets buffered entries of the files it replaces;
  *   - before this backend scans, vacuums, retrains or inspects the index;
  *   - when the buffer reaches learned_index.insert_buffer_size.
- * A statement is the unit of batching: INSERT ... SELECT or COPY of many
- * rows makes one batch.  Entries buffered in a subtransaction that aborts
- * are dropped (their heap tuples are dead and VACUUM may recycle their
- * TIDs before we would flush).
- * Other backends cannot see the buffered rows (they are uncommitted), so
- * deferring their index entries is invisible to them.  On abort the buffer
- * is simply dropped (its heap tuples are dead).  If the index got a new
- * relfilenode in the meantime (TRUNCATE, REINDEX), the buffer is dropped:
- * the rebuild already read the rows from the heap.
+ *
+ * The invariant (docs/design.md, "The insert buffer and the invariant"):
+ * an entry leaves the buffer only once it is in the index, or once its
+ * heap tuple is dead for a reason that also kills the entry's purpose (its
+ * subtransaction or transaction aborted); and an entry whose heap tuple
+ * can die while the transaction goes on (a speculative insertion of
+ * INSERT ... ON CONFLICT) is never buffered, so VACUUM always finds it in
+ * the index before it can recycle the TID.
+ *   - Subtransactions: the buffer is in arrival order and each open
+ *     subtransaction remembers how long each buffer was when it began; its
+ *     abort cuts the buffers back to that length.  A flush writes the part
+ *     of each subtransaction level separately (the buffer is sorted range
+ *     by range) and keeps count of what it wrote, so a flush that fails
+ *     part-way -- cancel, lock timeout, out of disk -- removes from the
+ *     buffer exactly the entries that reached the index and keeps the
+ *     others, each in its level's range: the abort that follows drops only
+ *     the aborted level's entries.
+ *   - ON CONFLICT: while a statement with ON CONFLICT runs, aminsert writes
+ *     each entry at once, before the executor can super-delete the tuple.
  */
 #include "postgres.h"
 
@@ -31,6 +41,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "nodes/plannodes.h"
 #include "tcop/utility.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
@@ -38,11 +49,13 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 #include "learned.h"
 
 int			learned_insert_buffer_kb = 65536;
 
+/* one index's buffered entries, in arrival order */
 typedef struct LearnedPending
 {
 	struct LearnedPending *next;
@@ -57,22 +70,58 @@ typedef struct LearnedPending
 static LearnedPending *pending_list = NULL;
 
 /*
- * For each open subtransaction, how many entries each buffer held when it
- * started (entries beyond are dropped if it aborts).  A flush empties a
- * buffer, so it clamps every saved length of that buffer to 0.
+ * For each open subtransaction that began with entries buffered, how many
+ * entries each buffer held then (entries beyond are dropped if it aborts).
+ * A subtransaction without a mark began with every buffer empty.  A flush
+ * removes what it wrote from a buffer and moves the marks down with it.
  */
 typedef struct SubxactMark
 {
 	struct SubxactMark *next;	/* enclosing subtransaction */
 	SubTransactionId subid;
 	int			nbufs;
-	Oid		   *oids;
-	int		   *lens;
+	struct
+	{
+		Oid			oid;
+		int			len;
+	}			bufs[FLEXIBLE_ARRAY_MEMBER];
 } SubxactMark;
 
 static SubxactMark *subxact_marks = NULL;
 
+/*
+ * Statements with ON CONFLICT that are running (their QueryDesc), each with
+ * the resource owner that was current when it started, so that an error
+ * that ends the statement also ends its entry.  While one runs, inserts
+ * are written through.
+ */
+typedef struct SpecStatement
+{
+	struct SpecStatement *next;
+	QueryDesc  *query;
+	ResourceOwner owner;
+} SpecStatement;
+
+static SpecStatement *spec_statements = NULL;
+
+/*
+ * The library was loaded inside a transaction, maybe in the middle of a
+ * statement whose start our ExecutorStart hook did not see (the first use
+ * of the access method loads it): for the rest of that transaction we do
+ * not know whether an ON CONFLICT statement runs, so inserts write through.
+ */
+static bool loaded_mid_transaction = false;
+
+/* what a flush has written so far (for a flush that fails part-way) */
+typedef struct FlushProgress
+{
+	int			nnull;			/* NULL entries, moved to the batch's end */
+	int			nonnull_done;	/* sorted non-null entries written, in order */
+	int			null_done;		/* NULL entries written, in order */
+} FlushProgress;
+
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorEnd_hook_type prev_executor_end = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* ------------------------------------------------------------------
@@ -108,12 +157,13 @@ append_items(Relation index, Buffer buf, const li_item *items, int k)
 }
 
 /*
- * Append items[0..k) to leaf g (free tail, then delta chain).  Returns true
- * if the leaf got its first delta page (it "overflowed").
+ * Append items[0..k) to leaf g (free tail, then delta chain), in order,
+ * adding to *written as each WAL record is done.  Returns true if the leaf
+ * got its first delta page (it "overflowed").
  */
 static bool
 insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
-			 int *chainlen)
+			 int *chainlen, int *written)
 {
 	BlockNumber blkno = c->blknos[g];
 	Buffer		buf = ReadBuffer(index, blkno);
@@ -137,6 +187,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 
 		append_items(index, buf, items, take);
 		done = take;
+		*written += take;
 	}
 	*chainlen = 0;
 	if (done == k)
@@ -164,6 +215,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 
 			append_items(index, dbuf, items + done, take);
 			done += take;
+			*written += take;
 		}
 		UnlockReleaseBuffer(dbuf);
 	}
@@ -192,6 +244,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		chain = nop->ndead;
 		LearnedPageGetOpaque(page)->next = BufferGetBlockNumber(nbuf);
 		GenericXLogFinish(state);
+		*written += take;
 		UnlockReleaseBuffer(nbuf);
 		done += take;
 	}
@@ -200,9 +253,10 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 	return overflowed;
 }
 
-/* append NULL entries to the NULL chain */
+/* append NULL entries to the NULL chain, in order, counting them in *written */
 static void
-insert_nulls(Relation index, uint32 generation, li_item *items, int k)
+insert_nulls(Relation index, uint32 generation, li_item *items, int k,
+			 int *written)
 {
 	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	GenericXLogState *state;
@@ -227,6 +281,7 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k)
 
 				append_items(index, buf, items + done, take);
 				done += take;
+				*written += take;
 			}
 			UnlockReleaseBuffer(buf);
 			if (done == k)
@@ -251,6 +306,7 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k)
 				tid_of(&items[done + i], &LearnedNullTids(npage)[op->nitems++]);
 			LearnedPageGetMeta(mpage)->null_head = BufferGetBlockNumber(nbuf);
 			GenericXLogFinish(state);
+			*written += take;
 			UnlockReleaseBuffer(nbuf);
 			done += take;
 		}
@@ -258,28 +314,13 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k)
 	UnlockReleaseBuffer(metabuf);
 }
 
-/*
- * Insert a batch of items (any order; pad == 1 marks NULL) into the index.
- * The items array is reordered.
- */
-static void
-insert_batch(Relation index, li_item *items, int n)
+/* move the NULL entries (pad == 1) to the end of items[0..n); returns their count */
+static int
+partition_nulls(li_item *items, int n)
 {
-	LearnedMetaPageData meta;
-	LearnedCache *c;
 	int			nnull = 0;
-	int			i;
-	int			newdirty = 0;
-	int			chainlen = 0;
-	uint32		ndirty = 0;
-	double		threshold;
-	bool		retrain = false;
-	bool		long_chain = false;
-	Buffer		metapin;
-	bool		heavy = false;
 
-	/* NULLs to the end */
-	for (i = 0; i < n - nnull;)
+	for (int i = 0; i < n - nnull;)
 	{
 		if (items[i].pad == 1)
 		{
@@ -292,58 +333,125 @@ insert_batch(Relation index, li_item *items, int n)
 		else
 			i++;
 	}
-	li_sort_items(items, n - nnull);
-	threshold = learned_get_retrain_threshold(index);
+	return nnull;
+}
 
-	/*
-	 * Fast path without heavyweight locks: keep the metapage pinned while
-	 * writing.  A retrain first sets meta->retraining, then waits for a
-	 * cleanup lock on the metapage, i.e. until every batch that saw the flag
-	 * clear has finished.  A batch that sees the flag waits for the retrain
-	 * on the structure lock; if it gets that lock at once, the flag is stale
-	 * (a retrain failed) and the batch proceeds holding it.
-	 */
+/*
+ * A batch of at least a tenth of the index (and the retrain threshold
+ * enabled) is merged into a retrain of the leaves it falls into (all of
+ * them for random keys, the last one for ascending keys), since spreading
+ * it over delta pages would overflow those leaves and trigger that same
+ * retrain right after: pages are then written once.  The structure lock is
+ * only tried, never waited for (a VACUUM may hold it while this backend
+ * has a scan open): if busy, the batch is appended instead.  Returns true
+ * if the sorted non-null items[0..n) are in the index.
+ */
+static bool
+try_bulk_merge(Relation index, li_item *items, int n, double threshold,
+			   FlushProgress *prog)
+{
+	LearnedMetaPageData meta;
+	bool		merged = false;
+
+	if (threshold <= 0 || n < 10000)
+		return false;
+	learned_read_meta(index, &meta);
+	if ((double) n < LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
+		return false;
+	learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, false, items, n, &merged);
+	if (merged)
+		prog->nonnull_done = n;
+	return merged;
+}
+
+/*
+ * Pin the metapage for a batch that writes without heavyweight locks.  A
+ * retrain first sets meta->retraining, then waits for a cleanup lock on the
+ * metapage, i.e. until every batch that saw the flag clear has finished.  A
+ * batch that sees the flag waits for the retrain on the structure lock; if
+ * it gets that lock at once, the flag is stale (a retrain failed) and the
+ * batch proceeds holding it (*heavy).
+ */
+static Buffer
+pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heavy)
+{
+	Buffer		metapin;
+
+	*heavy = false;
 	for (;;)
 	{
-		metapin = learned_read_meta_pinned(index, &meta);
-		if (!meta.retraining)
-			break;
+		metapin = learned_read_meta_pinned(index, meta);
+		if (!meta->retraining)
+			return metapin;
 		ReleaseBuffer(metapin);
 		if (learned_conditional_lock_structure(index, LEARNED_LOCK_INSERT))
 		{
-			heavy = true;
-			metapin = learned_read_meta_pinned(index, &meta);
-			break;
+			*heavy = true;
+			return learned_read_meta_pinned(index, meta);
 		}
 		learned_lock_structure(index, LEARNED_LOCK_INSERT);
 		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 	}
-	/*
-	 * A batch of at least a tenth of the index (and the retrain threshold
-	 * enabled): merge it into a retrain of the leaves it falls into (all of
-	 * them for random keys, the last one for ascending keys), since
-	 * spreading it over delta pages would overflow those leaves and trigger
-	 * that same retrain right after.  Pages are then written once.
-	 */
-	if (threshold > 0 && n - nnull >= 10000 &&
-		(double) (n - nnull) >= LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
+}
+
+/* add newly overflowed leaves to meta->ndirty; returns the new count */
+static uint32
+add_dirty_leaves(Relation index, int newdirty)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	LearnedMetaPage m;
+	uint32		ndirty;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	m = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	m->ndirty += newdirty;
+	ndirty = m->ndirty;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(metabuf);
+	return ndirty;
+}
+
+/*
+ * Insert a batch of items (any order; pad == 1 marks NULL) into the index.
+ * The items array is reordered: NULLs to the end (prog->nnull of them),
+ * the others sorted; prog counts, in that order, what has been written, so
+ * that a caller whose batch fails part-way knows which entries are in.
+ */
+static void
+insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
+{
+	LearnedMetaPageData meta;
+	LearnedCache *c;
+	int			nnull;
+	int			i;
+	int			newdirty = 0;
+	int			chainlen = 0;
+	double		threshold;
+	bool		retrain = false;
+	bool		long_chain = false;
+	Buffer		metapin;
+	bool		heavy;
+
+	memset(prog, 0, sizeof(*prog));
+	nnull = prog->nnull = partition_nulls(items, n);
+	li_sort_items(items, n - nnull);
+	threshold = learned_get_retrain_threshold(index);
+
+	if (try_bulk_merge(index, items, n - nnull, threshold, prog))
 	{
-		ReleaseBuffer(metapin);
-		if (heavy)
-			learned_unlock_structure(index, LEARNED_LOCK_INSERT);
-		learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, items, n - nnull);
 		if (nnull > 0)
 		{
-			LearnedMetaPageData m2;
-
-			learned_read_meta(index, &m2);
-			insert_nulls(index, m2.generation, items + (n - nnull), nnull);
+			learned_read_meta(index, &meta);
+			insert_nulls(index, meta.generation, items + (n - nnull), nnull,
+						 &prog->null_done);
 		}
 		return;
 	}
 
+	metapin = pin_meta_for_batch(index, &meta, &heavy);
 	c = learned_cache_acquire(index, &meta);
-
 	i = 0;
 	while (i < n - nnull)
 	{
@@ -359,8 +467,10 @@ insert_batch(Relation index, li_item *items, int n)
 		}
 		else
 			j = n - nnull;
-		if (insert_group(index, c, g, items + i, j - i, &chainlen))
+		if (insert_group(index, c, g, items + i, j - i, &chainlen,
+						 &prog->nonnull_done))
 			newdirty++;
+		Assert(prog->nonnull_done == j);
 		/* a long delta chain (e.g. ascending keys all landing on the last
 		 * leaf) is retrained even below the threshold: lookups there would
 		 * read every page of it */
@@ -370,25 +480,13 @@ insert_batch(Relation index, li_item *items, int n)
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (nnull > 0)
-		insert_nulls(index, meta.generation, items + (n - nnull), nnull);
+		insert_nulls(index, meta.generation, items + (n - nnull), nnull,
+					 &prog->null_done);
 
 	/* count leaves that overflowed; past the threshold, retrain them */
-	if (newdirty > 0)
-	{
-		Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-		GenericXLogState *state;
-		LearnedMetaPage m;
-
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(index);
-		m = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
-		m->ndirty += newdirty;
-		ndirty = m->ndirty;
-		GenericXLogFinish(state);
-		UnlockReleaseBuffer(metabuf);
-		if (learned_over_threshold(ndirty, meta.nleaf, threshold))
-			retrain = true;
-	}
+	if (newdirty > 0 &&
+		learned_over_threshold(add_dirty_leaves(index, newdirty), meta.nleaf, threshold))
+		retrain = true;
 	/* also when the threshold was lowered below the leaves already dirty */
 	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold))
 		retrain = true;
@@ -406,6 +504,7 @@ insert_batch(Relation index, li_item *items, int n)
  * The buffer
  * ------------------------------------------------------------------ */
 
+/* this transaction's buffer of an index (created on demand) */
 static LearnedPending *
 pending_find(Oid indexoid, bool create)
 {
@@ -423,22 +522,139 @@ pending_find(Oid indexoid, bool create)
 	return p;
 }
 
+/* the length subtransaction mark m saved for buffer p (0 if p is newer) */
+static int *
+mark_len(SubxactMark *m, LearnedPending *p)
+{
+	for (int i = 0; i < m->nbufs; i++)
+		if (m->bufs[i].oid == p->indexoid)
+			return &m->bufs[i].len;
+	return NULL;
+}
+
+/*
+ * The entries of buffer p that reached the index are removed: [0, s) (the
+ * ranges written before the failing one), what prog says was written of
+ * [s, e), nothing of [e, n).  The marks move down with the entries.
+ */
+static void
+pending_forget_written(LearnedPending *p, int s, int e, const FlushProgress *prog)
+{
+	int			nn = (e - s) - prog->nnull;
+	int			keep1 = nn - prog->nonnull_done;	/* unwritten non-null */
+	int			keep2 = prog->nnull - prog->null_done;	/* unwritten NULLs */
+	int			removed = s + prog->nonnull_done + prog->null_done;
+	int			k = 0;
+
+	memmove(p->items + k, p->items + s + prog->nonnull_done,
+			sizeof(li_item) * keep1);
+	k += keep1;
+	memmove(p->items + k, p->items + s + nn + prog->null_done,
+			sizeof(li_item) * keep2);
+	k += keep2;
+	memmove(p->items + k, p->items + e, sizeof(li_item) * (p->n - e));
+	k += p->n - e;
+	Assert(k == p->n - removed);
+	p->n = k;
+	for (SubxactMark *m = subxact_marks; m; m = m->next)
+	{
+		int		   *len = mark_len(m, p);
+
+		if (len == NULL)
+			continue;
+		Assert(*len <= s || *len >= e);
+		*len = (*len <= s) ? 0 : *len - removed;
+	}
+}
+
+/* the range bounds of buffer p: 0, each distinct mark inside (0, n), n */
+static int
+pending_ranges(LearnedPending *p, int *bounds, int maxb)
+{
+	int			nb = 0;
+
+	/* marks are innermost first, so their lengths never increase */
+	bounds[nb++] = p->n;
+	for (SubxactMark *m = subxact_marks; m; m = m->next)
+	{
+		int		   *len = mark_len(m, p);
+
+		if (len && *len > 0 && *len < bounds[nb - 1] && nb < maxb - 1)
+			bounds[nb++] = *len;
+	}
+	bounds[nb++] = 0;
+	/* ascending */
+	for (int i = 0; i < nb / 2; i++)
+	{
+		int			t = bounds[i];
+
+		bounds[i] = bounds[nb - 1 - i];
+		bounds[nb - 1 - i] = t;
+	}
+	return nb;
+}
+
+/* count open subtransaction marks (bounds needed for a flush) */
+static int
+count_marks(void)
+{
+	int			n = 0;
+
+	for (SubxactMark *m = subxact_marks; m; m = m->next)
+		n++;
+	return n;
+}
+
+/*
+ * Write buffer p into the index and empty it.  Each subtransaction level's
+ * range is sorted and written on its own; if anything fails, the entries
+ * already written are removed from the buffer and the rest stays, in its
+ * level's range, before the error goes on (see the file header).
+ */
 static void
 pending_flush(Relation index, LearnedPending *p)
 {
-	int			n = p->n;
+	int			maxb = count_marks() + 2;
+	int		   *bounds;
+	int			nb;
+	volatile int r = 0;
+	FlushProgress *prog;
+	MemoryContext cxt,
+				old;
 
-	if (n == 0)
+	if (p->n == 0)
 		return;
-	/* empty the buffer first: an error must not flush it twice */
-	p->n = 0;
-	for (SubxactMark *m = subxact_marks; m; m = m->next)
-		for (int i = 0; i < m->nbufs; i++)
-			if (m->oids[i] == p->indexoid)
-				m->lens[i] = 0;
 	if (!LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
-		return;					/* rebuilt since: the rows are in already */
-	insert_batch(index, p->items, n);
+	{
+		/* rebuilt since (REINDEX, TRUNCATE): the rows are in already */
+		pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+		return;
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index flush",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	bounds = palloc(sizeof(int) * maxb);
+	nb = pending_ranges(p, bounds, maxb);
+	/* in memory, not a local: it is read after a longjmp */
+	prog = palloc0(sizeof(FlushProgress));
+	PG_TRY();
+	{
+		for (r = 0; r + 1 < nb; r++)
+			insert_batch(index, p->items + bounds[r], bounds[r + 1] - bounds[r],
+						 prog);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		pending_forget_written(p, bounds[r], bounds[r + 1], prog);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+	Assert(p->n == 0);
 }
 
 /* Flush this backend's pending entries of one index (before reading it). */
@@ -468,17 +684,19 @@ flush_all_pending(void)
 		index = try_relation_open(p->indexoid, RowExclusiveLock);
 		if (index == NULL)
 		{
-			p->n = 0;
+			pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
 			continue;
 		}
 		if (index->rd_rel->relkind == RELKIND_INDEX &&
 			index->rd_indam && index->rd_indam->ambuild == learned_build)
 			pending_flush(index, p);
-		p->n = 0;
+		else
+			pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
 		relation_close(index, RowExclusiveLock);
 	}
 }
 
+/* is any entry buffered? */
 static bool
 any_pending(void)
 {
@@ -488,6 +706,7 @@ any_pending(void)
 	return false;
 }
 
+/* flush before commit/prepare; forget everything at transaction end */
 static void
 learned_insert_xact_callback(XactEvent event, void *arg)
 {
@@ -504,12 +723,61 @@ learned_insert_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			pending_list = NULL;	/* freed with TopTransactionContext */
 			subxact_marks = NULL;
+			spec_statements = NULL;
+			loaded_mid_transaction = false;
 			break;
 		default:
 			break;
 	}
 }
 
+/* a subtransaction starts: remember the buffers' lengths, if any is non-empty */
+static void
+subxact_start(SubTransactionId mySubid)
+{
+	SubxactMark *m;
+	int			n = 0;
+	int			i = 0;
+
+	if (!any_pending())
+		return;					/* no mark: every buffer was empty */
+	for (LearnedPending *p = pending_list; p; p = p->next)
+		n++;
+	m = MemoryContextAlloc(TopTransactionContext,
+						   offsetof(SubxactMark, bufs) + sizeof(m->bufs[0]) * n);
+	m->subid = mySubid;
+	m->nbufs = n;
+	for (LearnedPending *p = pending_list; p; p = p->next, i++)
+	{
+		m->bufs[i].oid = p->indexoid;
+		m->bufs[i].len = p->n;
+	}
+	m->next = subxact_marks;
+	subxact_marks = m;
+}
+
+/* a subtransaction aborts: drop the entries buffered since it began */
+static void
+subxact_abort(SubTransactionId mySubid)
+{
+	SubxactMark *m = subxact_marks;
+	bool		mine = (m != NULL && m->subid == mySubid);
+
+	for (LearnedPending *p = pending_list; p; p = p->next)
+	{
+		int		   *len = mine ? mark_len(m, p) : NULL;
+
+		/* no mark, or a buffer created since: everything is the subxact's */
+		p->n = len ? Min(*len, p->n) : 0;
+	}
+	if (mine)
+	{
+		subxact_marks = m->next;
+		pfree(m);
+	}
+}
+
+/* subtransaction start/commit/abort: keep the marks in step */
 static void
 learned_insert_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg)
@@ -517,60 +785,86 @@ learned_insert_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	switch (event)
 	{
 		case SUBXACT_EVENT_START_SUB:
-			{
-				SubxactMark *m;
-				int			n = 0;
-				int			i = 0;
-
-				if (pending_list == NULL)
-					break;		/* nothing buffered yet: nothing to undo */
-				for (LearnedPending *p = pending_list; p; p = p->next)
-					n++;
-				m = MemoryContextAlloc(TopTransactionContext, sizeof(SubxactMark));
-				m->subid = mySubid;
-				m->nbufs = n;
-				m->oids = MemoryContextAlloc(TopTransactionContext, sizeof(Oid) * n);
-				m->lens = MemoryContextAlloc(TopTransactionContext, sizeof(int) * n);
-				for (LearnedPending *p = pending_list; p; p = p->next, i++)
-				{
-					m->oids[i] = p->indexoid;
-					m->lens[i] = p->n;
-				}
-				m->next = subxact_marks;
-				subxact_marks = m;
-				break;
-			}
+			subxact_start(mySubid);
+			break;
 		case SUBXACT_EVENT_ABORT_SUB:
+			subxact_abort(mySubid);
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+			if (subxact_marks && subxact_marks->subid == mySubid)
 			{
 				SubxactMark *m = subxact_marks;
 
-				/* buffers created inside the subtransaction: drop them all */
-				for (LearnedPending *p = pending_list; p; p = p->next)
-				{
-					int			keep = 0;
-
-					if (m && m->subid == mySubid)
-						for (int i = 0; i < m->nbufs; i++)
-							if (m->oids[i] == p->indexoid)
-								keep = Min(m->lens[i], p->n);
-					if (m == NULL || m->subid != mySubid)
-					{
-						/* no mark: the buffers were all empty when it began */
-						keep = 0;
-					}
-					p->n = keep;
-				}
-				if (m && m->subid == mySubid)
-					subxact_marks = m->next;
-				break;
+				subxact_marks = m->next;
+				pfree(m);
 			}
-		case SUBXACT_EVENT_COMMIT_SUB:
-			if (subxact_marks && subxact_marks->subid == mySubid)
-				subxact_marks = subxact_marks->next;
 			break;
 		default:
 			break;
 	}
+}
+
+/* ------------------------------------------------------------------
+ * Statements with ON CONFLICT (speculative insertions)
+ * ------------------------------------------------------------------ */
+
+/* does this plan (or a CTE of it) insert with ON CONFLICT? */
+static bool
+plan_has_on_conflict(Plan *plan)
+{
+	if (plan == NULL)
+		return false;
+	if (IsA(plan, ModifyTable) &&
+		((ModifyTable *) plan)->onConflictAction != ONCONFLICT_NONE)
+		return true;
+	return plan_has_on_conflict(plan->lefttree) ||
+		plan_has_on_conflict(plan->righttree);
+}
+
+/* does the statement insert with ON CONFLICT anywhere? */
+static bool
+statement_has_on_conflict(PlannedStmt *ps)
+{
+	ListCell   *lc;
+
+	if (ps == NULL || (ps->commandType != CMD_INSERT && !ps->hasModifyingCTE))
+		return false;
+	if (plan_has_on_conflict(ps->planTree))
+		return true;
+	foreach(lc, ps->subplans)
+		if (plan_has_on_conflict((Plan *) lfirst(lc)))
+			return true;
+	return false;
+}
+
+/* forget the ON CONFLICT statement `query` (or those of `owner`) */
+static void
+spec_forget(QueryDesc *query, ResourceOwner owner)
+{
+	SpecStatement **prev = &spec_statements;
+
+	while (*prev)
+	{
+		SpecStatement *st = *prev;
+
+		if ((query && st->query == query) || (owner && st->owner == owner))
+		{
+			*prev = st->next;
+			pfree(st);
+		}
+		else
+			prev = &st->next;
+	}
+}
+
+/* a resource owner ends (error, end of portal): its statements are over */
+static void
+learned_insert_resource_release(ResourceReleasePhase phase, bool isCommit,
+								bool isTopLevel, void *arg)
+{
+	if (phase == RESOURCE_RELEASE_BEFORE_LOCKS && spec_statements != NULL &&
+		CurrentResourceOwner != NULL)
+		spec_forget(NULL, CurrentResourceOwner);
 }
 
 /* flush before each statement (and before the parallel workers it starts) */
@@ -579,12 +873,36 @@ learned_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	if (pending_list && any_pending())
 		flush_all_pending();
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && IsTransactionState() &&
+		statement_has_on_conflict(queryDesc->plannedstmt))
+	{
+		SpecStatement *st = MemoryContextAlloc(TopTransactionContext,
+											   sizeof(SpecStatement));
+
+		st->query = queryDesc;
+		st->owner = CurrentResourceOwner;
+		st->next = spec_statements;
+		spec_statements = st;
+	}
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
+/* the end of an ON CONFLICT statement ends its write-through */
+static void
+learned_executor_end(QueryDesc *queryDesc)
+{
+	if (spec_statements)
+		spec_forget(queryDesc, NULL);
+	if (prev_executor_end)
+		prev_executor_end(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* flush before every utility statement but COMMIT/ROLLBACK-like ones */
 static void
 learned_process_utility(PlannedStmt *pstmt, const char *queryString,
 						bool readOnlyTree, ProcessUtilityContext context,
@@ -603,6 +921,7 @@ learned_process_utility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 }
 
+/* GUC, callbacks and hooks (from _PG_init) */
 void
 learned_insert_init(void)
 {
@@ -613,14 +932,35 @@ learned_insert_init(void)
 							"0 writes every entry at once.",
 							&learned_insert_buffer_kb, 65536, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	loaded_mid_transaction = IsTransactionState();
 	RegisterXactCallback(learned_insert_xact_callback, NULL);
 	RegisterSubXactCallback(learned_insert_subxact_callback, NULL);
+	RegisterResourceReleaseCallback(learned_insert_resource_release, NULL);
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = learned_executor_start;
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = learned_executor_end;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = learned_process_utility;
 }
 
+/* write one entry at once (no buffering) */
+static void
+insert_now(Relation index, li_item *it)
+{
+	FlushProgress prog;
+
+	insert_batch(index, it, 1, &prog);
+}
+
+/*
+ * aminsert: buffer the entry -- or write it at once when it cannot wait:
+ * the buffer is off, no transaction, a parallel worker (its buffer would
+ * not be flushed at its commit), or a statement with ON CONFLICT is running
+ * (its speculative tuple may be killed before the transaction ends, and
+ * VACUUM may then recycle the TID), or may be running (the library was
+ * loaded during this transaction).
+ */
 bool
 learned_insert(Relation index, Datum *values, bool *isnull,
 			   ItemPointer ht_ctid, Relation heapRel,
@@ -645,15 +985,16 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 	it.tid[1] = ht_ctid->ip_blkid.bi_lo;
 	it.tid[2] = ht_ctid->ip_posid;
 
-	if (learned_insert_buffer_kb == 0 || !IsTransactionState())
+	if (learned_insert_buffer_kb == 0 || !IsTransactionState() ||
+		IsParallelWorker() || spec_statements != NULL || loaded_mid_transaction)
 	{
-		insert_batch(index, &it, 1);
+		insert_now(index, &it);
 		return false;
 	}
 
 	p = pending_find(RelationGetRelid(index), true);
 	if (p->n > 0 && !LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
-		p->n = 0;
+		pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
 	p->node = LearnedRelFileOf(index);
 	if (p->n >= p->cap)
 	{

@@ -21,6 +21,7 @@
 #include "utils/datetime.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "learned.h"
@@ -349,20 +350,30 @@ learned_reader_begin(Relation index, LearnedMetaPageData *meta)
 			have_guess = true;
 			break;
 		}
+
+	/*
+	 * The guess may be an old generation that a VACUUM is waiting to lock
+	 * exclusively (for that generation's last readers): never queue behind
+	 * it, read the metapage instead.
+	 */
+	if (have_guess &&
+		!ConditionalLockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock))
+		have_guess = false;
 	if (!have_guess)
 	{
 		learned_read_meta(index, meta);
 		gen = meta->generation;
+		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
 	}
 	for (;;)
 	{
-		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
 		learned_read_meta(index, meta);
 		if (meta->generation == gen)
 			return;
 		UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
 		gen = meta->generation;
 		CHECK_FOR_INTERRUPTS();
+		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
 	}
 }
 
@@ -429,8 +440,25 @@ learned_check_index_rel(Relation index)
  * ------------------------------------------------------------------ */
 
 static MemoryContext cache_cxt = NULL;
-static bool xact_callback_registered = false;
 
+/*
+ * Every reference to a cache entry is recorded with the resource owner that
+ * was current when it was taken (a scan's is its portal's), so that an
+ * error that ends the owner -- a subtransaction abort, a failed cursor --
+ * drops the references its scans never released, exactly as it drops
+ * their buffer pins and generation locks.  A leaked reference would make
+ * this backend look like a reader forever and stop page recycling.
+ */
+typedef struct CacheRef
+{
+	struct CacheRef *next;
+	LearnedCache *cache;
+	ResourceOwner owner;
+} CacheRef;
+
+static CacheRef *cache_refs = NULL;
+
+/* free the stale entries nobody references */
 static void
 cache_free_unused(void)
 {
@@ -450,55 +478,90 @@ cache_free_unused(void)
 	}
 }
 
+/* drop the references held through `owner` (NULL: every reference) */
+static void
+cache_drop_refs(ResourceOwner owner, bool all)
+{
+	CacheRef  **prev = &cache_refs;
+	bool		dropped = false;
+
+	while (*prev)
+	{
+		CacheRef   *r = *prev;
+
+		if (all || r->owner == owner)
+		{
+			*prev = r->next;
+			r->cache->refcount--;
+			pfree(r);
+			dropped = true;
+		}
+		else
+			prev = &r->next;
+	}
+	if (dropped)
+		cache_free_unused();
+}
+
+/* resource owner release: references of the owner being released go */
+static void
+learned_resource_release(ResourceReleasePhase phase, bool isCommit,
+						 bool isTopLevel, void *arg)
+{
+	if (phase == RESOURCE_RELEASE_BEFORE_LOCKS && cache_refs != NULL)
+		cache_drop_refs(CurrentResourceOwner, false);
+}
+
+/* at transaction end no scan is left: drop whatever is still referenced */
 static void
 learned_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-	{
-		/* scans of an aborted transaction never reach amendscan */
-		for (LearnedCache *c = cache_list; c; c = c->next)
-			c->refcount = 0;
-		cache_free_unused();
-	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		cache_drop_refs(NULL, true);
 }
 
-LearnedCache *
-learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
+/* register the callbacks that release cache references (from _PG_init) */
+void
+learned_cache_init(void)
 {
-	LearnedCache *c;
-	Size		hdr = MAXALIGN(sizeof(LearnedCache));
-	char	   *blob;
-	char	   *tmp;
-	BlockNumber blk;
+	RegisterXactCallback(learned_xact_callback, NULL);
+	RegisterResourceReleaseCallback(learned_resource_release, NULL);
+}
+
+/* a fresh random build id for a new metapage */
+uint64
+learned_new_build_id(void)
+{
+	uint64		id = 0;
+
+	if (!pg_strong_random(&id, sizeof(id)))
+		id = ((uint64) GetCurrentTimestamp() << 20) ^ (uint64) MyProcPid;
+	return id;
+}
+
+/* record one more reference to c, owned by the current resource owner */
+static LearnedCache *
+cache_ref(LearnedCache *c)
+{
+	CacheRef   *r = MemoryContextAlloc(cache_cxt, sizeof(CacheRef));
+
+	r->cache = c;
+	r->owner = CurrentResourceOwner;
+	r->next = cache_refs;
+	cache_refs = r;
+	c->refcount++;
+	return c;
+}
+
+/* read the model blob of `meta` from its chain of pages into tmp */
+static void
+cache_read_blob(Relation index, const LearnedMetaPageData *meta, char *tmp)
+{
+	BlockNumber blk = meta->model_head;
 	uint32		copied = 0;
 
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(learned_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-	if (cache_cxt == NULL)
-		cache_cxt = AllocSetContextCreate(TopMemoryContext,
-										  "learned_index model cache",
-										  ALLOCSET_DEFAULT_SIZES);
-
-	for (c = cache_list; c; c = c->next)
-	{
-		if (c->relid != RelationGetRelid(index))
-			continue;
-		if (!c->stale && LearnedRelFileEquals(c->node, LearnedRelFileOf(index)) &&
-			c->meta.generation == meta->generation)
-		{
-			c->refcount++;
-			return c;
-		}
-		c->stale = true;
-	}
-	cache_free_unused();
-
-	/* read into transaction memory first: an error then leaks nothing */
-	tmp = palloc_extended(meta->model_bytes + 8, MCXT_ALLOC_HUGE);
-	blk = meta->model_head;
 	while (copied < meta->model_bytes)
 	{
 		Buffer		buf;
@@ -527,6 +590,43 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 		blk = opaque->next;
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/*
+ * The model of the generation `meta` describes, from this backend's cache
+ * or read from the model pages; the caller holds a reference until
+ * learned_cache_release().  Entries are keyed by (index, relfilenode,
+ * build id, generation): a rebuild in the same file starts again at
+ * generation 1 but gets a new build id.
+ */
+LearnedCache *
+learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
+{
+	LearnedCache *c;
+	Size		hdr = MAXALIGN(sizeof(LearnedCache));
+	char	   *blob;
+	char	   *tmp;
+
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(TopMemoryContext,
+										  "learned_index model cache",
+										  ALLOCSET_DEFAULT_SIZES);
+
+	for (c = cache_list; c; c = c->next)
+	{
+		if (c->relid != RelationGetRelid(index))
+			continue;
+		if (!c->stale && LearnedRelFileEquals(c->node, LearnedRelFileOf(index)) &&
+			c->build_id == meta->build_id &&
+			c->meta.generation == meta->generation)
+			return cache_ref(c);
+		c->stale = true;
+	}
+	cache_free_unused();
+
+	/* read into transaction memory first: an error then leaks nothing */
+	tmp = palloc_extended(meta->model_bytes + 8, MCXT_ALLOC_HUGE);
+	cache_read_blob(index, meta, tmp);
 
 	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
 													hdr + MAXALIGN(meta->model_bytes) +
@@ -535,6 +635,7 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	memset(c, 0, sizeof(LearnedCache));
 	c->relid = RelationGetRelid(index);
 	c->node = LearnedRelFileOf(index);
+	c->build_id = meta->build_id;
 	c->meta = *meta;
 	blob = (char *) c + hdr;
 	memcpy(blob, tmp, meta->model_bytes);
@@ -556,29 +657,52 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 			pos += c->nsorted[g];
 		}
 		if (pos != meta->nkeys)
+		{
+			pfree(c);
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("index \"%s\" has a model whose leaves hold %llu positions, the metapage says %llu",
 							RelationGetRelationName(index), (unsigned long long) pos,
 							(unsigned long long) meta->nkeys)));
+		}
 	}
-	c->refcount = 1;
 	c->next = cache_list;
 	cache_list = c;
-	return c;
+	return cache_ref(c);
 }
 
+/* give back one reference taken by learned_cache_acquire */
 void
 learned_cache_release(LearnedCache *c)
 {
+	CacheRef  **prev;
+	CacheRef  **found = NULL;
+
 	if (c == NULL)
 		return;
-	if (c->refcount > 0)
-		c->refcount--;
+	/* prefer a reference of the current owner; any of c's will do */
+	for (prev = &cache_refs; *prev; prev = &(*prev)->next)
+		if ((*prev)->cache == c)
+		{
+			if (found == NULL || (*prev)->owner == CurrentResourceOwner)
+				found = prev;
+			if ((*prev)->owner == CurrentResourceOwner)
+				break;
+		}
+	if (found == NULL)
+		return;					/* dropped already by an owner's release */
+	{
+		CacheRef   *r = *found;
+
+		*found = r->next;
+		pfree(r);
+	}
+	c->refcount--;
 	if (c->stale && c->refcount == 0)
 		cache_free_unused();
 }
 
+/* does this backend hold a reference to a model of index relid? */
 bool
 learned_cache_in_use(Oid relid)
 {

@@ -141,104 +141,181 @@ vacuum_chain_page(Relation index, Buffer buf, bool isnull,
 	return ndel;
 }
 
-IndexBulkDeleteResult *
-learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-				   IndexBulkDeleteCallback callback, void *callback_state)
+/*
+ * Wait until no scan of a generation older than meta's current one is
+ * left (their copied items may hold TIDs of leaves a retrain has since
+ * replaced, which the cleanup locks of the bulk delete cannot see).  Holds
+ * no lock of ours while waiting: such a scan's session may itself be about
+ * to wait for the structure lock.
+ */
+static void
+wait_old_readers(Relation index, const LearnedMetaPageData *meta)
+{
+	uint32		from = meta->recycle_horizon + 1;
+
+	if (meta->generation > from && meta->generation - from > LEARNED_GEN_TAGS)
+		from = meta->generation - LEARNED_GEN_TAGS;
+	for (uint32 gen = from; gen < meta->generation; gen++)
+	{
+		if (LEARNED_GEN_LOCK(gen) == LEARNED_GEN_LOCK(meta->generation))
+			continue;
+		LockPage(index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
+		UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
+	}
+}
+
+/*
+ * Take the structure lock for a bulk delete once no old-generation scan is
+ * left; returns the metapage read under it.
+ */
+static void
+bulkdelete_begin(Relation index, LearnedMetaPageData *meta)
+{
+	for (;;)
+	{
+		LearnedMetaPageData now;
+
+		learned_read_meta(index, meta);
+		wait_old_readers(index, meta);
+		learned_lock_structure(index, LEARNED_LOCK_INSERT);
+		learned_read_meta(index, &now);
+		if (now.generation == meta->generation)
+		{
+			*meta = now;
+			return;
+		}
+		/* a retrain switched meanwhile: its old readers too */
+		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Cleanup-lock buf (pinned) for a bulk delete that holds the structure
+ * lock.  A pin that stays (a cursor parked on the leaf) is waited for
+ * without the structure lock: the cursor's session may be waiting for that
+ * lock (a retrain), and a buffer-pin wait is invisible to the deadlock
+ * detector.  Returns false, with the structure lock held again but buf not
+ * locked, if a retrain switched generations meanwhile (the pass restarts).
+ */
+static bool
+cleanup_lock_for_bulkdelete(Relation index, Buffer buf, uint32 generation)
+{
+	while (!ConditionalLockBufferForCleanup(buf))
+	{
+		LearnedMetaPageData now;
+
+		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+		LockBufferForCleanup(buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		learned_lock_structure(index, LEARNED_LOCK_INSERT);
+		learned_read_meta(index, &now);
+		if (now.generation != generation)
+			return false;
+	}
+	return true;
+}
+
+/* tombstone the dead TIDs of a cleanup-locked leaf; returns entries removed */
+static int
+bulkdelete_leaf(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
+				void *callback_state, double *live)
+{
+	Page		page = BufferGetPage(buf);
+	LearnedPageOpaque op = LearnedPageGetOpaque(page);
+	ItemPointerData *tids = LearnedPageTids(page);
+	int			ndel = 0;
+
+	for (int i = 0; i < op->nitems; i++)
+		if (ItemPointerIsValid(&tids[i]) && callback(&tids[i], callback_state))
+			ndel++;
+	if (ndel > 0)
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+		Page		p = GenericXLogRegisterBuffer(state, buf, 0);
+		LearnedPageOpaque pop = LearnedPageGetOpaque(p);
+		ItemPointerData *ptids = LearnedPageTids(p);
+
+		/* tombstones keep every other entry at its modelled position */
+		for (int i = 0; i < pop->nitems; i++)
+			if (ItemPointerIsValid(&ptids[i]) && callback(&ptids[i], callback_state))
+				ItemPointerSetInvalid(&ptids[i]);
+		pop->ndead += ndel;
+		GenericXLogFinish(state);
+	}
+	for (int i = 0; i < op->nitems; i++)
+		if (ItemPointerIsValid(&tids[i]))
+			(*live)++;
+	return ndel;
+}
+
+/* compact the delta chain starting at blk (its leaf cleanup-locked) */
+static int
+bulkdelete_chain(Relation index, BlockNumber blk, uint16 type, uint32 generation,
+				 IndexVacuumInfo *info, IndexBulkDeleteCallback callback,
+				 void *callback_state, double *live)
+{
+	int			removed = 0;
+
+	while (blk != InvalidBlockNumber)
+	{
+		Buffer		dbuf = ReadBufferExtended(info->index, MAIN_FORKNUM, blk,
+											  RBM_NORMAL, info->strategy);
+		int			nlive;
+
+		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
+		learned_check_page(index, BufferGetPage(dbuf), blk, type, generation);
+		removed += vacuum_chain_page(index, dbuf, false, callback,
+									 callback_state, &nlive);
+		*live += nlive;
+		blk = LearnedPageGetOpaque(BufferGetPage(dbuf))->next;
+		UnlockReleaseBuffer(dbuf);
+	}
+	return removed;
+}
+
+/*
+ * One pass over the leaves and the NULL chain of generation meta; returns
+ * false if a retrain switched generations while we waited for a pin (the
+ * caller restarts the pass on the new structure).
+ */
+static bool
+bulkdelete_pass(IndexVacuumInfo *info, const LearnedMetaPageData *meta,
+				IndexBulkDeleteResult *stats, IndexBulkDeleteCallback callback,
+				void *callback_state, double *live)
 {
 	Relation	index = info->index;
-	LearnedMetaPageData meta;
-	LearnedCache *c;
+	LearnedCache *c = learned_cache_acquire(index, meta);
+	LearnedMetaPageData now;
 	BlockNumber blk;
-	double		live = 0;
 
-	if (stats == NULL)
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
-
-	learned_lock_structure(index, LEARNED_LOCK_INSERT);
-	learned_read_meta(index, &meta);
-	c = learned_cache_acquire(index, &meta);
-
-	/*
-	 * Scans of an older generation may still return entries they copied
-	 * from leaves we no longer visit (a retrain moved the entries); the
-	 * cleanup locks below cannot wait for them, so wait here until they end
-	 * (new scans use the current generation and are not delayed).  Then no
-	 * TID removed below can still be returned by a scan, which is what
-	 * index-only scans rely on.
-	 */
-	{
-		uint32		from = meta.recycle_horizon + 1;
-
-		if (meta.generation > from && meta.generation - from > LEARNED_GEN_TAGS)
-			from = meta.generation - LEARNED_GEN_TAGS;
-		for (uint32 gen = from; gen < meta.generation; gen++)
-		{
-			if (LEARNED_GEN_LOCK(gen) == LEARNED_GEN_LOCK(meta.generation))
-				continue;
-			LockPage(index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
-			UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
-		}
-	}
-
-	for (uint32 g = 0; g < meta.nleaf; g++)
+	for (uint32 g = 0; g < meta->nleaf; g++)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, c->blknos[g],
 											 RBM_NORMAL, info->strategy);
-		Page		page;
-		LearnedPageOpaque op;
-		ItemPointerData *tids;
-		int			ndel = 0;
 
 		vacuum_delay_point();
 		/* waits for scans that still return entries of this group */
-		LockBufferForCleanup(buf);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, meta.generation);
-		op = LearnedPageGetOpaque(page);
-		tids = LearnedPageTids(page);
-		for (int i = 0; i < op->nitems; i++)
-			if (ItemPointerIsValid(&tids[i]) && callback(&tids[i], callback_state))
-				ndel++;
-		if (ndel > 0)
+		if (!cleanup_lock_for_bulkdelete(index, buf, meta->generation))
 		{
-			GenericXLogState *state = GenericXLogStart(index);
-			Page		p = GenericXLogRegisterBuffer(state, buf, 0);
-			LearnedPageOpaque pop = LearnedPageGetOpaque(p);
-			ItemPointerData *ptids = LearnedPageTids(p);
-
-			/* tombstones keep every other entry at its modelled position */
-			for (int i = 0; i < pop->nitems; i++)
-				if (ItemPointerIsValid(&ptids[i]) && callback(&ptids[i], callback_state))
-					ItemPointerSetInvalid(&ptids[i]);
-			pop->ndead += ndel;
-			GenericXLogFinish(state);
-			stats->tuples_removed += ndel;
+			ReleaseBuffer(buf);
+			learned_cache_release(c);
+			return false;
 		}
-		for (int i = 0; i < op->nitems; i++)
-			if (ItemPointerIsValid(&tids[i]))
-				live++;
-
-		blk = op->next;
-		while (blk != InvalidBlockNumber)
-		{
-			Buffer		dbuf = ReadBufferExtended(index, MAIN_FORKNUM, blk,
-												  RBM_NORMAL, info->strategy);
-			int			nlive;
-
-			LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
-			learned_check_page(index, BufferGetPage(dbuf), blk, LI_PAGE_DELTA,
-							   meta.generation);
-			stats->tuples_removed += vacuum_chain_page(index, dbuf, false, callback,
-													   callback_state, &nlive);
-			live += nlive;
-			blk = LearnedPageGetOpaque(BufferGetPage(dbuf))->next;
-			UnlockReleaseBuffer(dbuf);
-		}
+		learned_check_page(index, BufferGetPage(buf), c->blknos[g], LI_PAGE_LEAF,
+						   meta->generation);
+		stats->tuples_removed += bulkdelete_leaf(index, buf, callback,
+												 callback_state, live);
+		stats->tuples_removed +=
+			bulkdelete_chain(index, LearnedPageGetOpaque(BufferGetPage(buf))->next,
+							 LI_PAGE_DELTA, meta->generation, info, callback,
+							 callback_state, live);
 		UnlockReleaseBuffer(buf);
 	}
+	learned_cache_release(c);
 
-	learned_read_meta(index, &meta);
-	blk = meta.null_head;
+	learned_read_meta(index, &now);
+	blk = now.null_head;
 	while (blk != InvalidBlockNumber)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk,
@@ -246,17 +323,48 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		int			nlive;
 
 		vacuum_delay_point();
-		LockBufferForCleanup(buf);
+		if (!cleanup_lock_for_bulkdelete(index, buf, meta->generation))
+		{
+			ReleaseBuffer(buf);
+			return false;
+		}
 		learned_check_page(index, BufferGetPage(buf), blk, LI_PAGE_NULL,
-						   meta.generation);
+						   meta->generation);
 		stats->tuples_removed += vacuum_chain_page(index, buf, true, callback,
 												   callback_state, &nlive);
-		live += nlive;
+		*live += nlive;
 		blk = LearnedPageGetOpaque(BufferGetPage(buf))->next;
 		UnlockReleaseBuffer(buf);
 	}
+	return true;
+}
 
-	learned_cache_release(c);
+/*
+ * ambulkdelete: tombstone (leaves) or compact away (delta and NULL pages)
+ * every entry whose TID the callback reports dead.  Holds the structure
+ * lock in insert mode (no retrain moves entries meanwhile), but never
+ * while it waits for scans.  Afterwards no TID removed can still be
+ * returned by a scan, which index-only scans rely on.
+ */
+IndexBulkDeleteResult *
+learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	LearnedMetaPageData meta;
+	double		live;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	for (;;)
+	{
+		bulkdelete_begin(index, &meta);
+		live = 0;
+		if (bulkdelete_pass(info, &meta, stats, callback, callback_state, &live))
+			break;
+		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+	}
 	learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 
 	stats->num_index_tuples = live;
@@ -471,7 +579,7 @@ set_recycled(Relation index, uint32 horizon)
 bool
 learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 {
-	return learned_retrain_merge(index, mode, wait, NULL, 0);
+	return learned_retrain_merge(index, mode, wait, NULL, 0, NULL);
 }
 
 /*
@@ -494,7 +602,7 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
 	learned_read_meta(index, &meta);
 	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold) ||
 		(long_chain && meta.generation == seen_gen))
-		done = learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, NULL, 0);
+		done = learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, NULL, 0, NULL);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 	return done;
 }
@@ -508,7 +616,7 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
  */
 bool
 learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
-					  const li_item *extra, int nextra)
+					  const li_item *extra, int nextra, bool *extra_written)
 {
 	LearnedMetaPageData meta,
 				newmeta;
@@ -891,6 +999,9 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 		LearnedPageGetOpaque(mp)->generation = newgen;
 	}
 	GenericXLogFinish(state);
+	/* from here on, `extra` is in the index (the caller's buffer forgets it) */
+	if (extra_written)
+		*extra_written = true;
 	UnlockReleaseBuffer(metabuf);
 
 	/* old model pages are garbage too */
