@@ -89,17 +89,20 @@ li_install_deps() {
 		li_log "all required packages are installed"
 		return 0
 	fi
+	local asroot=()
 	if ! li_is_root; then
-		li_err "missing packages: $missing"
-		echo "Install them with:" >&2
-		echo "  sudo apt-get install -y $missing" >&2
-		echo "or run this script with sudo." >&2
-		return 1
+		if ! command -v sudo >/dev/null 2>&1; then
+			li_err "missing packages: $missing"
+			echo "Install them as root with:" >&2
+			echo "  apt-get install -y $missing" >&2
+			return 1
+		fi
+		asroot=(sudo DEBIAN_FRONTEND=noninteractive)
 	fi
 	li_log "installing packages: $missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q || return 1
-	apt-get install -y -q --no-install-recommends \
+	"${asroot[@]}" apt-get update -q || return 1
+	"${asroot[@]}" apt-get install -y -q --no-install-recommends \
 		-o Dpkg::Options::=--force-confdef \
 		-o Dpkg::Options::=--force-confold \
 		"${LI_PACKAGES[@]}" || return 1

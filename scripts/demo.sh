@@ -2,7 +2,7 @@
 #
 # scripts/demo.sh -- btree vs learned index on 1M keys, side by side.
 #
-#   sudo scripts/demo.sh
+#   scripts/demo.sh            # as root, or as a user with sudo
 #
 # Installs the packages (as root, if missing), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster as the 'postgres' user

@@ -3,9 +3,10 @@
 #
 # scripts/test.sh -- build learned_index and run every test we have.
 #
-#   sudo scripts/test.sh            # fresh Debian 12: installs packages too
-#   scripts/test.sh                 # normal user: packages must be installed,
-#                                   # 'make install' goes through sudo
+#   scripts/test.sh                 # fresh Debian 12, as root or as a user
+#                                   # with sudo: installs the packages it
+#                                   # needs (through sudo if not root) and
+#                                   # 'make install' goes through sudo too
 #   scripts/test.sh regress tap     # only some steps (deps/build/install
 #                                   # are always done first)
 #
