@@ -42,8 +42,9 @@ typedef RelFileNode LearnedRelFile;
 
 /*
  * Heavyweight page lock tag (not a real page) that orders structural
- * changes: scans, inserts and bulk deletes take it in ShareLock, a retrain
- * in ExclusiveLock.
+ * changes: bulk deletes (and insert batches on their slow path) take it in
+ * RowExclusive mode, retrains and sweeps in ShareRowExclusive mode; scans
+ * never take it (they hold a generation lock, below).
  */
 #define LEARNED_STRUCTURE_LOCK	((BlockNumber) 0xFFFFFFF0)
 
@@ -90,7 +91,11 @@ typedef struct LearnedPageOpaqueData
 	BlockNumber next;			/* leaf: head of its delta chain; delta,
 								 * null, model: next page of the chain */
 	uint16		nitems;			/* entries (or blob bytes on model pages) */
-	uint16		ndead;			/* tombstoned entries (leaf pages) */
+	union
+	{
+		uint16		ndead;		/* leaf: tombstoned entries */
+		uint16		chainlen;	/* delta: pages in the chain from this one */
+	};
 	uint16		page_type;		/* LI_PAGE_* */
 	uint16		page_id;		/* LEARNED_PAGE_ID */
 } LearnedPageOpaqueData;
@@ -238,13 +243,55 @@ typedef LearnedScanOpaqueData *LearnedScanOpaque;
 extern bytea *learned_options(Datum reloptions, bool validate);
 extern void _PG_init(void);
 
-/* learned_utils.c */
+/* learned_encode.c, learned_cache.c, learned_xlog.c, learned_group.c, learned_am.c */
 extern LearnedKeyKind learned_keykind_for_type(Oid typid);
 extern const char *learned_supported_types(void);
 extern uint64 learned_encode(LearnedKeyKind kind, Datum value);
 extern void learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi);
 extern Datum learned_decode(LearnedKeyKind kind, uint64 key);
+/* a change of the metapage under way (learned_meta_update_begin) */
+typedef struct LearnedMetaUpdate
+{
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;			/* the registered image to change */
+} LearnedMetaUpdate;
+
+/* a growable list of block numbers */
+typedef struct LearnedBlockList
+{
+	BlockNumber *blocks;
+	int			n;
+	int			cap;
+} LearnedBlockList;
+
+/* heap TID of an item (li_item keeps it as three uint16) */
+static inline void
+learned_item_tid(const li_item *it, ItemPointer tid)
+{
+	tid->ip_blkid.bi_hi = it->tid[0];
+	tid->ip_blkid.bi_lo = it->tid[1];
+	tid->ip_posid = it->tid[2];
+}
+
+/* set an item's key and heap TID (not NULL) */
+static inline void
+learned_item_set(li_item *it, uint64 key, const ItemPointerData *tid)
+{
+	it->key = key;
+	it->tid[0] = tid->ip_blkid.bi_hi;
+	it->tid[1] = tid->ip_blkid.bi_lo;
+	it->tid[2] = tid->ip_posid;
+	it->isnull = 0;
+}
+
+/* learned_page.c */
 extern void learned_init_page(Page page, uint16 type, uint32 generation);
+extern LearnedMetaPage learned_meta_update_begin(Relation index, LearnedMetaUpdate *u);
+extern void learned_meta_update_finish(LearnedMetaUpdate *u, bool keep_pin);
+extern BlockNumber learned_chain_next(Relation index, BlockNumber blk, uint16 type,
+									  uint32 generation);
+extern BlockNumber learned_leaf_next(Relation index, BlockNumber blk);
 extern void learned_check_page(Relation index, Page page, BlockNumber blkno,
 							   uint16 type, uint32 generation);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
@@ -278,19 +325,31 @@ extern int	learned_get_fillfactor(Relation index);
 extern double learned_get_retrain_threshold(Relation index);
 extern int	learned_per_page(Relation index);
 
-/* learned_build.c: page writer shared by build, retrain and buildempty */
+/* learned_writer.c: page writer shared by build, retrain and buildempty */
 typedef struct LearnedWriter LearnedWriter;
 typedef BlockNumber (*learned_sink_fn) (void *arg, Page page);
 
-/* what a writer produced: leaves and segments of one run */
-typedef struct LearnedRunResult
+/*
+ * A model under construction (or read back): segments, and per leaf its
+ * separator, block and number of sorted entries; grown by doubling through
+ * learned_model_add_segment / learned_model_add_leaf.
+ */
+typedef struct LearnedModelArrays
 {
 	li_segment *segs;
 	int			nseg;
+	int			segcap;
 	uint64	   *seps;
 	BlockNumber *blknos;
 	uint16	   *nsorted;
 	int			nleaf;
+	int			leafcap;
+} LearnedModelArrays;
+
+/* what a writer produced: leaves and segments of one run */
+typedef struct LearnedRunResult
+{
+	LearnedModelArrays model;
 	uint64		nkeys;			/* entries written */
 	BlockNumber null_head;
 	uint64		nnulls;
@@ -303,15 +362,16 @@ extern LearnedWriter *learned_writer_begin(Relation index, uint32 generation,
 extern void learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid);
 extern void learned_writer_add_null(LearnedWriter *w, ItemPointer tid);
 extern void learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res);
-extern BlockNumber learned_write_model(const li_segment *segs, int nseg,
-									   const uint64 *seps, const BlockNumber *blknos,
-									   const uint16 *nsorted, int nleaf,
+extern BlockNumber learned_write_model(const LearnedModelArrays *m,
 									   uint32 generation, learned_sink_fn sink,
 									   void *arg, uint32 *nbytes);
 extern double learned_measure_error(Relation index, uint32 generation,
-									const li_segment *segs, int nseg, uint64 nkeys,
-									const BlockNumber *blknos, const uint16 *nsorted,
+									const LearnedModelArrays *m, uint64 nkeys,
 									int from, int to);
+extern void learned_model_init(LearnedModelArrays *m, int nseg, int nleaf);
+extern void learned_model_add_segment(LearnedModelArrays *m, const li_segment *s);
+extern void learned_model_add_leaf(LearnedModelArrays *m, uint64 sep,
+								   BlockNumber blk, uint16 nsorted);
 #define LEARNED_PHASE_TABLESCAN	2
 #define LEARNED_PHASE_SORT		3
 #define LEARNED_PHASE_WRITE		4
@@ -363,7 +423,11 @@ extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool 
 								  const li_item *extra, int nextra,
 								  bool *extra_written);
 #define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */
+/* learned_recycle.c */
 extern void learned_sweep(Relation index);
+extern void learned_sweep_locked(Relation index);
+extern void learned_blocklist_add(LearnedBlockList *list, BlockNumber blk);
+extern void learned_recycle(Relation index, const LearnedBlockList *old, uint32 newgen);
 
 typedef struct LearnedIndexCounts
 {

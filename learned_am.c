@@ -39,6 +39,10 @@ _PG_init(void)
 	learned_relopt_tab[2].optname = "retrain_threshold";
 	learned_relopt_tab[2].opttype = RELOPT_TYPE_REAL;
 	learned_relopt_tab[2].offset = offsetof(LearnedOptions, retrain_threshold);
+	/* the page layout is the core's (li_leaf_capacity): check we agree */
+	if (li_leaf_capacity(LI_ENTRY_AVAIL) != LI_LEAF_CAP ||
+		li_null_capacity(LI_ENTRY_AVAIL) != LI_NULL_CAP)
+		elog(ERROR, "learned_index: page layout disagrees with the core's");
 	learned_cache_init();
 	learned_insert_init();
 }
@@ -119,4 +123,35 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amparallelrescan = NULL;
 
 	PG_RETURN_POINTER(amroutine);
+}
+
+int
+learned_get_epsilon(Relation index)
+{
+	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
+
+	return opts ? opts->epsilon : LEARNED_DEFAULT_EPSILON;
+}
+
+double
+learned_get_retrain_threshold(Relation index)
+{
+	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
+
+	return opts ? opts->retrain_threshold : LEARNED_DEFAULT_RETRAIN_THRESHOLD;
+}
+
+/* entries per leaf written by build and retrain */
+int
+learned_per_page(Relation index)
+{
+	return Max(1, LI_LEAF_CAP * learned_get_fillfactor(index) / 100);
+}
+
+int
+learned_get_fillfactor(Relation index)
+{
+	LearnedOptions *opts = (LearnedOptions *) index->rd_options;
+
+	return opts ? opts->fillfactor : LEARNED_DEFAULT_FILLFACTOR;
 }

@@ -1,8 +1,7 @@
 /*
- * learned_build.c -- ambuild, ambuildempty and the page writer shared with
- * retrain: a sorted stream of (key, TID) becomes dense leaf pages, the
- * model is fitted in the same pass, and the model blob (segments,
- * separators, leaf block numbers) is written to a chain of model pages.
+ * learned_build.c -- ambuild and ambuildempty: the heap is scanned, its
+ * keys sorted (tuplesort), and the sorted stream goes through the page
+ * writer (learned_writer.c).
  */
 #include "postgres.h"
 
@@ -30,375 +29,6 @@
 
 #define SIGN_BIT UINT64CONST(0x8000000000000000)
 
-struct LearnedWriter
-{
-	Relation	index;
-	uint32		generation;
-	int			epsilon;
-	int			per_page;
-	uint64		base_pos;
-	uint64		first_sep;
-	learned_sink_fn sink;
-	void	   *arg;
-
-	PGAlignedBlock leaf;		/* leaf being filled */
-	int			leaf_n;
-	PGAlignedBlock prev;		/* a full leaf not yet written: the last two
-								 * leaves are balanced at the end */
-	bool		have_prev;
-	PGAlignedBlock nullpg;
-	int			null_n;
-	BlockNumber null_head;
-
-	li_fitter  *fitter;
-	li_keystream ks;
-	li_segment *segs;
-	int			nseg;
-	int			segcap;
-
-	uint64	   *seps;
-	BlockNumber *blknos;
-	uint16	   *nsorted;
-	int			nleaf;
-	int			leafcap;
-
-	uint64		nkeys;
-	uint64		nnulls;
-};
-
-static void
-writer_check(li_status st)
-{
-	if (st != LI_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("learned index model fitting failed with status %d", (int) st)));
-}
-
-static void
-writer_add_segments(LearnedWriter *w, li_segment *closed, int nclosed)
-{
-	for (int i = 0; i < nclosed; i++)
-	{
-		if (w->nseg >= w->segcap)
-		{
-			w->segcap *= 2;
-			w->segs = repalloc_huge(w->segs, sizeof(li_segment) * w->segcap);
-		}
-		w->segs[w->nseg++] = closed[i];
-	}
-}
-
-/*
- * A writer turns a sorted stream of entries into leaf pages written through
- * `sink`, fitting the model in the same pass.  Its positions start at
- * base_pos and its first leaf gets the separator first_sep (a retrain that
- * rewrites a run of leaves inside the index uses both).
- */
-LearnedWriter *
-learned_writer_begin(Relation index, uint32 generation, int epsilon,
-					 int per_page, uint64 base_pos, uint64 first_sep,
-					 learned_sink_fn sink, void *arg)
-{
-	LearnedWriter *w = palloc0(sizeof(LearnedWriter));
-
-	w->index = index;
-	w->generation = generation;
-	w->epsilon = epsilon;
-	w->per_page = per_page;
-	w->base_pos = base_pos;
-	w->first_sep = first_sep;
-	w->sink = sink;
-	w->arg = arg;
-	w->null_head = InvalidBlockNumber;
-	w->fitter = palloc(li_fitter_size());
-	writer_check(li_fitter_init(w->fitter, (uint32) epsilon));
-	li_keystream_init(&w->ks);
-	w->ks.pos = base_pos;
-	w->segcap = 64;
-	w->segs = palloc(sizeof(li_segment) * w->segcap);
-	w->leafcap = 64;
-	w->seps = palloc(sizeof(uint64) * w->leafcap);
-	w->blknos = palloc(sizeof(BlockNumber) * w->leafcap);
-	w->nsorted = palloc(sizeof(uint16) * w->leafcap);
-	return w;
-}
-
-static void
-writer_emit_leaf(LearnedWriter *w, Page page, int n)
-{
-	BlockNumber blk;
-
-	LearnedPageGetOpaque(page)->nitems = n;
-	blk = w->sink(w->arg, page);
-	if (w->nleaf >= w->leafcap)
-	{
-		w->leafcap *= 2;
-		w->seps = repalloc_huge(w->seps, sizeof(uint64) * w->leafcap);
-		w->blknos = repalloc_huge(w->blknos, sizeof(BlockNumber) * w->leafcap);
-		w->nsorted = repalloc_huge(w->nsorted, sizeof(uint16) * w->leafcap);
-	}
-	w->seps[w->nleaf] = (w->nleaf == 0) ? w->first_sep : LearnedPageKeys(page)[0];
-	w->blknos[w->nleaf] = blk;
-	w->nsorted[w->nleaf] = (uint16) n;
-	w->nleaf++;
-}
-
-/* the current leaf is full: write the previous one, keep this one back */
-static void
-writer_flush_leaf(LearnedWriter *w)
-{
-	if (w->have_prev)
-		writer_emit_leaf(w, w->prev.data, LearnedPageGetOpaque(w->prev.data)->nitems);
-	memcpy(w->prev.data, w->leaf.data, BLCKSZ);
-	LearnedPageGetOpaque(w->prev.data)->nitems = w->leaf_n;
-	w->have_prev = true;
-	w->leaf_n = 0;
-}
-
-/*
- * Write the last leaves: a short last leaf is merged into the previous one
- * when both fit in one page, else the two share the entries evenly, so a
- * run never ends with a nearly empty leaf.
- */
-static void
-writer_flush_last(LearnedWriter *w)
-{
-	int			np = w->have_prev ? LearnedPageGetOpaque(w->prev.data)->nitems : 0;
-	int			nc = w->leaf_n;
-	int			total = np + nc;
-
-	if (!w->have_prev)
-	{
-		if (nc == 0)
-			learned_init_page(w->leaf.data, LI_PAGE_LEAF, w->generation);
-		writer_emit_leaf(w, w->leaf.data, nc);
-		return;
-	}
-	if (nc == 0 || nc >= w->per_page / 2)
-	{
-		writer_emit_leaf(w, w->prev.data, np);
-		if (nc > 0)
-			writer_emit_leaf(w, w->leaf.data, nc);
-	}
-	else
-	{
-		/* gather both (sorted) into prev, then split */
-		Page		a = w->prev.data;
-		Page		b = w->leaf.data;
-		uint64		keys[1200];
-		ItemPointerData tids[1200];
-		int			first;
-
-		StaticAssertStmt(2 * LI_LEAF_CAP <= 1200, "scratch too small");
-		memcpy(keys, LearnedPageKeys(a), np * sizeof(uint64));
-		memcpy(keys + np, LearnedPageKeys(b), nc * sizeof(uint64));
-		memcpy(tids, LearnedPageTids(a), np * sizeof(ItemPointerData));
-		memcpy(tids + np, LearnedPageTids(b), nc * sizeof(ItemPointerData));
-		first = (total <= LI_LEAF_CAP) ? total : (total + 1) / 2;
-		learned_init_page(a, LI_PAGE_LEAF, w->generation);
-		memcpy(LearnedPageKeys(a), keys, first * sizeof(uint64));
-		memcpy(LearnedPageTids(a), tids, first * sizeof(ItemPointerData));
-		writer_emit_leaf(w, a, first);
-		if (total > first)
-		{
-			learned_init_page(b, LI_PAGE_LEAF, w->generation);
-			memcpy(LearnedPageKeys(b), keys + first, (total - first) * sizeof(uint64));
-			memcpy(LearnedPageTids(b), tids + first, (total - first) * sizeof(ItemPointerData));
-			writer_emit_leaf(w, b, total - first);
-		}
-	}
-	w->have_prev = false;
-	w->leaf_n = 0;
-}
-
-void
-learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid)
-{
-	Page		page = w->leaf.data;
-	li_segment	closed[2];
-	int			nclosed;
-
-	if (w->leaf_n == w->per_page)
-		writer_flush_leaf(w);
-	if (w->leaf_n == 0)
-		learned_init_page(page, LI_PAGE_LEAF, w->generation);
-	LearnedPageKeys(page)[w->leaf_n] = key;
-	LearnedPageTids(page)[w->leaf_n] = *tid;
-	w->leaf_n++;
-
-	/* the separator is the lower bound of this run: fit it too */
-	if (w->nkeys == 0 && key > w->first_sep && w->first_sep > 0)
-	{
-		writer_check(li_fitter_add(w->fitter, w->first_sep, w->base_pos,
-								   closed, &nclosed));
-		writer_add_segments(w, closed, nclosed);
-	}
-	w->nkeys++;
-	writer_check(li_keystream_push(&w->ks, w->fitter, key, closed, &nclosed));
-	writer_add_segments(w, closed, nclosed);
-}
-
-static void
-writer_flush_null(LearnedWriter *w)
-{
-	Page		page = w->nullpg.data;
-
-	LearnedPageGetOpaque(page)->nitems = w->null_n;
-	LearnedPageGetOpaque(page)->next = w->null_head;
-	w->null_head = w->sink(w->arg, page);
-	w->null_n = 0;
-}
-
-void
-learned_writer_add_null(LearnedWriter *w, ItemPointer tid)
-{
-	Page		page = w->nullpg.data;
-
-	if (w->null_n == LI_NULL_CAP)
-		writer_flush_null(w);
-	if (w->null_n == 0)
-		learned_init_page(page, LI_PAGE_NULL, w->generation);
-	LearnedNullTids(page)[w->null_n++] = *tid;
-	w->nnulls++;
-}
-
-/*
- * Flush the last pages and close the fit.
- */
-void
-learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
-{
-	li_segment	closed[2];
-	int			nclosed;
-	if (w->leaf_n > 0 || w->have_prev || w->nleaf == 0)
-		writer_flush_last(w);
-	if (w->null_n > 0)
-		writer_flush_null(w);
-
-	/* positions are contiguous: keys after the run start right after it */
-	(void) at_end;
-	writer_check(li_keystream_finish_at(&w->ks, w->fitter, w->base_pos + w->nkeys,
-										closed, &nclosed));
-	writer_add_segments(w, closed, nclosed);
-	/* the fitter's hull arrays are large (li_fitter_size()): a retrain
-	 * writes one run after another, so give the memory back now */
-	pfree(w->fitter);
-	w->fitter = NULL;
-
-	res->segs = w->segs;
-	res->nseg = w->nseg;
-	res->seps = w->seps;
-	res->blknos = w->blknos;
-	res->nsorted = w->nsorted;
-	res->nleaf = w->nleaf;
-	res->nkeys = w->nkeys;
-	res->null_head = w->null_head;
-	res->nnulls = w->nnulls;
-	/* the results live on; the writer (three page buffers) does not */
-	pfree(w);
-}
-
-/*
- * Write the model blob (segments, separators, leaf blocks, sorted counts)
- * as a chain of model pages, back to front so that each page knows its
- * successor.  Returns the head block.
- */
-BlockNumber
-learned_write_model(const li_segment *segs, int nseg, const uint64 *seps,
-					const BlockNumber *blknos, const uint16 *nsorted, int nleaf,
-					uint32 generation, learned_sink_fn sink, void *arg,
-					uint32 *nbytes_out)
-{
-	Size		nbytes = LEARNED_BLOB_BYTES(nseg, nleaf);
-	char	   *blob;
-	char	   *p;
-	int			npages;
-	BlockNumber prev = InvalidBlockNumber;
-
-	if (nbytes > PG_UINT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("learned index model too large (%zu bytes)", nbytes)));
-	blob = palloc_extended(nbytes, MCXT_ALLOC_HUGE);
-	p = blob;
-	memcpy(p, segs, nseg * sizeof(li_segment));
-	p += nseg * sizeof(li_segment);
-	memcpy(p, seps, nleaf * sizeof(uint64));
-	p += nleaf * sizeof(uint64);
-	memcpy(p, blknos, nleaf * sizeof(BlockNumber));
-	p += nleaf * sizeof(BlockNumber);
-	memcpy(p, nsorted, nleaf * sizeof(uint16));
-
-	npages = (int) ((nbytes + LI_ENTRY_AVAIL - 1) / LI_ENTRY_AVAIL);
-	for (int i = npages - 1; i >= 0; i--)
-	{
-		PGAlignedBlock pg;
-		Size		off = (Size) i * LI_ENTRY_AVAIL;
-		Size		len = Min((Size) LI_ENTRY_AVAIL, nbytes - off);
-
-		learned_init_page(pg.data, LI_PAGE_MODEL, generation);
-		memcpy(LearnedModelData(pg.data), blob + off, len);
-		LearnedPageGetOpaque(pg.data)->nitems = (uint16) len;
-		LearnedPageGetOpaque(pg.data)->next = prev;
-		((PageHeader) pg.data)->pd_lower = LI_ENTRY_OFF + len;
-		prev = sink(arg, pg.data);
-	}
-	pfree(blob);
-	*nbytes_out = (uint32) nbytes;
-	return prev;
-}
-
-/*
- * Maximum |prediction - true position| over every distinct key of leaves
- * [from, to) (leaf g's entries are at positions start(g) + i), reading the
- * pages just written: every key checked, no sampling.
- */
-double
-learned_measure_error(Relation index, uint32 generation,
-					  const li_segment *segs, int nseg, uint64 nkeys,
-					  const BlockNumber *blknos, const uint16 *nsorted,
-					  int from, int to)
-{
-	double		maxerr = 0.0;
-	bool		have_prev = false;
-	uint64		prev = 0;
-	uint64		start = 0;
-
-	for (int g = 0; g < from; g++)
-		start += nsorted[g];
-
-	for (int g = from; g < to; g++)
-	{
-		Buffer		buf = ReadBuffer(index, blknos[g]);
-		Page		page;
-		uint64	   *keys;
-		int			n;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, blknos[g], LI_PAGE_LEAF, generation);
-		keys = LearnedPageKeys(page);
-		n = LearnedPageGetOpaque(page)->nitems;
-		for (int i = 0; i < n; i++)
-		{
-			double		e;
-
-			if (have_prev && keys[i] == prev)
-				continue;
-			have_prev = true;
-			prev = keys[i];
-			e = fabs(li_predict(segs, nseg, nkeys, keys[i]) - (double) (start + i));
-			if (e > maxerr)
-				maxerr = e;
-		}
-		start += nsorted[g];
-		UnlockReleaseBuffer(buf);
-	}
-	return maxerr;
-}
-
 /* fill a metapage image's contents for a freshly written structure */
 static void
 build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
@@ -416,8 +46,8 @@ build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
 	meta->per_page = per_page;
 	meta->null_cap = LI_NULL_CAP;
 	meta->epsilon = epsilon;
-	meta->nleaf = res->nleaf;
-	meta->nsegments = res->nseg;
+	meta->nleaf = res->model.nleaf;
+	meta->nsegments = res->model.nseg;
 	meta->model_head = model_head;
 	meta->model_bytes = model_bytes;
 	meta->null_head = res->null_head;
@@ -581,15 +211,14 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	(void) shouldfree;
 
 	learned_writer_finish(bs.writer, true, &res);
-	model_head = learned_write_model(res.segs, res.nseg, res.seps, res.blknos,
-									 res.nsorted, res.nleaf, 1, build_sink, index,
+	model_head = learned_write_model(&res.model, 1, build_sink, index,
 									 &model_bytes);
 	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), per_page,
 			   &res, model_head, model_bytes);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ndone);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_VERIFY);
-	meta.max_error = learned_measure_error(index, 1, res.segs, res.nseg, res.nkeys,
-										   res.blknos, res.nsorted, 0, res.nleaf);
+	meta.max_error = learned_measure_error(index, 1, &res.model, res.nkeys,
+										   0, res.model.nleaf);
 	meta.radius = Max(meta.epsilon, (uint32) ceil(meta.max_error));
 	meta.last_retrain = GetCurrentTimestamp();
 
@@ -651,8 +280,7 @@ learned_buildempty(Relation index)
 	w = learned_writer_begin(index, 1, learned_get_epsilon(index), per_page,
 							 0, 0, empty_sink, es);
 	learned_writer_finish(w, true, &res);
-	model_head = learned_write_model(res.segs, res.nseg, res.seps, res.blknos,
-									 res.nsorted, res.nleaf, 1, empty_sink, es,
+	model_head = learned_write_model(&res.model, 1, empty_sink, es,
 									 &model_bytes);
 	build_meta(&meta, index, kind, 1, learned_get_epsilon(index), per_page,
 			   &res, model_head, model_bytes);

@@ -61,7 +61,7 @@ typedef struct LearnedPending
 	struct LearnedPending *next;
 	Oid			indexoid;
 	LearnedRelFile node;
-	li_item    *items;			/* pad == 1 marks a NULL key */
+	li_item    *items;			/* isnull marks a NULL key */
 	int			n;
 	int			cap;
 } LearnedPending;
@@ -128,14 +128,6 @@ static ProcessUtility_hook_type prev_process_utility = NULL;
  * Writing a batch into the index
  * ------------------------------------------------------------------ */
 
-static inline void
-tid_of(const li_item *it, ItemPointer tid)
-{
-	tid->ip_blkid.bi_hi = it->tid[0];
-	tid->ip_blkid.bi_lo = it->tid[1];
-	tid->ip_posid = it->tid[2];
-}
-
 /*
  * Append items[0..k) at the end of the entries of an exclusively locked
  * leaf, delta or NULL page, with one compact WAL record (see
@@ -151,7 +143,7 @@ append_items(Relation index, Buffer buf, const li_item *items, int k)
 	for (int i = 0; i < k; i++)
 	{
 		keys[i] = items[i].key;
-		tid_of(&items[i], &tids[i]);
+		learned_item_tid(&items[i], &tids[i]);
 	}
 	learned_append_logged(index, buf, keys, tids, k);
 }
@@ -206,8 +198,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
 		learned_check_page(index, BufferGetPage(dbuf), head, LI_PAGE_DELTA,
 						   c->meta.generation);
-		/* a delta page's ndead field holds the length of the chain from it */
-		chain = LearnedPageGetOpaque(BufferGetPage(dbuf))->ndead;
+		chain = LearnedPageGetOpaque(BufferGetPage(dbuf))->chainlen;
 		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LI_LEAF_CAP)
 		{
 			int			take = Min(LI_LEAF_CAP - LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems,
@@ -237,11 +228,11 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		for (int i = 0; i < take; i++)
 		{
 			LearnedPageKeys(npage)[i] = items[done + i].key;
-			tid_of(&items[done + i], &LearnedPageTids(npage)[i]);
+			learned_item_tid(&items[done + i], &LearnedPageTids(npage)[i]);
 		}
 		nop->nitems = take;
-		nop->ndead = (uint16) Min(chain + 1, PG_UINT16_MAX);
-		chain = nop->ndead;
+		nop->chainlen = (uint16) Min(chain + 1, PG_UINT16_MAX);
+		chain = nop->chainlen;
 		LearnedPageGetOpaque(page)->next = BufferGetBlockNumber(nbuf);
 		GenericXLogFinish(state);
 		*written += take;
@@ -303,7 +294,7 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k,
 			op = LearnedPageGetOpaque(npage);
 			op->next = head;
 			for (int i = 0; i < take; i++)
-				tid_of(&items[done + i], &LearnedNullTids(npage)[op->nitems++]);
+				learned_item_tid(&items[done + i], &LearnedNullTids(npage)[op->nitems++]);
 			LearnedPageGetMeta(mpage)->null_head = BufferGetBlockNumber(nbuf);
 			GenericXLogFinish(state);
 			*written += take;
@@ -314,7 +305,7 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k,
 	UnlockReleaseBuffer(metabuf);
 }
 
-/* move the NULL entries (pad == 1) to the end of items[0..n); returns their count */
+/* move the NULL entries (isnull) to the end of items[0..n); returns their count */
 static int
 partition_nulls(li_item *items, int n)
 {
@@ -322,7 +313,7 @@ partition_nulls(li_item *items, int n)
 
 	for (int i = 0; i < n - nnull;)
 	{
-		if (items[i].pad == 1)
+		if (items[i].isnull)
 		{
 			li_item		t = items[i];
 
@@ -398,23 +389,18 @@ pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heavy)
 static uint32
 add_dirty_leaves(Relation index, int newdirty)
 {
-	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-	GenericXLogState *state;
-	LearnedMetaPage m;
+	LearnedMetaUpdate u;
+	LearnedMetaPage m = learned_meta_update_begin(index, &u);
 	uint32		ndirty;
 
-	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	m = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
 	m->ndirty += newdirty;
 	ndirty = m->ndirty;
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(metabuf);
+	learned_meta_update_finish(&u, false);
 	return ndirty;
 }
 
 /*
- * Insert a batch of items (any order; pad == 1 marks NULL) into the index.
+ * Insert a batch of items (any order; isnull marks NULL) into the index.
  * The items array is reordered: NULLs to the end (prog->nnull of them),
  * the others sorted; prog counts, in that order, what has been written, so
  * that a caller whose batch fails part-way knows which entries are in.
@@ -973,17 +959,11 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 	Size		limit;
 
 	memset(&it, 0, sizeof(it));
-	if (isnull[0])
-		it.pad = 1;
-	else
-	{
-		LearnedKeyKind kind = learned_keykind_for_type(index->rd_opcintype[0]);
-
-		it.key = learned_encode(kind, values[0]);
-	}
-	it.tid[0] = ht_ctid->ip_blkid.bi_hi;
-	it.tid[1] = ht_ctid->ip_blkid.bi_lo;
-	it.tid[2] = ht_ctid->ip_posid;
+	learned_item_set(&it, isnull[0] ? 0 :
+					 learned_encode(learned_keykind_for_type(index->rd_opcintype[0]),
+									values[0]),
+					 ht_ctid);
+	it.isnull = isnull[0] ? 1 : 0;
 
 	if (learned_insert_buffer_kb == 0 || !IsTransactionState() ||
 		IsParallelWorker() || spec_statements != NULL || loaded_mid_transaction)

@@ -8,8 +8,9 @@
  * chain) gstart..gend, then the NULL pages.  A group is read under a share
  * lock into a sorted array of items and then returned one by one, forward
  * or backward, keeping a pin on the group's page (VACUUM's cleanup lock
- * waits for it).  The structure lock is held in share mode from beginscan
- * to endscan so that no retrain replaces the pages under the scan.
+ * waits for it).  The generation lock of the model it uses is held from
+ * beginscan to endscan, so no retrain recycles that model's pages under
+ * the scan (docs/design.md, "Locking").
  */
 #include "postgres.h"
 
@@ -231,11 +232,8 @@ load_null_group(IndexScanDesc scan, int i)
 	{
 		if (!ItemPointerIsValid(&tids[k]))
 			continue;
-		so->pos.items[n].key = 0;
-		so->pos.items[n].tid[0] = tids[k].ip_blkid.bi_hi;
-		so->pos.items[n].tid[1] = tids[k].ip_blkid.bi_lo;
-		so->pos.items[n].tid[2] = tids[k].ip_posid;
-		so->pos.items[n].pad = 1;	/* marks a NULL entry */
+		learned_item_set(&so->pos.items[n], 0, &tids[k]);
+		so->pos.items[n].isnull = 1;
 		n++;
 	}
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -331,13 +329,11 @@ set_result(IndexScanDesc scan, li_item *it)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 
-	scan->xs_heaptid.ip_blkid.bi_hi = it->tid[0];
-	scan->xs_heaptid.ip_blkid.bi_lo = it->tid[1];
-	scan->xs_heaptid.ip_posid = it->tid[2];
+	learned_item_tid(it, &scan->xs_heaptid);
 	scan->xs_recheck = false;
 	if (scan->xs_want_itup)
 	{
-		bool		isnull = (it->pad == 1);
+		bool		isnull = (it->isnull == 1);
 		Datum		value = isnull ? (Datum) 0 :
 			learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key);
 
@@ -442,11 +438,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			tids = palloc(sizeof(ItemPointerData) * tidcap);
 		}
 		for (int i = 0; i < so->pos.nitems; i++)
-		{
-			tids[i].ip_blkid.bi_hi = so->pos.items[i].tid[0];
-			tids[i].ip_blkid.bi_lo = so->pos.items[i].tid[1];
-			tids[i].ip_posid = so->pos.items[i].tid[2];
-		}
+			learned_item_tid(&so->pos.items[i], &tids[i]);
 		tbm_add_tuples(tbm, tids, so->pos.nitems, false);
 		ntids += so->pos.nitems;
 		CHECK_FOR_INTERRUPTS();

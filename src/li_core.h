@@ -165,6 +165,22 @@ uint32_t	li_upper_bound(const uint64_t *keys, uint32_t n, uint64_t key) LI_NOEXC
 double		li_max_error(const li_segment *segs, size_t nseg,
 						 const uint64_t *keys, size_t n) LI_NOEXCEPT;
 
+/*
+ * The same over a slice: keys[0..n) (sorted) sit at positions base + i of
+ * an index of nkeys positions.  `run` carries the last key seen from one
+ * slice to the next (zero-initialised before the first), so a run of equal
+ * keys that crosses slices is measured once, at its first position.
+ */
+typedef struct li_run
+{
+	int			have_prev;
+	uint64_t	prev;
+} li_run;
+
+double		li_max_error_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
+							const uint64_t *keys, size_t n, uint64_t base,
+							li_run *run) LI_NOEXCEPT;
+
 /* ---------------------------------------------------------------------
  * Entries (key, heap TID) and page layout helpers.
  * ------------------------------------------------------------------- */
@@ -172,7 +188,8 @@ typedef struct li_item
 {
 	uint64_t	key;
 	uint16_t	tid[3];			/* ItemPointerData: bi_hi, bi_lo, posid */
-	uint16_t	pad;
+	uint16_t	isnull;			/* 1: the key is SQL NULL (the shim's use; the
+								 * core ignores it) */
 } li_item;
 
 #define LI_TID_BYTES 6

@@ -83,13 +83,26 @@ extern "C" double
 li_max_error(const li_segment *segs, size_t nseg, const uint64_t *keys,
 			 size_t n) noexcept
 {
+	li_run		run = {0, 0};
+
+	return li_max_error_at(segs, nseg, n, keys, n, 0, &run);
+}
+
+extern "C" double
+li_max_error_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
+				const uint64_t *keys, size_t n, uint64_t base,
+				li_run *run) noexcept
+{
 	double		maxerr = 0.0;
 
 	for (size_t i = 0; i < n; i++)
 	{
-		if (i > 0 && keys[i] == keys[i - 1])
+		if (run->have_prev && keys[i] == run->prev)
 			continue;
-		double		e = std::fabs(li_predict(segs, nseg, n, keys[i]) - (double) i);
+		run->have_prev = 1;
+		run->prev = keys[i];
+		double		e = std::fabs(li_predict(segs, nseg, nkeys, keys[i]) -
+								  (double) (base + i));
 
 		if (e > maxerr)
 			maxerr = e;

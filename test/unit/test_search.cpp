@@ -383,7 +383,7 @@ TEST(SortItems, SortsByKeyThenTid)
 			x.tid[0] = (uint16_t) (rng() % 3);
 			x.tid[1] = (uint16_t) ((rng() % 2) ? rng() % 3 : rng());
 			x.tid[2] = (uint16_t) (rng() % 4);
-			x.pad = 0;
+			x.isnull = 0;
 		}
 		std::vector<li_item> ref = items;
 

@@ -1,0 +1,373 @@
+/*
+ * learned_cache.c -- the backend-local model cache and the locks that
+ * order readers, inserts, bulk deletes and retrains (structure lock and
+ * generation locks; see docs/design.md, "Locking" and "Backend-local
+ * cache").
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+
+#include "learned.h"
+
+/* backend-local model cache entries (see below) */
+static LearnedCache *cache_list = NULL;
+
+/* ------------------------------------------------------------------
+ * Locks
+ * ------------------------------------------------------------------ */
+
+void
+learned_lock_structure(Relation index, LOCKMODE mode)
+{
+	LockPage(index, LEARNED_STRUCTURE_LOCK, mode);
+}
+
+bool
+learned_conditional_lock_structure(Relation index, LOCKMODE mode)
+{
+	return ConditionalLockPage(index, LEARNED_STRUCTURE_LOCK, mode);
+}
+
+void
+learned_unlock_structure(Relation index, LOCKMODE mode)
+{
+	UnlockPage(index, LEARNED_STRUCTURE_LOCK, mode);
+}
+
+/*
+ * Start reading the index: lock the current generation, then make sure it
+ * is still current (a retrain may have switched in between; its recycle
+ * test may then have run before our lock, so retry with the new one).
+ */
+void
+learned_reader_begin(Relation index, LearnedMetaPageData *meta)
+{
+	uint32		gen = 0;
+	bool		have_guess = false;
+
+	/* guess the generation from our cached model: one metapage read then */
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == RelationGetRelid(index) && !c->stale &&
+			LearnedRelFileEquals(c->node, LearnedRelFileOf(index)))
+		{
+			gen = c->meta.generation;
+			have_guess = true;
+			break;
+		}
+
+	/*
+	 * The guess may be an old generation that a VACUUM is waiting to lock
+	 * exclusively (for that generation's last readers): never queue behind
+	 * it, read the metapage instead.
+	 */
+	if (have_guess &&
+		!ConditionalLockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock))
+		have_guess = false;
+	if (!have_guess)
+	{
+		learned_read_meta(index, meta);
+		gen = meta->generation;
+		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+	}
+	for (;;)
+	{
+		learned_read_meta(index, meta);
+		if (meta->generation == gen)
+			return;
+		UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+		gen = meta->generation;
+		CHECK_FOR_INTERRUPTS();
+		LockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+	}
+}
+
+void
+learned_reader_end(Relation index, uint32 generation)
+{
+	UnlockPage(index, LEARNED_GEN_LOCK(generation), AccessShareLock);
+}
+
+
+/* ------------------------------------------------------------------
+ * Model cache
+ * ------------------------------------------------------------------ */
+
+static MemoryContext cache_cxt = NULL;
+
+/*
+ * Every reference to a cache entry is recorded with the resource owner that
+ * was current when it was taken (a scan's is its portal's), so that an
+ * error that ends the owner -- a subtransaction abort, a failed cursor --
+ * drops the references its scans never released, exactly as it drops
+ * their buffer pins and generation locks.  A leaked reference would make
+ * this backend look like a reader forever and stop page recycling.
+ */
+typedef struct CacheRef
+{
+	struct CacheRef *next;
+	LearnedCache *cache;
+	ResourceOwner owner;
+} CacheRef;
+
+static CacheRef *cache_refs = NULL;
+
+/* free the stale entries nobody references */
+static void
+cache_free_unused(void)
+{
+	LearnedCache **prev = &cache_list;
+
+	while (*prev)
+	{
+		LearnedCache *c = *prev;
+
+		if (c->stale && c->refcount <= 0)
+		{
+			*prev = c->next;
+			pfree(c);
+		}
+		else
+			prev = &c->next;
+	}
+}
+
+/* drop the references held through `owner` (NULL: every reference) */
+static void
+cache_drop_refs(ResourceOwner owner, bool all)
+{
+	CacheRef  **prev = &cache_refs;
+	bool		dropped = false;
+
+	while (*prev)
+	{
+		CacheRef   *r = *prev;
+
+		if (all || r->owner == owner)
+		{
+			*prev = r->next;
+			r->cache->refcount--;
+			pfree(r);
+			dropped = true;
+		}
+		else
+			prev = &r->next;
+	}
+	if (dropped)
+		cache_free_unused();
+}
+
+/* resource owner release: references of the owner being released go */
+static void
+learned_resource_release(ResourceReleasePhase phase, bool isCommit,
+						 bool isTopLevel, void *arg)
+{
+	if (phase == RESOURCE_RELEASE_BEFORE_LOCKS && cache_refs != NULL)
+		cache_drop_refs(CurrentResourceOwner, false);
+}
+
+/* at transaction end no scan is left: drop whatever is still referenced */
+static void
+learned_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		cache_drop_refs(NULL, true);
+}
+
+/* register the callbacks that release cache references (from _PG_init) */
+void
+learned_cache_init(void)
+{
+	RegisterXactCallback(learned_xact_callback, NULL);
+	RegisterResourceReleaseCallback(learned_resource_release, NULL);
+}
+
+/* a fresh random build id for a new metapage */
+uint64
+learned_new_build_id(void)
+{
+	uint64		id = 0;
+
+	if (!pg_strong_random(&id, sizeof(id)))
+		id = ((uint64) GetCurrentTimestamp() << 20) ^ (uint64) MyProcPid;
+	return id;
+}
+
+/* record one more reference to c, owned by the current resource owner */
+static LearnedCache *
+cache_ref(LearnedCache *c)
+{
+	CacheRef   *r = MemoryContextAlloc(cache_cxt, sizeof(CacheRef));
+
+	r->cache = c;
+	r->owner = CurrentResourceOwner;
+	r->next = cache_refs;
+	cache_refs = r;
+	c->refcount++;
+	return c;
+}
+
+/* read the model blob of `meta` from its chain of pages into tmp */
+static void
+cache_read_blob(Relation index, const LearnedMetaPageData *meta, char *tmp)
+{
+	BlockNumber blk = meta->model_head;
+	uint32		copied = 0;
+
+	while (copied < meta->model_bytes)
+	{
+		Buffer		buf;
+		Page		page;
+		LearnedPageOpaque opaque;
+
+		if (blk == InvalidBlockNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a truncated model (%u of %u bytes)",
+							RelationGetRelationName(index), copied,
+							meta->model_bytes)));
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		learned_check_page(index, page, blk, LI_PAGE_MODEL, meta->generation);
+		opaque = LearnedPageGetOpaque(page);
+		if (opaque->nitems > LI_ENTRY_AVAIL ||
+			copied + opaque->nitems > meta->model_bytes)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a model page with a bad length at block %u",
+							RelationGetRelationName(index), blk)));
+		memcpy(tmp + copied, LearnedModelData(page), opaque->nitems);
+		copied += opaque->nitems;
+		blk = opaque->next;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * The model of the generation `meta` describes, from this backend's cache
+ * or read from the model pages; the caller holds a reference until
+ * learned_cache_release().  Entries are keyed by (index, relfilenode,
+ * build id, generation): a rebuild in the same file starts again at
+ * generation 1 but gets a new build id.
+ */
+LearnedCache *
+learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
+{
+	LearnedCache *c;
+	Size		hdr = MAXALIGN(sizeof(LearnedCache));
+	char	   *blob;
+	char	   *tmp;
+
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(TopMemoryContext,
+										  "learned_index model cache",
+										  ALLOCSET_DEFAULT_SIZES);
+
+	for (c = cache_list; c; c = c->next)
+	{
+		if (c->relid != RelationGetRelid(index))
+			continue;
+		if (!c->stale && LearnedRelFileEquals(c->node, LearnedRelFileOf(index)) &&
+			c->build_id == meta->build_id &&
+			c->meta.generation == meta->generation)
+			return cache_ref(c);
+		c->stale = true;
+	}
+	cache_free_unused();
+
+	/* read into transaction memory first: an error then leaks nothing */
+	tmp = palloc_extended(meta->model_bytes + 8, MCXT_ALLOC_HUGE);
+	cache_read_blob(index, meta, tmp);
+
+	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
+													hdr + MAXALIGN(meta->model_bytes) +
+													(Size) meta->nleaf * sizeof(uint64) + 8,
+													MCXT_ALLOC_HUGE);
+	memset(c, 0, sizeof(LearnedCache));
+	c->relid = RelationGetRelid(index);
+	c->node = LearnedRelFileOf(index);
+	c->build_id = meta->build_id;
+	c->meta = *meta;
+	blob = (char *) c + hdr;
+	memcpy(blob, tmp, meta->model_bytes);
+	pfree(tmp);
+
+	c->segs = (li_segment *) blob;
+	c->seps = (uint64 *) (blob + meta->nsegments * sizeof(li_segment));
+	c->blknos = (BlockNumber *) (blob + meta->nsegments * sizeof(li_segment) +
+								 meta->nleaf * sizeof(uint64));
+	c->nsorted = (uint16 *) (blob + meta->nsegments * sizeof(li_segment) +
+							 meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)));
+	c->starts = (uint64 *) (blob + MAXALIGN(meta->model_bytes));
+	{
+		uint64		pos = 0;
+
+		for (uint32 g = 0; g < meta->nleaf; g++)
+		{
+			c->starts[g] = pos;
+			pos += c->nsorted[g];
+		}
+		if (pos != meta->nkeys)
+		{
+			pfree(c);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a model whose leaves hold %llu positions, the metapage says %llu",
+							RelationGetRelationName(index), (unsigned long long) pos,
+							(unsigned long long) meta->nkeys)));
+		}
+	}
+	c->next = cache_list;
+	cache_list = c;
+	return cache_ref(c);
+}
+
+/* give back one reference taken by learned_cache_acquire */
+void
+learned_cache_release(LearnedCache *c)
+{
+	CacheRef  **prev;
+	CacheRef  **found = NULL;
+
+	if (c == NULL)
+		return;
+	/* prefer a reference of the current owner; any of c's will do */
+	for (prev = &cache_refs; *prev; prev = &(*prev)->next)
+		if ((*prev)->cache == c)
+		{
+			if (found == NULL || (*prev)->owner == CurrentResourceOwner)
+				found = prev;
+			if ((*prev)->owner == CurrentResourceOwner)
+				break;
+		}
+	if (found == NULL)
+		return;					/* dropped already by an owner's release */
+	{
+		CacheRef   *r = *found;
+
+		*found = r->next;
+		pfree(r);
+	}
+	c->refcount--;
+	if (c->stale && c->refcount == 0)
+		cache_free_unused();
+}
+
+/* does this backend hold a reference to a model of index relid? */
+bool
+learned_cache_in_use(Oid relid)
+{
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == relid && c->refcount > 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,261 @@
+/*
+ * learned_group.c -- finding the leaf group(s) of a key with the model and
+ * the separators, and reading a leaf group (the leaf page and its delta
+ * chain) into a sorted item array: shared by scans, vacuum and retrain.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "learned.h"
+
+/* ------------------------------------------------------------------
+ * Finding leaf groups
+ * ------------------------------------------------------------------ */
+
+static int
+predicted_leaf(LearnedCache *c, uint64 key)
+{
+	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	uint64		pos = (pred <= 0) ? 0 : (uint64) pred;
+	int			lo = 0,
+				hi = c->meta.nleaf;
+
+	/* last leaf whose first position is <= pos */
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (c->starts[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* last leaf p with seps[p] <= key (seps[0] is 0, so there is one) */
+static int
+last_leaf_le(LearnedCache *c, uint64 key, int hint)
+{
+	int			n = c->meta.nleaf;
+	int			p = hint;
+	int			steps;
+	int			lo,
+				hi;
+
+	for (steps = 0; steps < 4; steps++)
+	{
+		if (p > 0 && c->seps[p] > key)
+			p--;
+		else if (p + 1 < n && c->seps[p + 1] <= key)
+			p++;
+		else
+			return p;
+	}
+	/* model far off (heavy duplicates across pages): binary search */
+	lo = 0;
+	hi = n;						/* answer in [lo, hi) */
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (c->seps[mid] <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* first leaf p that can hold a key >= lo: p == last or seps[p+1] >= lo */
+static int
+first_leaf_ge(LearnedCache *c, uint64 key, int hint)
+{
+	int			n = c->meta.nleaf;
+	int			p = hint;
+	int			steps;
+	int			lo,
+				hi;
+
+	for (steps = 0; steps < 4; steps++)
+	{
+		if (p + 1 < n && c->seps[p + 1] < key)
+			p++;
+		else if (p > 0 && c->seps[p] >= key)
+			p--;
+		else
+			return p;
+	}
+	lo = 0;
+	hi = n - 1;					/* smallest p in [lo, hi] with the property */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (c->seps[mid + 1] >= key)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+int
+learned_leaf_for_insert(LearnedCache *c, uint64 key)
+{
+	return last_leaf_le(c, key, predicted_leaf(c, key));
+}
+
+int
+learned_leaf_first(LearnedCache *c, uint64 lo)
+{
+	return first_leaf_ge(c, lo, predicted_leaf(c, lo));
+}
+
+int
+learned_leaf_last(LearnedCache *c, uint64 hi)
+{
+	return last_leaf_le(c, hi, predicted_leaf(c, hi));
+}
+
+void
+learned_model_window(LearnedCache *c, int group, uint64 key,
+					 int64 *wlo, int64 *whi)
+{
+	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	double		off = pred - (double) c->starts[group];
+
+	*wlo = (int64) floor(off - c->meta.radius);
+	*whi = (int64) ceil(off + c->meta.radius) + 1;
+}
+
+/* ------------------------------------------------------------------
+ * Reading a leaf group: the leaf page and its delta chain
+ * ------------------------------------------------------------------ */
+
+static inline void
+items_reserve(li_item **items, int *cap, int need)
+{
+	if (need <= *cap)
+		return;
+	if (*cap == 0 || *items == NULL)
+	{
+		*cap = Max(need, 64);
+		*items = palloc(sizeof(li_item) * *cap);
+	}
+	else
+	{
+		while (*cap < need)
+			*cap *= 2;
+		*items = repalloc(*items, sizeof(li_item) * *cap);
+	}
+}
+
+/*
+ * Collect the live entries of leaf group `group` with lo <= key <= hi, in
+ * key order, into *items (allocated in the current memory context).
+ * Returns the count.  With keep_pin, the leaf page stays pinned and its
+ * buffer is returned there (the caller releases it); this is what makes
+ * VACUUM's cleanup lock wait for scans still returning these entries.
+ */
+int
+learned_collect_group(Relation index, LearnedCache *c, int group,
+					  uint64 lo, uint64 hi, bool use_model,
+					  li_item **items, int *itemcap,
+					  Buffer *keep_pin, BufferAccessStrategy strategy)
+{
+	Buffer		buf;
+	Page		page;
+	LearnedPageOpaque opaque;
+	uint64	   *keys;
+	ItemPointerData *tids;
+	int			n,
+				i,
+				count = 0,
+				nbase;
+	BlockNumber next;
+	BlockNumber blkno = c->blknos[group];
+
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	learned_check_page(index, page, blkno, LI_PAGE_LEAF, c->meta.generation);
+	opaque = LearnedPageGetOpaque(page);
+	keys = LearnedPageKeys(page);
+	tids = LearnedPageTids(page);
+	n = Min((int) opaque->nitems, learned_leaf_sorted(c, group));
+
+	/* sorted entries from the build: windowed search from the model */
+	if (lo == 0 || n == 0)
+		i = 0;
+	else if (use_model)
+	{
+		int64		wlo,
+					whi;
+
+		learned_model_window(c, group, lo, &wlo, &whi);
+		i = li_lower_bound_window(keys, n, lo, wlo, whi, NULL);
+	}
+	else
+		i = li_lower_bound(keys, n, lo);
+
+	for (; i < n && keys[i] <= hi; i++)
+	{
+		if (!ItemPointerIsValid(&tids[i]))
+			continue;
+		items_reserve(items, itemcap, count + 1);
+		learned_item_set(&(*items)[count++], keys[i], &tids[i]);
+	}
+	nbase = count;
+
+	/* the unsorted tail of entries appended since */
+	items_reserve(items, itemcap, count + (opaque->nitems - n));
+	for (i = n; i < opaque->nitems; i++)
+	{
+		if (keys[i] < lo || keys[i] > hi || !ItemPointerIsValid(&tids[i]))
+			continue;
+		learned_item_set(&(*items)[count++], keys[i], &tids[i]);
+	}
+
+	next = opaque->next;
+	while (next != InvalidBlockNumber)
+	{
+		Buffer		dbuf = ReadBufferExtended(index, MAIN_FORKNUM, next,
+											  RBM_NORMAL, strategy);
+		Page		dpage;
+		LearnedPageOpaque dop;
+		uint64	   *dkeys;
+		ItemPointerData *dtids;
+
+		LockBuffer(dbuf, BUFFER_LOCK_SHARE);
+		dpage = BufferGetPage(dbuf);
+		learned_check_page(index, dpage, next, LI_PAGE_DELTA, c->meta.generation);
+		dop = LearnedPageGetOpaque(dpage);
+		dkeys = LearnedPageKeys(dpage);
+		dtids = LearnedPageTids(dpage);
+		items_reserve(items, itemcap, count + dop->nitems);
+		for (i = 0; i < dop->nitems; i++)
+		{
+			if (dkeys[i] < lo || dkeys[i] > hi || !ItemPointerIsValid(&dtids[i]))
+				continue;
+			learned_item_set(&(*items)[count++], dkeys[i], &dtids[i]);
+		}
+		next = dop->next;
+		UnlockReleaseBuffer(dbuf);
+	}
+
+	if (count > nbase)
+		li_sort_items(*items, count);
+
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (keep_pin)
+		*keep_pin = buf;
+	else
+		ReleaseBuffer(buf);
+	return count;
+}

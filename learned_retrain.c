@@ -1,0 +1,602 @@
+/*
+ * learned_retrain.c -- the retrain: merge pending entries (leaf tails,
+ * delta pages) and drop tombstones by rewriting runs of dirty leaves into
+ * new dense leaves, refit the model on those runs only, keep the other
+ * leaves and the segments of their key ranges (shifted to their new
+ * positions), and switch the metapage to the new model in one WAL record.
+ * When most leaves are dirty (or the mode is LEARNED_RETRAIN_FULL, or
+ * epsilon/fillfactor changed) the run is the whole index.
+ *
+ * Concurrent scans are not blocked: they keep reading the pages of the
+ * model they started with, which are recycled (learned_recycle.c) only
+ * once no scan of it is left.  Insert batches wait (docs/design.md,
+ * "Retrain" and "Locking").
+ *
+ * The steps, over one RetrainState:
+ *   retrain_choose_leaves   which leaves are dirty; whole rewrite or local
+ *   retrain_begin_generation  consume a generation, stop insert batches
+ *   retrain_keep_leaf / retrain_run_bounds / retrain_rewrite_run
+ *                           walk the leaves: keep clean ones, rewrite runs
+ *   retrain_measure         exact error of the rewritten leaves
+ *   retrain_switch          new model pages and the metapage, one record
+ *   retrain_recycle         old pages to the free space map when unread
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/generic_xlog.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "learned.h"
+
+/* what a retrain learns about one leaf before deciding */
+typedef struct LeafInfo
+{
+	uint16		nitems;
+	uint16		ndead;
+	BlockNumber delta;			/* head of its delta chain */
+	uint64		last_sorted;	/* last key of its sorted part */
+	bool		has_sorted;
+} LeafInfo;
+
+/* a range [from, to) of leaves of the new structure written by this retrain */
+typedef struct NewRange
+{
+	int			from;
+	int			to;
+} NewRange;
+
+/* the state of one retrain, shared by its steps */
+typedef struct RetrainState
+{
+	Relation	index;
+	LearnedRetrainMode mode;
+	const li_item *extra;		/* sorted non-null entries merged in */
+	int			nextra;
+	int			xi;				/* next extra entry to merge */
+
+	/* the structure being replaced */
+	LearnedMetaPageData meta;
+	LearnedCache *c;
+	int			L;				/* its leaves */
+	LeafInfo   *info;
+	bool	   *dirty;
+	int			ndirty;
+	bool		full;			/* every leaf is rewritten */
+
+	/* the new structure */
+	int			epsilon;
+	int			P;				/* entries per leaf of a whole rewrite */
+	uint32		newgen;
+	LearnedModelArrays out;		/* its segments and leaves */
+	uint64		npos;			/* its positions so far */
+	NewRange   *ranges;			/* leaves it wrote */
+	int			nranges;
+	int			rangecap;
+
+	/* the clean region after the last run: its segments are kept */
+	bool		region_open;
+	uint64		region_x0;		/* first key */
+	uint64		region_lb;		/* its old first position */
+	int64		region_shift;	/* new position - old position */
+
+	/* pages the new structure no longer references */
+	LearnedBlockList old;
+	li_item    *items;			/* a leaf group, read */
+	int			itemcap;
+} RetrainState;
+
+/* write a page of the new structure to a fresh buffer, WAL-logged */
+static BlockNumber
+retrain_sink(void *arg, Page page)
+{
+	Relation	index = (Relation) arg;
+	Buffer		buf = learned_new_buffer(index);
+	GenericXLogState *state = GenericXLogStart(index);
+	Page		p = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+	BlockNumber blk = BufferGetBlockNumber(buf);
+
+	memcpy(p, page, BLCKSZ);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	return blk;
+}
+
+/* read leaf g's special space and the last key of its sorted part */
+static void
+read_leaf_info(Relation index, LearnedCache *c, int g, LeafInfo *li)
+{
+	Buffer		buf = ReadBuffer(index, c->blknos[g]);
+	Page		page;
+	LearnedPageOpaque op;
+	int			ns = learned_leaf_sorted(c, g);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, c->meta.generation);
+	op = LearnedPageGetOpaque(page);
+	li->nitems = op->nitems;
+	li->ndead = op->ndead;
+	li->delta = op->next;
+	li->has_sorted = (ns > 0 && op->nitems >= ns);
+	li->last_sorted = li->has_sorted ? LearnedPageKeys(page)[ns - 1] : 0;
+	UnlockReleaseBuffer(buf);
+}
+
+/* append old segments covering keys [x0, x1) shifted by `shift` positions */
+static void
+emit_region(LearnedCache *c, uint64 x0, bool has_x1, uint64 x1, uint64 lb_x0,
+			int64 shift, LearnedModelArrays *out)
+{
+	int			n = c->meta.nsegments;
+	int			i;
+
+	/* an empty region (the runs around it meet at one key) keeps nothing */
+	if (n == 0 || (has_x1 && x0 >= x1))
+		return;
+	i = (int) li_find_segment(c->segs, n, x0);
+	for (; i < n && (!has_x1 || c->segs[i].first_key < x1); i++)
+	{
+		li_segment	s = c->segs[i];
+
+		if (s.first_key < x0)
+		{
+			if (x0 == 0)
+				continue;
+			/* the segment covering the region's start, cut there */
+			s.intercept = (double) ((long double) s.intercept +
+									(long double) s.slope * (long double) (x0 - s.first_key));
+			s.first_key = x0;
+			s.first_pos = lb_x0;
+		}
+		s.intercept += (double) shift;
+		s.first_pos = (uint64) ((int64) s.first_pos + shift);
+		learned_model_add_segment(out, &s);
+	}
+}
+
+/*
+ * Step 1: read every leaf's state and mark the dirty ones: with delta
+ * pages or many tombstones (LEARNED_RETRAIN_OVERFLOW), or any pending or
+ * dead entry (LEARNED_RETRAIN_PENDING), and those `extra` falls into.  Most
+ * leaves dirty (or a changed epsilon/fillfactor) means a whole rewrite.
+ * Returns false if there is nothing to do.
+ */
+static bool
+retrain_choose_leaves(RetrainState *rt)
+{
+	LearnedCache *c = rt->c;
+
+	rt->info = palloc(sizeof(LeafInfo) * rt->L);
+	rt->dirty = palloc0(sizeof(bool) * rt->L);
+	for (int g = 0; g < rt->L; g++)
+	{
+		int			ns = learned_leaf_sorted(c, g);
+		LeafInfo   *li = &rt->info[g];
+
+		CHECK_FOR_INTERRUPTS();
+		read_leaf_info(rt->index, c, g, li);
+		if (rt->mode == LI_RETRAIN_FULL)
+			rt->dirty[g] = true;
+		else if (rt->mode == LI_RETRAIN_OVERFLOW)
+			rt->dirty[g] = li->delta != InvalidBlockNumber ||
+				(ns > 0 && li->ndead * 4 > ns);
+		else
+			rt->dirty[g] = li->delta != InvalidBlockNumber ||
+				li->ndead > 0 || li->nitems > ns;
+	}
+
+	/*
+	 * Leaves that receive extra entries are rewritten too (the merge
+	 * happens while a run is rewritten): an ascending batch touches only
+	 * the last leaf and stays a segment-local retrain.
+	 */
+	for (int i = 0, g = 0; i < rt->nextra; i++)
+	{
+		while (g + 1 < rt->L && c->seps[g + 1] <= rt->extra[i].key)
+			g++;
+		rt->dirty[g] = true;
+	}
+	rt->ndirty = 0;
+	for (int g = 0; g < rt->L; g++)
+		rt->ndirty += rt->dirty[g] ? 1 : 0;
+
+	rt->full = (rt->mode == LI_RETRAIN_FULL || rt->ndirty * 2 > rt->L ||
+				rt->epsilon != (int) rt->meta.epsilon ||
+				learned_per_page(rt->index) != (int) rt->meta.per_page);
+	if (rt->ndirty == 0 && !rt->full)
+		return false;
+	if (rt->full)
+	{
+		for (int g = 0; g < rt->L; g++)
+			rt->dirty[g] = true;
+		rt->P = learned_per_page(rt->index);
+	}
+	return true;
+}
+
+/*
+ * Step 2: consume a generation number (WAL-logged first: never reused even
+ * after a crash), set `retraining` so that new insert batches wait, then
+ * wait for the batches that started before the flag (they keep the
+ * metapage pinned while they write), and recycle what earlier retrains
+ * could not, so that this one can reuse those pages.
+ */
+static void
+retrain_begin_generation(RetrainState *rt)
+{
+	LearnedMetaUpdate u;
+	LearnedMetaPage m;
+
+	rt->newgen = rt->meta.next_generation;
+	m = learned_meta_update_begin(rt->index, &u);
+	m->next_generation = rt->newgen + 1;
+	m->sweep_needed = 1;		/* until the old pages are recycled */
+	m->retraining = 1;			/* new insert batches wait for us */
+	learned_meta_update_finish(&u, true);
+	/* ... and batches that started before the flag finish first */
+	LockBufferForCleanup(u.buf);
+	UnlockReleaseBuffer(u.buf);
+
+	if (rt->meta.sweep_needed)
+		learned_sweep_locked(rt->index);
+}
+
+/* Step 3a: a clean leaf is kept as it is (same block, same separator) */
+static void
+retrain_keep_leaf(RetrainState *rt, int g)
+{
+	learned_model_add_leaf(&rt->out, rt->c->seps[g], rt->c->blknos[g],
+						   rt->c->nsorted[g]);
+	rt->npos += rt->c->nsorted[g];
+}
+
+/*
+ * Step 3b: the run of dirty leaves [*a, *b] starting at g, extended until
+ * no key value spans its borders (a clean leaf before it that shares a key
+ * with it is taken back from the new structure).
+ */
+static void
+retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
+{
+	LearnedCache *c = rt->c;
+
+	*a = *b = g;
+	for (;;)
+	{
+		while (*b + 1 < rt->L && rt->dirty[*b + 1])
+			(*b)++;
+		if (*b + 1 < rt->L && rt->info[*b].has_sorted &&
+			rt->info[*b].last_sorted >= c->seps[*b + 1])
+		{
+			(*b)++;
+			rt->dirty[*b] = true;
+			continue;
+		}
+		break;
+	}
+	while (*a > 0 && rt->info[*a - 1].has_sorted &&
+		   rt->info[*a - 1].last_sorted >= c->seps[*a])
+	{
+		/* take back the clean leaf already kept */
+		(*a)--;
+		rt->dirty[*a] = true;
+		rt->out.nleaf--;
+		rt->npos -= rt->out.nsorted[rt->out.nleaf];
+	}
+}
+
+/*
+ * Feed leaf x's live entries (sorted part, tail and delta pages, merged)
+ * and the extra entries of its key range to the writer, in key order, and
+ * list its pages (the chain as it is now: inserts may have linked pages
+ * since the leaf's state was read) as old.
+ */
+static void
+retrain_feed_leaf(RetrainState *rt, LearnedWriter *w, int x)
+{
+	LearnedCache *c = rt->c;
+	int			n = learned_collect_group(rt->index, c, x, 0, PG_UINT64_MAX, false,
+										  &rt->items, &rt->itemcap, NULL, NULL);
+	int			xe = rt->xi;
+	int			i = 0;
+	BlockNumber blk;
+
+	while (xe < rt->nextra &&
+		   (x + 1 >= rt->L || rt->extra[xe].key < c->seps[x + 1]))
+		xe++;
+	while (i < n || rt->xi < xe)
+	{
+		const li_item *it;
+		ItemPointerData tid;
+
+		if (rt->xi < xe && (i >= n || rt->extra[rt->xi].key < rt->items[i].key))
+			it = &rt->extra[rt->xi++];
+		else
+			it = &rt->items[i++];
+		learned_item_tid(it, &tid);
+		learned_writer_add(w, it->key, &tid);
+	}
+
+	learned_blocklist_add(&rt->old, c->blknos[x]);
+	blk = learned_leaf_next(rt->index, c->blknos[x]);
+	while (blk != InvalidBlockNumber)
+	{
+		learned_blocklist_add(&rt->old, blk);
+		blk = learned_chain_next(rt->index, blk, LI_PAGE_DELTA, 0);
+	}
+}
+
+/*
+ * Step 3c: rewrite the run [a, b] into new dense leaves at the current
+ * position, fitted in the same pass; keep the segments of the clean region
+ * before it, and open the region after it.
+ */
+static void
+retrain_rewrite_run(RetrainState *rt, int a, int b)
+{
+	LearnedCache *c = rt->c;
+	LearnedWriter *w;
+	LearnedRunResult res;
+	int			first_new = rt->out.nleaf;
+
+	/* the clean region before this run keeps its segments */
+	if (rt->region_open && a > 0)
+		emit_region(c, rt->region_x0, true, c->seps[a], rt->region_lb,
+					rt->region_shift, &rt->out);
+	rt->region_open = false;
+
+	/*
+	 * Leaves rewritten by a local retrain received inserts before and will
+	 * again: leave them more room (as a btree split does), so a leaf
+	 * overflows after many more inserts and is rewritten that much less
+	 * often.  A whole rewrite packs at the fillfactor, and so does a run
+	 * that ends with the last leaf (ascending keys only ever append: the
+	 * leaves they left behind stay as written).
+	 */
+	w = learned_writer_begin(rt->index, rt->newgen, rt->epsilon,
+							 (rt->full || b == rt->L - 1) ? rt->P :
+							 Max(1, rt->P * LEARNED_LOCAL_FILL / 100),
+							 rt->npos, c->seps[a], retrain_sink, rt->index);
+	for (int x = a; x <= b; x++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		retrain_feed_leaf(rt, w, x);
+	}
+	learned_writer_finish(w, b == rt->L - 1, &res);
+
+	for (int i = 0; i < res.model.nleaf; i++)
+	{
+		learned_model_add_leaf(&rt->out, res.model.seps[i], res.model.blknos[i],
+							   res.model.nsorted[i]);
+		rt->npos += res.model.nsorted[i];
+	}
+	for (int i = 0; i < res.model.nseg; i++)
+	{
+		/* a gap point past the run belongs to the next region */
+		if (b + 1 < rt->L && res.model.segs[i].first_key >= c->seps[b + 1])
+			break;
+		learned_model_add_segment(&rt->out, &res.model.segs[i]);
+	}
+	if (rt->nranges >= rt->rangecap)
+	{
+		rt->rangecap *= 2;
+		rt->ranges = repalloc(rt->ranges, sizeof(NewRange) * rt->rangecap);
+	}
+	rt->ranges[rt->nranges].from = first_new;
+	rt->ranges[rt->nranges].to = rt->out.nleaf;
+	rt->nranges++;
+
+	/* the next clean region starts at old leaf b + 1 */
+	if (b + 1 < rt->L)
+	{
+		rt->region_open = true;
+		rt->region_x0 = c->seps[b + 1];
+		rt->region_lb = c->starts[b + 1];
+		rt->region_shift = (int64) rt->npos - (int64) c->starts[b + 1];
+	}
+}
+
+/* Step 3: walk the leaves, keeping clean ones and rewriting dirty runs */
+static void
+retrain_walk(RetrainState *rt)
+{
+	for (int g = 0; g < rt->L;)
+	{
+		int			a,
+					b;
+
+		if (!rt->dirty[g])
+		{
+			retrain_keep_leaf(rt, g);
+			g++;
+			continue;
+		}
+		retrain_run_bounds(rt, g, &a, &b);
+		retrain_rewrite_run(rt, a, b);
+		g = b + 1;
+	}
+	if (rt->region_open)
+		emit_region(rt->c, rt->region_x0, false, 0, rt->region_lb,
+					rt->region_shift, &rt->out);
+}
+
+/*
+ * Step 4: the new metapage: the exact error over the rewritten leaves
+ * (kept leaves keep their bound; a whole rewrite measures everything).
+ */
+static void
+retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
+{
+	double		maxerr = rt->full ? 0.0 : rt->meta.max_error;
+
+	*newmeta = rt->meta;
+	newmeta->generation = rt->newgen;
+	newmeta->next_generation = rt->newgen + 1;
+	newmeta->epsilon = rt->epsilon;
+	newmeta->per_page = rt->P;
+	newmeta->nleaf = rt->out.nleaf;
+	newmeta->nsegments = rt->out.nseg;
+	newmeta->nkeys = rt->npos;
+	newmeta->retraining = 0;
+	newmeta->sweep_needed = 1;
+	newmeta->last_retrain = GetCurrentTimestamp();
+	newmeta->nretrains = rt->meta.nretrains + 1;
+	if (!rt->full)
+		newmeta->nlocal = rt->meta.nlocal + 1;
+
+	for (int r = 0; r < rt->nranges; r++)
+		maxerr = Max(maxerr, learned_measure_error(rt->index, rt->newgen, &rt->out,
+												   newmeta->nkeys,
+												   rt->ranges[r].from,
+												   rt->ranges[r].to));
+	newmeta->max_error = maxerr;
+	newmeta->radius = Max((uint32) rt->epsilon, (uint32) ceil(maxerr));
+	if (!rt->full)
+		newmeta->radius = Max(newmeta->radius, rt->meta.radius);
+}
+
+/*
+ * Step 5: write the model pages and switch the metapage to the new
+ * structure in one WAL record.
+ */
+static void
+retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
+{
+	LearnedMetaUpdate u;
+	LearnedMetaPage m;
+
+	newmeta->model_head = learned_write_model(&rt->out, rt->newgen, retrain_sink,
+											  rt->index, &newmeta->model_bytes);
+	m = learned_meta_update_begin(rt->index, &u);
+	newmeta->null_head = m->null_head;
+
+	/*
+	 * Leaves that overflowed while we read the leaves' state, before our
+	 * flag stopped new batches, may be ones we kept: keep their count (an
+	 * overestimate at worst: the next retrain re-reads every leaf), or the
+	 * threshold would not see them again.
+	 */
+	newmeta->ndirty = m->ndirty > rt->meta.ndirty ? m->ndirty - rt->meta.ndirty : 0;
+	memcpy(m, newmeta, sizeof(LearnedMetaPageData));
+	LearnedPageGetOpaque(u.page)->generation = rt->newgen;
+	learned_meta_update_finish(&u, false);
+}
+
+/*
+ * Step 6: the old model pages are garbage too; recycle every old page now
+ * if no scan can still read them, else a later sweep does.
+ */
+static void
+retrain_recycle(RetrainState *rt)
+{
+	BlockNumber blk = rt->meta.model_head;
+
+	while (blk != InvalidBlockNumber)
+	{
+		learned_blocklist_add(&rt->old, blk);
+		blk = learned_chain_next(rt->index, blk, LI_PAGE_MODEL, 0);
+	}
+	learned_recycle(rt->index, &rt->old, rt->newgen);
+}
+
+/*
+ * Retrain, without extra entries.  Returns false if nothing was to be done
+ * (or, with wait = false, the index was busy).
+ */
+bool
+learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
+{
+	return learned_retrain_merge(index, mode, wait, NULL, 0, NULL);
+}
+
+/*
+ * The retrain an insert batch triggers (dirty threshold crossed, or a long
+ * delta chain seen in generation `seen_gen`).  It never waits: if a retrain,
+ * sweep or bulk delete holds the structure lock, that one (or a later batch)
+ * takes care of it, and the inserting transaction commits at once instead
+ * of queueing.  With the lock, the need is checked again, since a retrain
+ * that just finished has usually absorbed the dirty leaves already.
+ */
+bool
+learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
+						  uint32 seen_gen)
+{
+	LearnedMetaPageData meta;
+	bool		done = false;
+
+	if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
+		return false;
+	learned_read_meta(index, &meta);
+	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold) ||
+		(long_chain && meta.generation == seen_gen))
+		done = learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, NULL, 0, NULL);
+	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+	return done;
+}
+
+/*
+ * The retrain, optionally merging `extra` (sorted by key, non-null) into
+ * the rewritten leaves: the bulk path of a large insert batch, which then
+ * writes each page once instead of once as delta and once more at the
+ * retrain that would follow.  *extra_written (if given) becomes true once
+ * `extra` is in the index, i.e. from the metapage switch on.
+ */
+bool
+learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
+					  const li_item *extra, int nextra, bool *extra_written)
+{
+	RetrainState rt;
+	LearnedMetaPageData newmeta;
+	MemoryContext cxt,
+				oldcxt;
+	bool		todo;
+
+	if (wait)
+		learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
+	else if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
+		return false;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index retrain",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+
+	memset(&rt, 0, sizeof(rt));
+	rt.index = index;
+	rt.mode = mode;
+	rt.extra = extra;
+	rt.nextra = nextra;
+	rt.epsilon = learned_get_epsilon(index);
+	learned_read_meta(index, &rt.meta);
+	rt.c = learned_cache_acquire(index, &rt.meta);
+	rt.L = rt.meta.nleaf;
+	rt.P = rt.meta.per_page;
+
+	todo = retrain_choose_leaves(&rt);
+	if (todo)
+	{
+		retrain_begin_generation(&rt);
+		learned_model_init(&rt.out, 64, rt.L + 16);
+		rt.rangecap = 16;
+		rt.ranges = palloc(sizeof(NewRange) * rt.rangecap);
+		rt.region_open = true;
+		retrain_walk(&rt);
+		retrain_measure(&rt, &newmeta);
+		retrain_switch(&rt, &newmeta);
+		/* from here on, `extra` is in the index (the caller's buffer forgets it) */
+		if (extra_written)
+			*extra_written = true;
+	}
+	learned_cache_release(rt.c);
+	if (todo)
+		retrain_recycle(&rt);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+	return todo;
+}

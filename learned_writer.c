@@ -1,0 +1,385 @@
+/*
+ * learned_writer.c -- the page writer shared by build, retrain and
+ * buildempty: a sorted stream of (key, TID) becomes dense leaf pages, the
+ * model is fitted in the same pass, and the model blob (segments,
+ * separators, leaf block numbers, sorted counts) is written to a chain of
+ * model pages; then the error of what was written is measured exactly.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "learned.h"
+
+struct LearnedWriter
+{
+	Relation	index;
+	uint32		generation;
+	int			epsilon;
+	int			per_page;
+	uint64		base_pos;
+	uint64		first_sep;
+	learned_sink_fn sink;
+	void	   *arg;
+
+	PGAlignedBlock leaf;		/* leaf being filled */
+	int			leaf_n;
+	PGAlignedBlock prev;		/* a full leaf not yet written: the last two
+								 * leaves are balanced at the end */
+	bool		have_prev;
+	PGAlignedBlock nullpg;
+	int			null_n;
+	BlockNumber null_head;
+
+	li_fitter  *fitter;
+	li_keystream ks;
+	LearnedModelArrays model;	/* segments fitted, leaves written */
+
+	uint64		nkeys;
+	uint64		nnulls;
+};
+
+/* a status of the core's fitter that is not LI_OK is an internal error */
+static void
+writer_check(li_status st)
+{
+	if (st != LI_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("learned index model fitting failed with status %d", (int) st)));
+}
+
+/* keep the segments the fitter closed */
+static void
+writer_add_segments(LearnedWriter *w, li_segment *closed, int nclosed)
+{
+	for (int i = 0; i < nclosed; i++)
+		learned_model_add_segment(&w->model, &closed[i]);
+}
+
+/*
+ * A writer turns a sorted stream of entries into leaf pages written through
+ * `sink`, fitting the model in the same pass.  Its positions start at
+ * base_pos and its first leaf gets the separator first_sep (a retrain that
+ * rewrites a run of leaves inside the index uses both).
+ */
+LearnedWriter *
+learned_writer_begin(Relation index, uint32 generation, int epsilon,
+					 int per_page, uint64 base_pos, uint64 first_sep,
+					 learned_sink_fn sink, void *arg)
+{
+	LearnedWriter *w = palloc0(sizeof(LearnedWriter));
+
+	w->index = index;
+	w->generation = generation;
+	w->epsilon = epsilon;
+	w->per_page = per_page;
+	w->base_pos = base_pos;
+	w->first_sep = first_sep;
+	w->sink = sink;
+	w->arg = arg;
+	w->null_head = InvalidBlockNumber;
+	w->fitter = palloc(li_fitter_size());
+	writer_check(li_fitter_init(w->fitter, (uint32) epsilon));
+	li_keystream_init(&w->ks);
+	w->ks.pos = base_pos;
+	learned_model_init(&w->model, 64, 64);
+	return w;
+}
+
+/* write a leaf of n entries through the sink and record it */
+static void
+writer_emit_leaf(LearnedWriter *w, Page page, int n)
+{
+	BlockNumber blk;
+
+	LearnedPageGetOpaque(page)->nitems = n;
+	blk = w->sink(w->arg, page);
+	learned_model_add_leaf(&w->model,
+						   (w->model.nleaf == 0) ? w->first_sep : LearnedPageKeys(page)[0],
+						   blk, (uint16) n);
+}
+
+/* the current leaf is full: write the previous one, keep this one back */
+static void
+writer_flush_leaf(LearnedWriter *w)
+{
+	if (w->have_prev)
+		writer_emit_leaf(w, w->prev.data, LearnedPageGetOpaque(w->prev.data)->nitems);
+	memcpy(w->prev.data, w->leaf.data, BLCKSZ);
+	LearnedPageGetOpaque(w->prev.data)->nitems = w->leaf_n;
+	w->have_prev = true;
+	w->leaf_n = 0;
+}
+
+/*
+ * Write the last leaves: a short last leaf is merged into the previous one
+ * when both fit in one page, else the two share the entries evenly, so a
+ * run never ends with a nearly empty leaf.
+ */
+static void
+writer_flush_last(LearnedWriter *w)
+{
+	int			np = w->have_prev ? LearnedPageGetOpaque(w->prev.data)->nitems : 0;
+	int			nc = w->leaf_n;
+	int			total = np + nc;
+
+	if (!w->have_prev)
+	{
+		if (nc == 0)
+			learned_init_page(w->leaf.data, LI_PAGE_LEAF, w->generation);
+		writer_emit_leaf(w, w->leaf.data, nc);
+		return;
+	}
+	if (nc == 0 || nc >= w->per_page / 2)
+	{
+		writer_emit_leaf(w, w->prev.data, np);
+		if (nc > 0)
+			writer_emit_leaf(w, w->leaf.data, nc);
+	}
+	else
+	{
+		/* gather both (sorted) into prev, then split */
+		Page		a = w->prev.data;
+		Page		b = w->leaf.data;
+		uint64		keys[1200];
+		ItemPointerData tids[1200];
+		int			first;
+
+		StaticAssertStmt(2 * LI_LEAF_CAP <= 1200, "scratch too small");
+		memcpy(keys, LearnedPageKeys(a), np * sizeof(uint64));
+		memcpy(keys + np, LearnedPageKeys(b), nc * sizeof(uint64));
+		memcpy(tids, LearnedPageTids(a), np * sizeof(ItemPointerData));
+		memcpy(tids + np, LearnedPageTids(b), nc * sizeof(ItemPointerData));
+		first = (total <= LI_LEAF_CAP) ? total : (total + 1) / 2;
+		learned_init_page(a, LI_PAGE_LEAF, w->generation);
+		memcpy(LearnedPageKeys(a), keys, first * sizeof(uint64));
+		memcpy(LearnedPageTids(a), tids, first * sizeof(ItemPointerData));
+		writer_emit_leaf(w, a, first);
+		if (total > first)
+		{
+			learned_init_page(b, LI_PAGE_LEAF, w->generation);
+			memcpy(LearnedPageKeys(b), keys + first, (total - first) * sizeof(uint64));
+			memcpy(LearnedPageTids(b), tids + first, (total - first) * sizeof(ItemPointerData));
+			writer_emit_leaf(w, b, total - first);
+		}
+	}
+	w->have_prev = false;
+	w->leaf_n = 0;
+}
+
+/* add the next entry (keys in order) to the leaves and to the fit */
+void
+learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid)
+{
+	Page		page = w->leaf.data;
+	li_segment	closed[2];
+	int			nclosed;
+
+	if (w->leaf_n == w->per_page)
+		writer_flush_leaf(w);
+	if (w->leaf_n == 0)
+		learned_init_page(page, LI_PAGE_LEAF, w->generation);
+	LearnedPageKeys(page)[w->leaf_n] = key;
+	LearnedPageTids(page)[w->leaf_n] = *tid;
+	w->leaf_n++;
+
+	/* the separator is the lower bound of this run: fit it too */
+	if (w->nkeys == 0 && key > w->first_sep && w->first_sep > 0)
+	{
+		writer_check(li_fitter_add(w->fitter, w->first_sep, w->base_pos,
+								   closed, &nclosed));
+		writer_add_segments(w, closed, nclosed);
+	}
+	w->nkeys++;
+	writer_check(li_keystream_push(&w->ks, w->fitter, key, closed, &nclosed));
+	writer_add_segments(w, closed, nclosed);
+}
+
+/* write the NULL page being filled at the head of the NULL chain */
+static void
+writer_flush_null(LearnedWriter *w)
+{
+	Page		page = w->nullpg.data;
+
+	LearnedPageGetOpaque(page)->nitems = w->null_n;
+	LearnedPageGetOpaque(page)->next = w->null_head;
+	w->null_head = w->sink(w->arg, page);
+	w->null_n = 0;
+}
+
+/* add a NULL entry (NULL pages, chained) */
+void
+learned_writer_add_null(LearnedWriter *w, ItemPointer tid)
+{
+	Page		page = w->nullpg.data;
+
+	if (w->null_n == LI_NULL_CAP)
+		writer_flush_null(w);
+	if (w->null_n == 0)
+		learned_init_page(page, LI_PAGE_NULL, w->generation);
+	LearnedNullTids(page)[w->null_n++] = *tid;
+	w->nnulls++;
+}
+
+/* Flush the last pages and close the fit; the result owns the model arrays. */
+void
+learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
+{
+	li_segment	closed[2];
+	int			nclosed;
+	if (w->leaf_n > 0 || w->have_prev || w->model.nleaf == 0)
+		writer_flush_last(w);
+	if (w->null_n > 0)
+		writer_flush_null(w);
+
+	/* positions are contiguous: keys after the run start right after it */
+	(void) at_end;
+	writer_check(li_keystream_finish_at(&w->ks, w->fitter, w->base_pos + w->nkeys,
+										closed, &nclosed));
+	writer_add_segments(w, closed, nclosed);
+	/* the fitter's hull arrays are large (li_fitter_size()): a retrain
+	 * writes one run after another, so give the memory back now */
+	pfree(w->fitter);
+	w->fitter = NULL;
+
+	res->model = w->model;
+	res->nkeys = w->nkeys;
+	res->null_head = w->null_head;
+	res->nnulls = w->nnulls;
+	/* the results live on; the writer (three page buffers) does not */
+	pfree(w);
+}
+
+/*
+ * Write the model blob (segments, separators, leaf blocks, sorted counts)
+ * as a chain of model pages, back to front so that each page knows its
+ * successor.  Returns the head block.
+ */
+BlockNumber
+learned_write_model(const LearnedModelArrays *m, uint32 generation,
+					learned_sink_fn sink, void *arg, uint32 *nbytes_out)
+{
+	Size		nbytes = LEARNED_BLOB_BYTES(m->nseg, m->nleaf);
+	char	   *blob;
+	char	   *p;
+	int			npages;
+	BlockNumber prev = InvalidBlockNumber;
+
+	if (nbytes > PG_UINT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("learned index model too large (%zu bytes)", nbytes)));
+	blob = palloc_extended(nbytes, MCXT_ALLOC_HUGE);
+	p = blob;
+	memcpy(p, m->segs, m->nseg * sizeof(li_segment));
+	p += m->nseg * sizeof(li_segment);
+	memcpy(p, m->seps, m->nleaf * sizeof(uint64));
+	p += m->nleaf * sizeof(uint64);
+	memcpy(p, m->blknos, m->nleaf * sizeof(BlockNumber));
+	p += m->nleaf * sizeof(BlockNumber);
+	memcpy(p, m->nsorted, m->nleaf * sizeof(uint16));
+
+	npages = (int) ((nbytes + LI_ENTRY_AVAIL - 1) / LI_ENTRY_AVAIL);
+	for (int i = npages - 1; i >= 0; i--)
+	{
+		PGAlignedBlock pg;
+		Size		off = (Size) i * LI_ENTRY_AVAIL;
+		Size		len = Min((Size) LI_ENTRY_AVAIL, nbytes - off);
+
+		learned_init_page(pg.data, LI_PAGE_MODEL, generation);
+		memcpy(LearnedModelData(pg.data), blob + off, len);
+		LearnedPageGetOpaque(pg.data)->nitems = (uint16) len;
+		LearnedPageGetOpaque(pg.data)->next = prev;
+		((PageHeader) pg.data)->pd_lower = LI_ENTRY_OFF + len;
+		prev = sink(arg, pg.data);
+	}
+	pfree(blob);
+	*nbytes_out = (uint32) nbytes;
+	return prev;
+}
+
+/*
+ * Maximum |prediction - true position| over every distinct key of leaves
+ * [from, to) of m (leaf g's entries are at positions start(g) + i), reading
+ * the pages just written: every key checked, no sampling (the core's
+ * li_max_error_at, leaf by leaf; a run of equal keys counts at its first
+ * position, also across leaves).
+ */
+double
+learned_measure_error(Relation index, uint32 generation,
+					  const LearnedModelArrays *m, uint64 nkeys, int from, int to)
+{
+	double		maxerr = 0.0;
+	li_run		run = {0, 0};
+	uint64		start = 0;
+
+	for (int g = 0; g < from; g++)
+		start += m->nsorted[g];
+
+	for (int g = from; g < to; g++)
+	{
+		Buffer		buf = ReadBuffer(index, m->blknos[g]);
+		Page		page;
+		double		e;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		learned_check_page(index, page, m->blknos[g], LI_PAGE_LEAF, generation);
+		e = li_max_error_at(m->segs, m->nseg, nkeys, LearnedPageKeys(page),
+							LearnedPageGetOpaque(page)->nitems, start, &run);
+		maxerr = Max(maxerr, e);
+		start += m->nsorted[g];
+		UnlockReleaseBuffer(buf);
+	}
+	return maxerr;
+}
+
+/* an empty model with room for nseg segments and nleaf leaves */
+void
+learned_model_init(LearnedModelArrays *m, int nseg, int nleaf)
+{
+	m->segcap = Max(nseg, 16);
+	m->leafcap = Max(nleaf, 16);
+	m->nseg = 0;
+	m->nleaf = 0;
+	m->segs = palloc(sizeof(li_segment) * m->segcap);
+	m->seps = palloc(sizeof(uint64) * m->leafcap);
+	m->blknos = palloc(sizeof(BlockNumber) * m->leafcap);
+	m->nsorted = palloc(sizeof(uint16) * m->leafcap);
+}
+
+/* append a segment, growing the array by doubling */
+void
+learned_model_add_segment(LearnedModelArrays *m, const li_segment *s)
+{
+	if (m->nseg >= m->segcap)
+	{
+		m->segcap *= 2;
+		m->segs = repalloc_huge(m->segs, sizeof(li_segment) * m->segcap);
+	}
+	m->segs[m->nseg++] = *s;
+}
+
+/* append a leaf (separator, block, sorted entries), growing by doubling */
+void
+learned_model_add_leaf(LearnedModelArrays *m, uint64 sep, BlockNumber blk,
+					   uint16 nsorted)
+{
+	if (m->nleaf >= m->leafcap)
+	{
+		m->leafcap *= 2;
+		m->seps = repalloc_huge(m->seps, sizeof(uint64) * m->leafcap);
+		m->blknos = repalloc_huge(m->blknos, sizeof(BlockNumber) * m->leafcap);
+		m->nsorted = repalloc_huge(m->nsorted, sizeof(uint16) * m->leafcap);
+	}
+	m->seps[m->nleaf] = sep;
+	m->blknos[m->nleaf] = blk;
+	m->nsorted[m->nleaf] = nsorted;
+	m->nleaf++;
+}
