@@ -19,9 +19,13 @@
 
 #include <math.h>
 
+#include "access/heapam.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "common/pg_prng.h"
 #include "catalog/index.h"
 #include "fmgr.h"
 #include "lib/bloomfilter.h"
@@ -73,6 +77,28 @@ fingerprint(CheckState *cs, bool isnull, uint64 key, const ItemPointerData *tid)
 	bloom_add_element(cs->filter, buf, sizeof(buf));
 }
 
+/*
+ * Is blk inside the index?  Concurrent inserts extend the index while we
+ * walk it, and link the new pages before we read the link, so a block past
+ * the size known so far makes us re-read the size before we complain.
+ */
+static bool
+index_block_exists(CheckState *cs, BlockNumber blk)
+{
+	BlockNumber n;
+
+	if (blk < cs->nblocks)
+		return true;
+	n = RelationGetNumberOfBlocks(cs->index);
+	if (n > cs->nblocks)
+	{
+		cs->seen = repalloc_huge(cs->seen, sizeof(bool) * n);
+		memset(cs->seen + cs->nblocks, 0, sizeof(bool) * (n - cs->nblocks));
+		cs->nblocks = n;
+	}
+	return blk < cs->nblocks;
+}
+
 /* read a page into a private copy, checking its header and type */
 static void
 read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
@@ -82,7 +108,7 @@ read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
 	LearnedPageOpaque op;
 
 	CHECK_FOR_INTERRUPTS();
-	if (blk == LEARNED_METAPAGE_BLKNO || blk >= cs->nblocks)
+	if (blk == LEARNED_METAPAGE_BLKNO || !index_block_exists(cs, blk))
 		CORRUPT(cs, blk, "Reference to block %u, outside the index (%u blocks) or the metapage.",
 				blk, cs->nblocks);
 	if (cs->seen[blk])
@@ -106,7 +132,15 @@ read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
 		CORRUPT(cs, blk, "Page id is 0x%04X, expected 0x%04X.", op->page_id, LEARNED_PAGE_ID);
 	if (op->page_type != type)
 		CORRUPT(cs, blk, "Page type is %u, expected %u.", op->page_type, type);
-	if (op->generation > cs->c->meta.generation)
+
+	/*
+	 * Leaf and model pages are never newer than the model we walk (pages
+	 * are recycled only once every reader of an older model is gone); delta
+	 * and NULL pages may be: after a concurrent retrain, inserts link new
+	 * ones to the leaves it kept and to the NULL chain.
+	 */
+	if ((type == LI_PAGE_LEAF || type == LI_PAGE_MODEL) &&
+		op->generation > cs->c->meta.generation)
 		CORRUPT(cs, blk, "Page generation %u is newer than the index's %u.",
 				op->generation, cs->c->meta.generation);
 	if ((type == LI_PAGE_LEAF || type == LI_PAGE_DELTA) && op->nitems > LI_LEAF_CAP)
@@ -319,6 +353,55 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 						RelationGetRelationName(index))));
 }
 
+/*
+ * The MVCC snapshot of the heap-to-index direction, registered before the
+ * index walk begins (as amcheck's bt_index_check does): a row visible to
+ * it was committed before it was taken, and its entry was written to the
+ * index before that commit (insert batches flush at pre-commit), so the
+ * walk that follows must meet that entry.  A snapshot taken after the walk
+ * sees rows whose entries were added behind the walk: false reports under
+ * concurrent inserts.
+ */
+static Snapshot
+heap_check_snapshot(Relation index)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+
+	/*
+	 * In READ COMMITTED this is a new snapshot, which is entitled to every
+	 * entry it needs.  An older transaction snapshot (REPEATABLE READ,
+	 * SERIALIZABLE) may predate an index built with indcheckxmin set (HOT
+	 * chains broken by the build): such a snapshot may still see tuples the
+	 * index deliberately lacks, so it cannot be used to verify it.
+	 */
+	if (IsolationUsesXactSnapshot() && index->rd_index->indcheckxmin &&
+		!TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data),
+							   snapshot->xmin))
+	{
+		UnregisterSnapshot(snapshot);
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("index \"%s\" cannot be verified using the transaction snapshot",
+						RelationGetRelationName(index)),
+				 errhint("Run learned_index_check() in a READ COMMITTED transaction.")));
+	}
+	return snapshot;
+}
+
+/* every tuple visible to the snapshot must have its fingerprint in the filter */
+static void
+check_heap_indexed(CheckState *cs, Relation heap, Snapshot snapshot)
+{
+	IndexInfo  *indexInfo = BuildIndexInfo(cs->index);
+	TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, NULL, true, true);
+
+	/* only tuples of the snapshot; heap-only ones report their root TID */
+	indexInfo->ii_Concurrent = true;
+	table_index_build_scan(heap, cs->index, indexInfo, true, false,
+						   heap_callback, cs, scan);
+}
+
+/* learned_index_check(index regclass, heapallindexed boolean) */
 Datum
 learned_index_check(PG_FUNCTION_ARGS)
 {
@@ -329,6 +412,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 				index;
 	LearnedMetaPageData meta;
 	CheckState	cs;
+	Snapshot	snapshot = InvalidSnapshot;
 
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
@@ -337,31 +421,41 @@ learned_index_check(PG_FUNCTION_ARGS)
 	/* table before index, as amcheck does */
 	heap = table_open(heapoid, AccessShareLock);
 	index = index_open(indexoid, AccessShareLock);
+	if (heapoid != IndexGetRelation(indexoid, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not open the table of index \"%s\"",
+						RelationGetRelationName(index))));
 	learned_check_index_rel(index);
 
+	/* our own buffered entries first: our snapshot sees their rows */
 	learned_flush_pending(index);
 	memset(&cs, 0, sizeof(cs));
 	cs.index = index;
+	if (heapallindexed)
+		snapshot = heap_check_snapshot(index);
 
 	learned_reader_begin(index, &meta);
 	cs.c = learned_cache_acquire(index, &meta);
 	cs.kind = (LearnedKeyKind) meta.keykind;
 	cs.nblocks = RelationGetNumberOfBlocks(index);
-	cs.seen = palloc0(sizeof(bool) * cs.nblocks);
+	cs.seen = palloc0(sizeof(bool) * Max(cs.nblocks, 1));
 	if (heapallindexed)
 	{
-		int64		total = Max((int64) (meta.nkeys + meta.nnulls) * 2, 1024);
+		/* entries: at most a full leaf per block; more than the filter needs */
+		int64		total = Max((int64) (meta.nkeys + meta.nnulls),
+								(int64) cs.nblocks * LI_LEAF_CAP / 2);
 
-		cs.filter = bloom_create(total, maintenance_work_mem, 0);
+		cs.filter = bloom_create(Max(total, 1024), maintenance_work_mem,
+								 pg_prng_uint64(&pg_global_prng_state));
 	}
 
 	check_model(&cs);
-	{
-		/* model pages: type, generation, chain */
-		check_chain(&cs, meta.model_head, LI_PAGE_MODEL);
-	}
+	/* model pages: type, generation, chain */
+	check_chain(&cs, meta.model_head, LI_PAGE_MODEL);
 	check_leaves(&cs);
 	{
+		/* the NULL chain is shared by every generation: read its head now */
 		LearnedMetaPageData now;
 
 		learned_read_meta(index, &now);
@@ -370,13 +464,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 
 	if (heapallindexed)
 	{
-		IndexInfo  *indexInfo = BuildIndexInfo(index);
-		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-		TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, NULL, true, true);
-
-		indexInfo->ii_Concurrent = true;	/* only tuples of the snapshot */
-		table_index_build_scan(heap, index, indexInfo, true, false,
-							   heap_callback, &cs, scan);
+		check_heap_indexed(&cs, heap, snapshot);
 		UnregisterSnapshot(snapshot);
 		bloom_free(cs.filter);
 	}
