@@ -8,9 +8,11 @@
  * and across leaves; every key inside its leaf's separator range; every
  * sorted key within the search radius of the model's prediction (the bound
  * every lookup relies on) and within the stored max_error; each page
- * referenced once.  With heapallindexed, every heap tuple visible to the
- * check's snapshot must have an entry (Bloom filter fingerprint sized by
- * maintenance_work_mem, as amcheck does).
+ * referenced once.  With heapallindexed, both directions between index and
+ * heap: every heap tuple visible to the check's snapshot must have an entry
+ * (Bloom filter fingerprint sized by maintenance_work_mem, as amcheck
+ * does), and every entry must lead to a heap item that holds (or held) a
+ * row with the entry's key (see verify_tid()).
  *
  * The first violation raises ERRCODE_INDEX_CORRUPTED naming the block (and
  * offset) where it was found.
@@ -20,6 +22,7 @@
 #include <math.h>
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -27,11 +30,15 @@
 #include "access/xact.h"
 #include "common/pg_prng.h"
 #include "catalog/index.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type_d.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "lib/bloomfilter.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -46,12 +53,30 @@ typedef struct CheckState
 	Relation	index;
 	LearnedCache *c;
 	bool	   *seen;			/* blocks referenced so far */
-	BlockNumber nblocks;
+	BlockNumber nblocks;		/* index size known so far (it grows) */
 	bloom_filter *filter;
 	LearnedKeyKind kind;
 	int64		entries;
 	int64		heap_checked;
+	/* index -> heap verification (heapallindexed), see verify_tid() */
+	bool		heapcheck;
+	Relation	heap;
+	BlockNumber heap_nblocks;	/* heap size known so far (it grows) */
+	IndexInfo  *ii;
+	EState	   *estate;			/* for FormIndexDatum (expression indexes) */
+	TupleTableSlot *slot;
+	MemoryContext tmpcxt;		/* per entry: copies of heap tuples */
 } CheckState;
+
+/* what an entry's heap TID names (verify_tid) */
+typedef enum TidTarget
+{
+	TID_ROWS,					/* LP_NORMAL root or LP_REDIRECT: a HOT chain */
+	TID_DEAD,					/* LP_DEAD: awaiting VACUUM */
+	TID_UNUSED,					/* LP_UNUSED or past the line pointer array */
+	TID_HEAP_ONLY,				/* a heap-only tuple: never indexed */
+	TID_BAD_REDIRECT			/* a redirect to no tuple */
+} TidTarget;
 
 #define CORRUPT(cs, blk, ...) \
 	ereport(ERROR, \
@@ -60,6 +85,7 @@ typedef struct CheckState
 					RelationGetRelationName((cs)->index), (blk)), \
 			 errdetail(__VA_ARGS__)))
 
+/* add an entry's (key, TID) to the Bloom filter of heapallindexed */
 static void
 fingerprint(CheckState *cs, bool isnull, uint64 key, const ItemPointerData *tid)
 {
@@ -99,9 +125,12 @@ index_block_exists(CheckState *cs, BlockNumber blk)
 	return blk < cs->nblocks;
 }
 
-/* read a page into a private copy, checking its header and type */
+/*
+ * Read a page into a private copy, checking its header and type; with pin,
+ * the buffer stays pinned (not locked) and is returned there.
+ */
 static void
-read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
+read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy, Buffer *pin)
 {
 	Buffer		buf;
 	Page		page;
@@ -118,7 +147,11 @@ read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
 	buf = ReadBuffer(cs->index, blk);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	memcpy(copy, BufferGetPage(buf), BLCKSZ);
-	UnlockReleaseBuffer(buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (pin)
+		*pin = buf;
+	else
+		ReleaseBuffer(buf);
 
 	page = (Page) copy;
 	if (PageIsNew(page))
@@ -149,6 +182,7 @@ read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy)
 		CORRUPT(cs, blk, "%u entries, more than the capacity %d.", op->nitems, LI_NULL_CAP);
 }
 
+/* a TID's offset must be possible on a heap page */
 static void
 check_tid(CheckState *cs, BlockNumber blk, int off, const ItemPointerData *tid)
 {
@@ -159,139 +193,400 @@ check_tid(CheckState *cs, BlockNumber blk, int off, const ItemPointerData *tid)
 				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
 }
 
+/* the text of a key code (decoded to the index's type) for messages */
+static char *
+key_text(CheckState *cs, bool isnull, uint64 key)
+{
+	Oid			typid;
+	Oid			outfn;
+	bool		varlena;
+
+	switch (cs->kind)
+	{
+		case LI_KEY_INT2:
+			typid = INT2OID;
+			break;
+		case LI_KEY_INT4:
+			typid = INT4OID;
+			break;
+		case LI_KEY_INT8:
+			typid = INT8OID;
+			break;
+		case LI_KEY_FLOAT4:
+			typid = FLOAT4OID;
+			break;
+		case LI_KEY_FLOAT8:
+			typid = FLOAT8OID;
+			break;
+		case LI_KEY_DATE:
+			typid = DATEOID;
+			break;
+		case LI_KEY_TIMESTAMP:
+			typid = TIMESTAMPOID;
+			break;
+		case LI_KEY_TIMESTAMPTZ:
+			typid = TIMESTAMPTZOID;
+			break;
+		default:
+			return psprintf("code %llu", (unsigned long long) key);
+	}
+	if (isnull)
+		return pstrdup("NULL");
+	getTypeOutputInfo(typid, &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, learned_decode(cs->kind, key));
+}
+
+/* is blk inside the heap?  Inserts extend it during the check; nothing truncates it (our lock) */
+static bool
+heap_block_exists(CheckState *cs, BlockNumber blk)
+{
+	if (blk >= cs->heap_nblocks)
+		cs->heap_nblocks = RelationGetNumberOfBlocks(cs->heap);
+	return blk < cs->heap_nblocks;
+}
+
+/*
+ * What heap item (hblk, hoff) of the share-locked page holds: for a root
+ * or redirect, copies of the members of its HOT chain into members[]
+ * (allocated in the current memory context), in chain order.
+ */
+static TidTarget
+collect_chain(CheckState *cs, Page page, BlockNumber hblk, OffsetNumber hoff,
+			  HeapTuple *members, int *nmembers)
+{
+	OffsetNumber maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+	OffsetNumber off = hoff;
+	TransactionId prev_xmax = InvalidTransactionId;
+	ItemId		lp;
+
+	*nmembers = 0;
+	if (hoff < FirstOffsetNumber || hoff > maxoff)
+		return TID_UNUSED;
+	lp = PageGetItemId(page, hoff);
+	if (!ItemIdIsUsed(lp))
+		return TID_UNUSED;
+	if (ItemIdIsDead(lp))
+		return TID_DEAD;
+	if (ItemIdIsRedirected(lp))
+	{
+		off = ItemIdGetRedirect(lp);
+		if (off < FirstOffsetNumber || off > maxoff ||
+			!ItemIdIsNormal(PageGetItemId(page, off)))
+			return TID_BAD_REDIRECT;
+	}
+	else if (HeapTupleHeaderIsHeapOnly((HeapTupleHeader) PageGetItem(page, lp)))
+		return TID_HEAP_ONLY;
+
+	/* follow the chain as heap_hot_search_buffer does, on this page only */
+	while (*nmembers < MaxHeapTuplesPerPage)
+	{
+		HeapTupleData tup;
+
+		lp = PageGetItemId(page, off);
+		if (!ItemIdIsNormal(lp))
+			break;
+		tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+		tup.t_len = ItemIdGetLength(lp);
+		tup.t_tableOid = RelationGetRelid(cs->heap);
+		ItemPointerSet(&tup.t_self, hblk, off);
+		if (TransactionIdIsValid(prev_xmax) &&
+			!TransactionIdEquals(prev_xmax, HeapTupleHeaderGetXmin(tup.t_data)))
+			break;
+		members[(*nmembers)++] = heap_copytuple(&tup);
+		if (!HeapTupleIsHotUpdated(&tup) ||
+			ItemPointerGetBlockNumber(&tup.t_data->t_ctid) != hblk)
+			break;
+		off = ItemPointerGetOffsetNumber(&tup.t_data->t_ctid);
+		if (off < FirstOffsetNumber || off > maxoff)
+			break;
+		prev_xmax = HeapTupleHeaderGetUpdateXid(tup.t_data);
+	}
+	return TID_ROWS;
+}
+
+/* the indexed key of a heap tuple, computed and encoded as an insert does */
+static void
+heap_key(CheckState *cs, HeapTuple tuple, bool *isnull, uint64 *key)
+{
+	Datum		values[INDEX_MAX_KEYS];
+	bool		nulls[INDEX_MAX_KEYS];
+
+	ExecStoreHeapTuple(tuple, cs->slot, false);
+	FormIndexDatum(cs->ii, cs->slot, cs->estate, values, nulls);
+	*isnull = nulls[0];
+	*key = nulls[0] ? 0 : learned_encode(cs->kind, values[0]);
+	ExecClearTuple(cs->slot);
+	ResetPerTupleExprContext(cs->estate);
+}
+
+/*
+ * Index -> heap: the heap item an entry names must exist, must not be
+ * unused nor a heap-only tuple, and, if it has storage, some member of the
+ * HOT chain it roots must have the entry's key (NULL for NULL entries).
+ * LP_DEAD is fine (its entries await VACUUM).  Any member, not the first:
+ * a CREATE INDEX (CONCURRENTLY) over a HOT chain whose key changed before
+ * the index existed indexes the root TID with a later member's key.
+ *
+ * Why the heap item cannot be recycled under us although we hold only
+ * AccessShareLock: callers keep the index page the entry was copied from
+ * pinned (for a delta page, its leaf) until its entries are verified.
+ * VACUUM marks a TID unused only after its bulk delete removed every entry
+ * of it, and bulk delete takes a cleanup lock on each leaf (covering its
+ * delta pages) and NULL page before removing entries there, so it waits
+ * for our pin; entries a concurrent retrain moved to newer leaves are
+ * protected by our generation lock, which bulk delete waits for too
+ * (learned_vacuum.c).  So an entry valid in our copy names a TID that is
+ * not recycled before we look at it.  (On a hot standby, redo takes no
+ * cleanup locks on our pages; this direction is skipped there.)
+ */
+static void
+verify_tid(CheckState *cs, BlockNumber blk, const char *what, int off,
+		   bool isnull, uint64 key, const ItemPointerData *tid)
+{
+	BlockNumber hblk = ItemPointerGetBlockNumber(tid);
+	OffsetNumber hoff = ItemPointerGetOffsetNumber(tid);
+	HeapTuple	members[MaxHeapTuplesPerPage];
+	int			n;
+	TidTarget	target;
+	Buffer		buf;
+	bool		hnull = false;
+	uint64		hkey = 0;
+
+	if (!heap_block_exists(cs, hblk))
+		CORRUPT(cs, blk, "%s %d (key %s) points to heap block %u, past the end of table \"%s\" (%u blocks).",
+				what, off, key_text(cs, isnull, key), hblk,
+				RelationGetRelationName(cs->heap), cs->heap_nblocks);
+	/* no ring buffer: entries visit heap pages in random order */
+	buf = ReadBufferExtended(cs->heap, MAIN_FORKNUM, hblk, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	target = collect_chain(cs, BufferGetPage(buf), hblk, hoff, members, &n);
+	UnlockReleaseBuffer(buf);
+
+	if (target == TID_UNUSED)
+		CORRUPT(cs, blk, "%s %d (key %s) points to heap item (%u,%u), which is unused.",
+				what, off, key_text(cs, isnull, key), hblk, hoff);
+	if (target == TID_HEAP_ONLY)
+		CORRUPT(cs, blk, "%s %d (key %s) points to heap-only tuple (%u,%u) instead of the root of its HOT chain.",
+				what, off, key_text(cs, isnull, key), hblk, hoff);
+	if (target == TID_BAD_REDIRECT)
+		CORRUPT(cs, blk, "%s %d (key %s) points to heap item (%u,%u), a redirect to no tuple.",
+				what, off, key_text(cs, isnull, key), hblk, hoff);
+	for (int i = 0; i < n; i++)
+	{
+		bool		mnull;
+		uint64		mkey;
+
+		heap_key(cs, members[i], &mnull, &mkey);
+		if (mnull == isnull && (isnull || mkey == key))
+			return;
+		if (i == 0)
+		{
+			hnull = mnull;
+			hkey = mkey;
+		}
+	}
+	if (n > 0)
+		CORRUPT(cs, blk, "%s %d (key %s) points to heap tuple (%u,%u), whose indexed key is %s%s.",
+				what, off, key_text(cs, isnull, key), hblk, hoff,
+				key_text(cs, hnull, hkey),
+				n > 1 ? psprintf(" (nor does any of the %d later versions in its HOT chain have the entry's key)", n - 1) : "");
+}
+
+/* verify_tid() for every live entry of a page copy (keys == NULL: NULL entries) */
+static void
+verify_entries(CheckState *cs, BlockNumber blk, const char *what,
+			   const uint64 *keys, const ItemPointerData *tids, int n)
+{
+	MemoryContext old;
+
+	if (!cs->heapcheck)
+		return;
+	old = MemoryContextSwitchTo(cs->tmpcxt);
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!ItemPointerIsValid(&tids[i]))
+			continue;
+		verify_tid(cs, blk, what, i, keys == NULL, keys ? keys[i] : 0, &tids[i]);
+		MemoryContextReset(cs->tmpcxt);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* a leaf's entries: TIDs, range of its separators, tombstone count, fingerprints */
+static void
+check_leaf_entries(CheckState *cs, uint32 g, BlockNumber blk, Page page)
+{
+	LearnedCache *c = cs->c;
+	LearnedPageOpaque op = LearnedPageGetOpaque(page);
+	uint64	   *keys = LearnedPageKeys(page);
+	ItemPointerData *tids = LearnedPageTids(page);
+	int			ns = learned_leaf_sorted(c, g);
+	uint64		lo = c->seps[g];
+	bool		has_hi = (g + 1 < c->meta.nleaf);
+	uint64		hi = has_hi ? c->seps[g + 1] : PG_UINT64_MAX;
+	int			ndead = 0;
+
+	if (op->nitems < ns)
+		CORRUPT(cs, blk, "Leaf %u has %u entries but the model says %d were written sorted.",
+				g, op->nitems, ns);
+	for (int i = 0; i < op->nitems; i++)
+	{
+		check_tid(cs, blk, i, &tids[i]);
+		if (!ItemPointerIsValid(&tids[i]))
+		{
+			ndead++;
+			continue;
+		}
+		cs->entries++;
+		fingerprint(cs, false, keys[i], &tids[i]);
+		if (keys[i] < lo || keys[i] > hi || (i >= ns && has_hi && keys[i] == hi))
+			CORRUPT(cs, blk, "Entry %d (key code %llu) is outside the leaf's range [%llu, %llu%s.",
+					i, (unsigned long long) keys[i], (unsigned long long) lo,
+					(unsigned long long) hi, has_hi ? ")" : "]");
+	}
+	if (ndead != op->ndead)
+		CORRUPT(cs, blk, "Page counts %u tombstones, found %d.", op->ndead, ndead);
+}
+
+/* a leaf's sorted part: order across leaves and the model's error bound */
+static void
+check_leaf_sorted(CheckState *cs, uint32 g, BlockNumber blk, Page page,
+				  bool *have_prev, uint64 *prev)
+{
+	LearnedCache *c = cs->c;
+	const LearnedMetaPageData *m = &c->meta;
+	uint64	   *keys = LearnedPageKeys(page);
+
+	for (int i = 0; i < learned_leaf_sorted(c, g); i++)
+	{
+		double		pred,
+					err;
+
+		if (*have_prev && keys[i] < *prev)
+			CORRUPT(cs, blk, "Entry %d (key code %llu) is smaller than the previous key %llu.",
+					i, (unsigned long long) keys[i], (unsigned long long) *prev);
+		if (*have_prev && keys[i] == *prev)
+			continue;
+		*have_prev = true;
+		*prev = keys[i];
+		pred = li_predict(c->segs, m->nsegments, m->nkeys, keys[i]);
+		err = fabs(pred - (double) (c->starts[g] + i));
+		if (err > m->radius)
+			CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the search radius %u.",
+					i, (unsigned long long) keys[i], err, m->radius);
+		if (err > m->max_error + 1e-6)
+			CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the recorded max_error %.3f.",
+					i, (unsigned long long) keys[i], err, m->max_error);
+	}
+}
+
+/* the delta chain of leaf g (the caller keeps the leaf pinned) */
+static void
+check_delta_chain(CheckState *cs, uint32 g, BlockNumber leafblk, BlockNumber head)
+{
+	LearnedCache *c = cs->c;
+	uint64		lo = c->seps[g];
+	bool		has_hi = (g + 1 < c->meta.nleaf);
+	uint64		hi = has_hi ? c->seps[g + 1] : PG_UINT64_MAX;
+	PGAlignedBlock dcopy;
+	Page		dpage = dcopy.data;
+	int			chain = 0;
+
+	for (BlockNumber next = head; next != InvalidBlockNumber;)
+	{
+		LearnedPageOpaque dop;
+		uint64	   *keys;
+		ItemPointerData *tids;
+
+		if (++chain > (int) cs->nblocks)
+			CORRUPT(cs, leafblk, "Delta chain of leaf %u loops.", g);
+		read_page(cs, next, LI_PAGE_DELTA, dpage, NULL);
+		dop = LearnedPageGetOpaque(dpage);
+		keys = LearnedPageKeys(dpage);
+		tids = LearnedPageTids(dpage);
+		for (int i = 0; i < dop->nitems; i++)
+		{
+			check_tid(cs, next, i, &tids[i]);
+			if (!ItemPointerIsValid(&tids[i]))
+				continue;
+			cs->entries++;
+			fingerprint(cs, false, keys[i], &tids[i]);
+			if (keys[i] < lo || (has_hi && keys[i] >= hi))
+				CORRUPT(cs, next, "Delta entry %d (key code %llu) is outside leaf %u's range.",
+						i, (unsigned long long) keys[i], g);
+		}
+		verify_entries(cs, next, "Delta entry", keys, tids, dop->nitems);
+		next = dop->next;
+	}
+}
+
+/*
+ * Every leaf group (leaf and delta chain) of the model, in key order.  The
+ * leaf stays pinned while its group's heap items are verified: VACUUM's
+ * bulk delete cannot remove the group's entries meanwhile (verify_tid()).
+ */
 static void
 check_leaves(CheckState *cs)
 {
 	LearnedCache *c = cs->c;
-	const LearnedMetaPageData *m = &c->meta;
 	PGAlignedBlock copy;
+	Page		page = copy.data;
 	bool		have_prev = false;
 	uint64		prev = 0;
 
-	for (uint32 g = 0; g < m->nleaf; g++)
+	for (uint32 g = 0; g < c->meta.nleaf; g++)
 	{
 		BlockNumber blk = c->blknos[g];
-		Page		page = copy.data;
-		LearnedPageOpaque op;
-		uint64	   *keys;
-		ItemPointerData *tids;
-		int			ns = learned_leaf_sorted(c, g);
-		uint64		lo = c->seps[g];
-		bool		has_hi = (g + 1 < m->nleaf);
-		uint64		hi = has_hi ? c->seps[g + 1] : PG_UINT64_MAX;
-		int			ndead = 0;
-		BlockNumber next;
-		int			chain = 0;
+		Buffer		pin = InvalidBuffer;
 
-		read_page(cs, blk, LI_PAGE_LEAF, page);
-		op = LearnedPageGetOpaque(page);
-		keys = LearnedPageKeys(page);
-		tids = LearnedPageTids(page);
-		if (op->nitems < ns)
-			CORRUPT(cs, blk, "Leaf %u has %u entries but the model says %d were written sorted.",
-					g, op->nitems, ns);
-		for (int i = 0; i < op->nitems; i++)
-		{
-			check_tid(cs, blk, i, &tids[i]);
-			if (!ItemPointerIsValid(&tids[i]))
-			{
-				ndead++;
-				continue;
-			}
-			cs->entries++;
-			fingerprint(cs, false, keys[i], &tids[i]);
-			if (keys[i] < lo || keys[i] > hi || (i >= ns && has_hi && keys[i] == hi))
-				CORRUPT(cs, blk, "Entry %d (key code %llu) is outside the leaf's range [%llu, %llu%s.",
-						i, (unsigned long long) keys[i], (unsigned long long) lo,
-						(unsigned long long) hi, has_hi ? ")" : "]");
-		}
-		if (ndead != op->ndead)
-			CORRUPT(cs, blk, "Page counts %u tombstones, found %d.", op->ndead, ndead);
-
-		/* sorted part: order and the model bound */
-		for (int i = 0; i < ns; i++)
-		{
-			double		pred,
-						err;
-
-			if (have_prev && keys[i] < prev)
-				CORRUPT(cs, blk, "Entry %d (key code %llu) is smaller than the previous key %llu.",
-						i, (unsigned long long) keys[i], (unsigned long long) prev);
-			if (have_prev && keys[i] == prev)
-				continue;
-			have_prev = true;
-			prev = keys[i];
-			pred = li_predict(c->segs, m->nsegments, m->nkeys, keys[i]);
-			err = fabs(pred - (double) (c->starts[g] + i));
-			if (err > m->radius)
-				CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the search radius %u.",
-						i, (unsigned long long) keys[i], err, m->radius);
-			if (err > m->max_error + 1e-6)
-				CORRUPT(cs, blk, "Entry %d (key code %llu): model error %.3f exceeds the recorded max_error %.3f.",
-						i, (unsigned long long) keys[i], err, m->max_error);
-		}
-
-		/* delta chain */
-		for (next = op->next; next != InvalidBlockNumber;)
-		{
-			PGAlignedBlock dcopy;
-			Page		dpage = dcopy.data;
-			LearnedPageOpaque dop;
-
-			if (++chain > (int) cs->nblocks)
-				CORRUPT(cs, blk, "Delta chain of leaf %u loops.", g);
-			read_page(cs, next, LI_PAGE_DELTA, dpage);
-			dop = LearnedPageGetOpaque(dpage);
-			for (int i = 0; i < dop->nitems; i++)
-			{
-				uint64		k = LearnedPageKeys(dpage)[i];
-				ItemPointerData *t = &LearnedPageTids(dpage)[i];
-
-				check_tid(cs, next, i, t);
-				if (!ItemPointerIsValid(t))
-					continue;
-				cs->entries++;
-				fingerprint(cs, false, k, t);
-				if (k < lo || (has_hi && k >= hi))
-					CORRUPT(cs, next, "Delta entry %d (key code %llu) is outside leaf %u's range.",
-							i, (unsigned long long) k, g);
-			}
-			next = dop->next;
-		}
+		read_page(cs, blk, LI_PAGE_LEAF, page, &pin);
+		check_leaf_entries(cs, g, blk, page);
+		check_leaf_sorted(cs, g, blk, page, &have_prev, &prev);
+		verify_entries(cs, blk, "Entry", LearnedPageKeys(page), LearnedPageTids(page),
+					   LearnedPageGetOpaque(page)->nitems);
+		check_delta_chain(cs, g, blk, LearnedPageGetOpaque(page)->next);
+		ReleaseBuffer(pin);
 	}
 }
 
+/* a chain of model or NULL pages; each NULL page stays pinned while its heap items are verified */
 static void
 check_chain(CheckState *cs, BlockNumber head, uint16 type)
 {
 	PGAlignedBlock copy;
+	Page		page = copy.data;
 	int			chain = 0;
 
 	for (BlockNumber blk = head; blk != InvalidBlockNumber;)
 	{
-		Page		page = copy.data;
 		LearnedPageOpaque op;
+		ItemPointerData *tids = LearnedNullTids(page);
+		Buffer		pin = InvalidBuffer;
 
 		if (++chain > (int) cs->nblocks)
 			CORRUPT(cs, blk, "Page chain loops.");
-		read_page(cs, blk, type, page);
+		read_page(cs, blk, type, page, type == LI_PAGE_NULL ? &pin : NULL);
 		op = LearnedPageGetOpaque(page);
 		if (type == LI_PAGE_NULL)
 		{
 			for (int i = 0; i < op->nitems; i++)
 			{
-				check_tid(cs, blk, i, &LearnedNullTids(page)[i]);
-				if (ItemPointerIsValid(&LearnedNullTids(page)[i]))
+				check_tid(cs, blk, i, &tids[i]);
+				if (ItemPointerIsValid(&tids[i]))
 				{
 					cs->entries++;
-					fingerprint(cs, true, 0, &LearnedNullTids(page)[i]);
+					fingerprint(cs, true, 0, &tids[i]);
 				}
 			}
+			verify_entries(cs, blk, "NULL entry", NULL, tids, op->nitems);
+			ReleaseBuffer(pin);
 		}
 		blk = op->next;
 	}
 }
 
+/* segments and separators of the cached model: order and sane values */
 static void
 check_model(CheckState *cs)
 {
@@ -328,6 +623,7 @@ check_model(CheckState *cs)
 				m->max_error, m->radius);
 }
 
+/* heap -> index: a visible heap tuple must have been fingerprinted */
 static void
 heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			  bool tupleIsAlive, void *state)
@@ -401,6 +697,64 @@ check_heap_indexed(CheckState *cs, Relation heap, Snapshot snapshot)
 						   heap_callback, cs, scan);
 }
 
+/*
+ * Prepare the index -> heap direction of heapallindexed.  It reads heap
+ * pages directly, so only for heap tables, and not on a hot standby (see
+ * verify_tid()).
+ */
+static void
+heap_check_begin(CheckState *cs, Relation heap)
+{
+	if (heap->rd_rel->relam != HEAP_TABLE_AM_OID || RecoveryInProgress())
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("learned_index_check: not verifying that the entries of \"%s\" lead to their rows",
+								 RelationGetRelationName(cs->index))));
+		return;
+	}
+	cs->heapcheck = true;
+	cs->heap = heap;
+	cs->heap_nblocks = RelationGetNumberOfBlocks(heap);
+	cs->ii = BuildIndexInfo(cs->index);
+	cs->estate = CreateExecutorState();
+	cs->slot = MakeSingleTupleTableSlot(RelationGetDescr(heap), &TTSOpsHeapTuple);
+	GetPerTupleExprContext(cs->estate)->ecxt_scantuple = cs->slot;
+	cs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index_check heap tuples",
+									   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* release what heap_check_begin() set up */
+static void
+heap_check_end(CheckState *cs)
+{
+	if (!cs->heapcheck)
+		return;
+	ExecDropSingleTupleTableSlot(cs->slot);
+	FreeExecutorState(cs->estate);
+	MemoryContextDelete(cs->tmpcxt);
+}
+
+/* walk the index (and, with a filter, fingerprint it), then the heap -> index direction */
+static void
+check_index(CheckState *cs, Relation heap, Snapshot snapshot)
+{
+	LearnedMetaPageData now;
+	LearnedKeyKind opckind = learned_keykind_for_type(cs->index->rd_opcintype[0]);
+
+	if (cs->kind != opckind)
+		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Key kind %d in the metapage, but the operator class's is %d.",
+				(int) cs->kind, (int) opckind);
+	check_model(cs);
+	/* model pages: type, generation, chain */
+	check_chain(cs, cs->c->meta.model_head, LI_PAGE_MODEL);
+	check_leaves(cs);
+	/* the NULL chain is shared by every generation: read its head now */
+	learned_read_meta(cs->index, &now);
+	check_chain(cs, now.null_head, LI_PAGE_NULL);
+	if (cs->filter)
+		check_heap_indexed(cs, heap, snapshot);
+}
+
 /* learned_index_check(index regclass, heapallindexed boolean) */
 Datum
 learned_index_check(PG_FUNCTION_ARGS)
@@ -413,6 +767,9 @@ learned_index_check(PG_FUNCTION_ARGS)
 	LearnedMetaPageData meta;
 	CheckState	cs;
 	Snapshot	snapshot = InvalidSnapshot;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
 
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
@@ -427,6 +784,15 @@ learned_index_check(PG_FUNCTION_ARGS)
 				 errmsg("could not open the table of index \"%s\"",
 						RelationGetRelationName(index))));
 	learned_check_index_rel(index);
+
+	/*
+	 * Index expressions run as the table's owner, in a restricted security
+	 * context, with GUC changes undone afterwards (as amcheck does).
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(heap->rd_rel->relowner,
+						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
 
 	/* our own buffered entries first: our snapshot sees their rows */
 	learned_flush_pending(index);
@@ -448,29 +814,22 @@ learned_index_check(PG_FUNCTION_ARGS)
 
 		cs.filter = bloom_create(Max(total, 1024), maintenance_work_mem,
 								 pg_prng_uint64(&pg_global_prng_state));
+		heap_check_begin(&cs, heap);
 	}
 
-	check_model(&cs);
-	/* model pages: type, generation, chain */
-	check_chain(&cs, meta.model_head, LI_PAGE_MODEL);
-	check_leaves(&cs);
-	{
-		/* the NULL chain is shared by every generation: read its head now */
-		LearnedMetaPageData now;
-
-		learned_read_meta(index, &now);
-		check_chain(&cs, now.null_head, LI_PAGE_NULL);
-	}
+	check_index(&cs, heap, snapshot);
 
 	if (heapallindexed)
 	{
-		check_heap_indexed(&cs, heap, snapshot);
+		heap_check_end(&cs);
 		UnregisterSnapshot(snapshot);
 		bloom_free(cs.filter);
 	}
-
 	learned_cache_release(cs.c);
 	learned_reader_end(index, meta.generation);
+
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	PG_RETURN_VOID();

@@ -1,7 +1,10 @@
 # learned_index_check finds corruption: copies of one index are damaged on
 # purpose (relation files written with the server stopped), and each check
 # must raise index_corrupted (SQLSTATE XX002) with the expected message,
-# while the intact copy passes.
+# while the intact copy passes.  The misdirected-entry cases change the
+# TID of the entry of a deleted (not yet vacuumed) row: the heap-to-index
+# direction cannot see them (every visible row keeps its entry), only the
+# index-to-heap verification of heapallindexed does.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -10,6 +13,8 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('corrupt');
 $node->init;
+# deleted rows must keep their entries until the checks ran
+$node->append_conf('postgresql.conf', 'autovacuum = off');
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION learned_index;
@@ -17,17 +22,39 @@ $node->safe_psql('postgres', q{
 	INSERT INTO t SELECT g * 3 FROM generate_series(1, 20000) g;
 	INSERT INTO t VALUES (NULL);
 });
-my @cases = qw(intact magic version order type badtid swaptid model);
+my @cases = qw(intact magic version order type badtid swaptid model
+  misdirect unusedtid pastend nullmisdirect);
 for my $c (@cases)
 {
 	$node->safe_psql('postgres', "CREATE INDEX idx_$c ON t USING learned (k)");
 }
+# rows whose entries are misdirected: deleted, so that no visible row
+# loses its entry; and the live row the first one is pointed at
+my %ctid;
+for my $k (300, 600, 900, 3000)
+{
+	my ($blk, $off) = $node->safe_psql('postgres',
+		"SELECT ctid FROM t WHERE k = $k") =~ /\((\d+),(\d+)\)/;
+	$ctid{$k} = [ $blk, $off ];
+}
+$node->safe_psql('postgres', 'DELETE FROM t WHERE k IN (300, 600, 900)');
+# a HOT chain: h's row k = 5 gets a heap-only version (v is not indexed)
+$node->safe_psql('postgres', q{
+	CREATE TABLE h (k int8, v int) WITH (fillfactor = 50);
+	INSERT INTO h SELECT g, 0 FROM generate_series(1, 100) g;
+	CREATE INDEX idx_heaponly ON h USING learned (k);
+	UPDATE h SET v = 1 WHERE k = 5;
+});
+my ($hot_blk, $hot_off) = $node->safe_psql('postgres',
+	"SELECT ctid FROM h WHERE k = 5") =~ /\((\d+),(\d+)\)/;
 my %path;
 for my $c (@cases)
 {
 	$path{$c} = $node->data_dir . '/'
 	  . $node->safe_psql('postgres', "SELECT pg_relation_filepath('idx_$c')");
 }
+$path{heaponly} = $node->data_dir . '/'
+  . $node->safe_psql('postgres', "SELECT pg_relation_filepath('idx_heaponly')");
 $node->stop;
 
 my $BLCKSZ = 8192;
@@ -108,6 +135,43 @@ write_at($path{version}, 28, pack('L', 99));
 	write_at($path{swaptid}, $base + 6 * 8, $t3);
 }
 
+# the (only) entry with int8 key $k gets heap TID ($blk,$off)
+sub redirect_entry
+{
+	my ($file, $k, $blk, $off) = @_;
+	my $data = read_file_bytes($file);
+	my $code = pack('q<', $k);
+	substr($code, 7, 1) = chr(ord(substr($code, 7, 1)) ^ 0x80);
+	for my $b (1 .. length($data) / $BLCKSZ - 1)
+	{
+		my ($nitems, $ptype, $id) =
+		  unpack('x8 S x2 S S', substr($data, $b * $BLCKSZ + 8176, 16));
+		next unless ($ptype == 2 || $ptype == 3) && $id == 0xFF8C;
+		for my $i (0 .. $nitems - 1)
+		{
+			next if substr($data, $b * $BLCKSZ + 24 + 8 * $i, 8) ne $code;
+			write_at($file, $b * $BLCKSZ + $tidoff + 6 * $i,
+				pack('S S S', $blk >> 16, $blk & 0xFFFF, $off));
+			return;
+		}
+	}
+	die "no entry with key $k in $file";
+}
+
+# the entry of deleted row k = 300 leads to the live row k = 3000; that of
+# k = 600 to an unused line pointer; that of k = 900 past the heap's end
+redirect_entry($path{misdirect}, 300, @{ $ctid{3000} });
+redirect_entry($path{unusedtid}, 600, $ctid{600}[0], 290);
+redirect_entry($path{pastend}, 900, 4000000, 1);
+# the entry of k = 5 names its heap-only version instead of the chain's root
+redirect_entry($path{heaponly}, 5, $hot_blk, $hot_off);
+# the NULL entry leads to the live row k = 3000
+{
+	my $b = find_page($path{nullmisdirect}, 4, 1);
+	write_at($path{nullmisdirect}, $b * $BLCKSZ + 24,
+		pack('S S S', $ctid{3000}[0] >> 16, $ctid{3000}[0] & 0xFFFF, $ctid{3000}[1]));
+}
+
 # a model segment with a NaN slope
 {
 	my $b = find_page($path{model}, 5, 32);
@@ -135,7 +199,33 @@ check_fails('type', 'false', qr/Page type is 3, expected 2/);
 check_fails('badtid', 'false', qr/invalid heap TID/);
 is($node->safe_psql('postgres', "SELECT learned_index_check('idx_swaptid', false)"), '',
 	'swapped TIDs pass the structural check');
-check_fails('swaptid', 'true', qr/lacks matching index entry/);
+check_fails('swaptid', 'true', qr/lacks matching index entry|whose indexed key/);
+for my $c (qw(misdirect unusedtid pastend heaponly nullmisdirect))
+{
+	is($node->safe_psql('postgres', "SELECT learned_index_check('idx_$c', false)"), '',
+		"$c: the structural check passes");
+}
+my $to = join(',', @{ $ctid{3000} });
+my $unused = "$ctid{600}[0],290";
+check_fails('misdirect', 'true',
+	qr/Entry \d+ \(key 300\) points to heap tuple \($to\), whose indexed key is 3000/);
+check_fails('unusedtid', 'true', qr/points to heap item \($unused\), which is unused/);
+check_fails('pastend', 'true', qr/points to heap block 4000000, past the end of table "t"/);
+check_fails('heaponly', 'true',
+	qr/Entry \d+ \(key 5\) points to heap-only tuple \($hot_blk,$hot_off\) instead of the root/);
+check_fails('nullmisdirect', 'true',
+	qr/NULL entry 0 \(key NULL\) points to heap tuple \($to\), whose indexed key is 3000/);
+# what the misdirected entry does to a query (so the check must see it)
+{
+	my $others = join(', ', map { "idx_$_" } grep { $_ ne 'misdirect' } @cases);
+	is($node->safe_psql('postgres', qq{
+		BEGIN;
+		DROP INDEX $others;
+		SET enable_seqscan = off;
+		SET enable_bitmapscan = off;
+		SELECT count(*) FROM t WHERE k = 300;
+		ROLLBACK;}), '1', 'misdirect: an index scan returns a row that is not there');
+}
 check_fails('model', 'false', qr/invalid parameters/);
 
 # scans of damaged indexes raise a clear error instead of crashing or
