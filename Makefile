@@ -18,6 +18,12 @@ OBJS = $(SHIM_OBJS) $(CORE_OBJS)
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=learned_index
 
+# Isolation tests (interleavings of sessions): test/isolation/specs/*.spec
+# against test/isolation/expected/*.out; `make installcheck` runs them after
+# REGRESS, results in output_iso/.
+ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=learned_index
+
 PG_CONFIG ?= pg_config
 SHLIB_LINK += -lstdc++
 

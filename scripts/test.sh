@@ -21,6 +21,13 @@
 #   regress   pg_regress over sql/*.sql (sorted) against a throwaway
 #             cluster: --inputdir/--outputdir = the copy of the tree,
 #             --load-extension=learned_index --dbname=contrib_regression
+#   isolation pg_isolation_regress over test/isolation/specs/*.spec (sorted)
+#             against a throwaway cluster: --inputdir=test/isolation of the
+#             copy, --outputdir=output_iso in the copy,
+#             --load-extension=learned_index --dbname=isolation_regression
+#             (pg_isolation_regress from pg_config --pkglibdir/pgxs/
+#             src/test/isolation; a step stuck longer than
+#             PGISOLATIONTIMEOUT is cancelled)
 #   tap       prove test/t/*.pl from the copy's top directory, environment
 #             as PGXS's prove_installcheck: PG 15 bin first in PATH,
 #             PG_REGRESS, PostgreSQL::Test in PERL5LIB, TESTDIR=the copy
@@ -40,6 +47,9 @@
 #   LI_SKIP="fuzz bench"  steps to skip
 #   LI_PROVE_FLAGS     extra flags for prove (default: --timer)
 #   LI_REGRESS_CONF    extra postgresql.conf lines for the pg_regress cluster
+#                      (and for the isolation cluster)
+#   PGISOLATIONTIMEOUT=60  seconds before isolationtester cancels a stuck
+#                      step (it gives up at twice that)
 #   KEEP_TMP=1         keep the throwaway directory for inspection
 #   PG_CONFIG, LI_PG_USER, LI_JOBS, LI_TMPDIR: see scripts/common.sh
 #
@@ -54,8 +64,9 @@ set -uo pipefail
 : "${LI_TEST_PORT:=54329}"
 : "${LI_SKIP:=}"
 : "${LI_PROVE_FLAGS:=--timer}"
+: "${PGISOLATIONTIMEOUT:=60}"
 
-ALL_STEPS="unittest asan fuzz regress tap bench"
+ALL_STEPS="unittest asan fuzz regress isolation tap bench"
 
 usage() {
 	sed -n '/^#$/,/^$/s/^# \{0,1\}//p' "$0"
@@ -66,7 +77,7 @@ WANT=""
 for arg in "$@"; do
 	case "$arg" in
 		-h | --help) usage 0 ;;
-		unittest | asan | fuzz | regress | tap | bench) WANT="$WANT $arg" ;;
+		unittest | asan | fuzz | regress | isolation | tap | bench) WANT="$WANT $arg" ;;
 		deps | build | install) ;; # always done
 		*)
 			li_err "unknown step '$arg'"
@@ -245,6 +256,63 @@ step_regress() {
 	return "$rc"
 }
 
+step_isolation() {
+	local tests=() f rc cdir iso
+	for f in "$LI_REPO"/test/isolation/specs/*.spec; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		tests+=("${f%.spec}")
+	done
+	if [ ${#tests[@]} -eq 0 ]; then
+		SKIP_NOTE="no test/isolation/specs/*.spec yet"
+		return 77
+	fi
+	need_installed || return 1
+	iso="$LI_PGXS_DIR/src/test/isolation/pg_isolation_regress"
+	if [ ! -x "$iso" ]; then
+		SKIP_NOTE="$iso not found"
+		return 1
+	fi
+	# same order as the Makefile's $(sort ...): bytewise
+	mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort)
+	for f in "${tests[@]}"; do
+		[ -e "$LI_REPO/test/isolation/expected/$f.out" ] ||
+			li_warn "test/isolation/expected/$f.out is missing: the test will fail (with KEEP_TMP=1 its output stays in output_iso/results/$f.out of the kept directory)"
+	done
+	prepare_copy || return 1
+	cdir="$LI_TMP/isolation_cluster"
+	li_as_user mkdir -p "$cdir" || return 1
+	li_cluster_start "$cdir" "$LI_TEST_PORT" "${LI_REGRESS_CONF:-}" || return 1
+	li_log "pg_isolation_regress: ${tests[*]}"
+	li_run 1200 "${LI_ASU[@]}" -C "$COPY" PGISOLATIONTIMEOUT="$PGISOLATIONTIMEOUT" \
+		"$iso" \
+		--inputdir="$COPY/test/isolation" --outputdir="$COPY/output_iso" \
+		--bindir="$LI_PGBIN" \
+		--load-extension=learned_index \
+		--dbname=isolation_regression \
+		--host="$LI_PGHOST" --port="$LI_PGPORT" \
+		"${tests[@]}"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		if [ -s "$COPY/output_iso/regression.diffs" ]; then
+			li_err "output_iso/regression.diffs (first 300 lines; full file: $COPY/output_iso/regression.diffs)"
+			head -300 "$COPY/output_iso/regression.diffs"
+		fi
+		if [ ! -s "$COPY/output_iso/regression.diffs" ]; then
+			echo "--- server log (last 40 lines) ---"
+			tail -40 "$cdir/server.log"
+		elif grep -qE 'PANIC|TRAP:|terminated by signal|was terminated' \
+			"$cdir/server.log"; then
+			echo "--- server log: crashes and assertion failures ---"
+			grep -E -B2 -A8 'PANIC|TRAP:|terminated by signal|was terminated' \
+				"$cdir/server.log" | head -100
+		fi
+		SKIP_NOTE="pg_isolation_regress failed (rerun with KEEP_TMP=1 to keep $COPY)"
+	fi
+	li_cluster_stop "$cdir"
+	return "$rc"
+}
+
 step_tap() {
 	local tests=() f rc
 	for f in "$LI_REPO"/test/t/*.pl; do
@@ -345,6 +413,7 @@ wanted asan && run_step asan step_asan
 wanted fuzz && run_step fuzz step_fuzz
 
 wanted regress && run_step regress step_regress
+wanted isolation && run_step isolation step_isolation
 wanted tap && run_step tap step_tap
 wanted bench && run_step bench step_bench
 
