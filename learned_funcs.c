@@ -114,7 +114,13 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 	Relation	heap;
 	Relation	index;
 
-	index = open_learned_index(indexoid, ShareUpdateExclusiveLock,
+	/*
+	 * RowExclusive on the table, as an insert: a retrain is ordered against
+	 * VACUUM's bulk delete by the structure lock, so it must not wait for
+	 * VACUUM's table lock (VACUUM may itself be waiting, invisibly to the
+	 * deadlock detector, for a pin of this session's open cursor).
+	 */
+	index = open_learned_index(indexoid, RowExclusiveLock,
 							   RowExclusiveLock, &heap);
 	if (!pg_class_ownercheck(RelationGetRelid(heap), GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX,
@@ -123,7 +129,7 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 	learned_retrain(index, PG_NARGS() > 1 && PG_GETARG_BOOL(1) ? LI_RETRAIN_FULL : LI_RETRAIN_PENDING, true);
 
 	index_close(index, RowExclusiveLock);
-	table_close(heap, ShareUpdateExclusiveLock);
+	table_close(heap, RowExclusiveLock);
 	PG_RETURN_VOID();
 }
 
