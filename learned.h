@@ -63,25 +63,25 @@ typedef RelFileNode LearnedRelFile;
 #define LEARNED_GEN_LOCK(gen)	((BlockNumber) (0xFFFF0000 + ((gen) % LEARNED_GEN_TAGS)))
 
 /* page types */
-#define LI_PAGE_META	1
-#define LI_PAGE_LEAF	2
-#define LI_PAGE_DELTA	3
-#define LI_PAGE_NULL	4
-#define LI_PAGE_MODEL	5
-#define LI_PAGE_FREE	6		/* recyclable */
+#define LEARNED_PAGE_META	1
+#define LEARNED_PAGE_LEAF	2
+#define LEARNED_PAGE_DELTA	3
+#define LEARNED_PAGE_NULL	4
+#define LEARNED_PAGE_MODEL	5
+#define LEARNED_PAGE_FREE	6		/* recyclable */
 
 /* key kinds: how a SQL value is encoded into the model's uint64 */
 typedef enum LearnedKeyKind
 {
-	LI_KEY_INVALID = 0,
-	LI_KEY_INT2,
-	LI_KEY_INT4,
-	LI_KEY_INT8,
-	LI_KEY_FLOAT4,
-	LI_KEY_FLOAT8,
-	LI_KEY_DATE,
-	LI_KEY_TIMESTAMP,
-	LI_KEY_TIMESTAMPTZ
+	LEARNED_KEY_INVALID = 0,
+	LEARNED_KEY_INT2,
+	LEARNED_KEY_INT4,
+	LEARNED_KEY_INT8,
+	LEARNED_KEY_FLOAT4,
+	LEARNED_KEY_FLOAT8,
+	LEARNED_KEY_DATE,
+	LEARNED_KEY_TIMESTAMP,
+	LEARNED_KEY_TIMESTAMPTZ
 } LearnedKeyKind;
 
 /* special space of every page (16 bytes) */
@@ -96,7 +96,7 @@ typedef struct LearnedPageOpaqueData
 		uint16		ndead;		/* leaf: tombstoned entries */
 		uint16		chainlen;	/* delta: pages in the chain from this one */
 	};
-	uint16		page_type;		/* LI_PAGE_* */
+	uint16		page_type;		/* LEARNED_PAGE_* */
 	uint16		page_id;		/* LEARNED_PAGE_ID */
 } LearnedPageOpaqueData;
 
@@ -106,17 +106,17 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 	((LearnedPageOpaque) PageGetSpecialPointer(page))
 
 /* entry area: keys[cap] (uint64) then tids[cap] (6 bytes each) */
-#define LI_ENTRY_OFF		MAXALIGN(SizeOfPageHeaderData)
-#define LI_ENTRY_AVAIL	\
-	(BLCKSZ - LI_ENTRY_OFF - MAXALIGN(sizeof(LearnedPageOpaqueData)))
-#define LI_LEAF_CAP		((int) (LI_ENTRY_AVAIL / (8 + 6)))
-#define LI_NULL_CAP		((int) (LI_ENTRY_AVAIL / 6))
+#define LEARNED_ENTRY_OFF		MAXALIGN(SizeOfPageHeaderData)
+#define LEARNED_ENTRY_AVAIL	\
+	(BLCKSZ - LEARNED_ENTRY_OFF - MAXALIGN(sizeof(LearnedPageOpaqueData)))
+#define LEARNED_LEAF_CAP		((int) (LEARNED_ENTRY_AVAIL / (8 + 6)))
+#define LEARNED_NULL_CAP		((int) (LEARNED_ENTRY_AVAIL / 6))
 
-#define LearnedPageKeys(page)	((uint64 *) ((char *) (page) + LI_ENTRY_OFF))
+#define LearnedPageKeys(page)	((uint64 *) ((char *) (page) + LEARNED_ENTRY_OFF))
 #define LearnedPageTids(page)	\
-	((ItemPointerData *) ((char *) (page) + LI_ENTRY_OFF + LI_LEAF_CAP * 8))
-#define LearnedNullTids(page)	((ItemPointerData *) ((char *) (page) + LI_ENTRY_OFF))
-#define LearnedModelData(page)	((char *) (page) + LI_ENTRY_OFF)
+	((ItemPointerData *) ((char *) (page) + LEARNED_ENTRY_OFF + LEARNED_LEAF_CAP * 8))
+#define LearnedNullTids(page)	((ItemPointerData *) ((char *) (page) + LEARNED_ENTRY_OFF))
+#define LearnedModelData(page)	((char *) (page) + LEARNED_ENTRY_OFF)
 
 /* metapage contents (after the page header) */
 typedef struct LearnedMetaPageData
@@ -287,10 +287,11 @@ learned_item_set(li_item *it, uint64 key, const ItemPointerData *tid)
 
 /* learned_page.c */
 extern void learned_init_page(Page page, uint16 type, uint32 generation);
+extern char *learned_page_problem(Page page, uint16 type, uint32 generation);
 extern LearnedMetaPage learned_meta_update_begin(Relation index, LearnedMetaUpdate *u);
 extern void learned_meta_update_finish(LearnedMetaUpdate *u, bool keep_pin);
 extern BlockNumber learned_chain_next(Relation index, BlockNumber blk, uint16 type,
-									  uint32 generation);
+									  uint32 generation, int *nitems);
 extern BlockNumber learned_leaf_next(Relation index, BlockNumber blk);
 extern void learned_check_page(Relation index, Page page, BlockNumber blkno,
 							   uint16 type, uint32 generation);
@@ -411,9 +412,9 @@ extern IndexBulkDeleteResult *learned_vacuumcleanup(IndexVacuumInfo *info,
 													IndexBulkDeleteResult *stats);
 typedef enum LearnedRetrainMode
 {
-	LI_RETRAIN_OVERFLOW,		/* leaves with delta pages or many tombstones */
-	LI_RETRAIN_PENDING,			/* every leaf with pending or dead entries */
-	LI_RETRAIN_FULL				/* rewrite everything */
+	LEARNED_RETRAIN_OVERFLOW,		/* leaves with delta pages or many tombstones */
+	LEARNED_RETRAIN_PENDING,			/* every leaf with pending or dead entries */
+	LEARNED_RETRAIN_FULL				/* rewrite everything */
 } LearnedRetrainMode;
 
 extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);

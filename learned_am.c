@@ -16,6 +16,7 @@ PG_MODULE_MAGIC;
 static relopt_kind learned_relopt_kind;
 static relopt_parse_elt learned_relopt_tab[3];
 
+/* load time: reloptions, GUCs, cache and insert-path callbacks and hooks */
 void
 _PG_init(void)
 {
@@ -40,13 +41,14 @@ _PG_init(void)
 	learned_relopt_tab[2].opttype = RELOPT_TYPE_REAL;
 	learned_relopt_tab[2].offset = offsetof(LearnedOptions, retrain_threshold);
 	/* the page layout is the core's (li_leaf_capacity): check we agree */
-	if (li_leaf_capacity(LI_ENTRY_AVAIL) != LI_LEAF_CAP ||
-		li_null_capacity(LI_ENTRY_AVAIL) != LI_NULL_CAP)
+	if (li_leaf_capacity(LEARNED_ENTRY_AVAIL) != LEARNED_LEAF_CAP ||
+		li_null_capacity(LEARNED_ENTRY_AVAIL) != LEARNED_NULL_CAP)
 		elog(ERROR, "learned_index: page layout disagrees with the core's");
 	learned_cache_init();
 	learned_insert_init();
 }
 
+/* amoptions: parse and validate the reloptions */
 bytea *
 learned_options(Datum reloptions, bool validate)
 {
@@ -59,6 +61,7 @@ learned_options(Datum reloptions, bool validate)
 
 PG_FUNCTION_INFO_V1(learned_handler);
 
+/* the index access method handler: what the AM can do and its callbacks */
 Datum
 learned_handler(PG_FUNCTION_ARGS)
 {
@@ -125,6 +128,7 @@ learned_handler(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(amroutine);
 }
 
+/* reloption epsilon (the model's error bound) */
 int
 learned_get_epsilon(Relation index)
 {
@@ -133,6 +137,7 @@ learned_get_epsilon(Relation index)
 	return opts ? opts->epsilon : LEARNED_DEFAULT_EPSILON;
 }
 
+/* reloption retrain_threshold (fraction of overflowed leaves) */
 double
 learned_get_retrain_threshold(Relation index)
 {
@@ -145,9 +150,10 @@ learned_get_retrain_threshold(Relation index)
 int
 learned_per_page(Relation index)
 {
-	return Max(1, LI_LEAF_CAP * learned_get_fillfactor(index) / 100);
+	return Max(1, LEARNED_LEAF_CAP * learned_get_fillfactor(index) / 100);
 }
 
+/* reloption fillfactor (percent of a leaf filled by build/retrain) */
 int
 learned_get_fillfactor(Relation index)
 {

@@ -42,9 +42,9 @@ build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
 	meta->generation = generation;
 	meta->next_generation = generation + 1;
 	meta->keykind = kind;
-	meta->leaf_cap = LI_LEAF_CAP;
+	meta->leaf_cap = LEARNED_LEAF_CAP;
 	meta->per_page = per_page;
-	meta->null_cap = LI_NULL_CAP;
+	meta->null_cap = LEARNED_NULL_CAP;
 	meta->epsilon = epsilon;
 	meta->nleaf = res->model.nleaf;
 	meta->nsegments = res->model.nseg;
@@ -70,6 +70,7 @@ typedef struct LearnedBuildState
 	MemoryContext tmpcxt;
 } LearnedBuildState;
 
+/* build: append a finished page at the end of the relation (WAL comes later) */
 static BlockNumber
 build_sink(void *arg, Page page)
 {
@@ -85,6 +86,7 @@ build_sink(void *arg, Page page)
 	return blk;
 }
 
+/* build: one heap tuple -> tuplesort (NULLs straight to the writer) */
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *state)
@@ -109,19 +111,20 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	bs->indtuples += 1;
 }
 
+/* the key kind of an index being built, or an error for a bad definition */
 static LearnedKeyKind
 learned_check_build(Relation index)
 {
 	Oid			typid = getBaseType(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
 	LearnedKeyKind kind = learned_keykind_for_type(typid);
 
-	if (kind != LI_KEY_INVALID && index->rd_opcintype[0] == ANYELEMENTOID)
+	if (kind != LEARNED_KEY_INVALID && index->rd_opcintype[0] == ANYELEMENTOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("operator class \"unsupported_type_ops\" cannot be used for an index"),
 				 errhint("Use the default operator class of type %s.",
 						 format_type_be(typid))));
-	if (kind == LI_KEY_INVALID)
+	if (kind == LEARNED_KEY_INVALID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index does not support type %s",
@@ -135,6 +138,7 @@ learned_check_build(Relation index)
 	return kind;
 }
 
+/* ambuild: scan the heap, sort, write leaves and model, measure, WAL */
 IndexBuildResult *
 learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
@@ -225,7 +229,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	/* fill the metapage */
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	learned_init_page(BufferGetPage(metabuf), LI_PAGE_META, meta.generation);
+	learned_init_page(BufferGetPage(metabuf), LEARNED_PAGE_META, meta.generation);
 	memcpy(LearnedPageGetMeta(BufferGetPage(metabuf)), &meta, sizeof(meta));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
@@ -253,6 +257,7 @@ typedef struct EmptySink
 	PGAlignedBlock pages[4];
 } EmptySink;
 
+/* buildempty: write a page to the init fork */
 static BlockNumber
 empty_sink(void *arg, Page page)
 {
@@ -265,6 +270,7 @@ empty_sink(void *arg, Page page)
 	return (BlockNumber) es->npages;	/* block 0 is the metapage */
 }
 
+/* ambuildempty: the empty index of an unlogged table (init fork) */
 void
 learned_buildempty(Relation index)
 {
@@ -284,7 +290,7 @@ learned_buildempty(Relation index)
 									 &model_bytes);
 	build_meta(&meta, index, kind, 1, learned_get_epsilon(index), per_page,
 			   &res, model_head, model_bytes);
-	learned_init_page(es->pages[0].data, LI_PAGE_META, meta.generation);
+	learned_init_page(es->pages[0].data, LEARNED_PAGE_META, meta.generation);
 	memcpy(LearnedPageGetMeta(es->pages[0].data), &meta, sizeof(meta));
 
 	for (int i = 0; i <= es->npages; i++)

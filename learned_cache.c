@@ -23,18 +23,21 @@ static LearnedCache *cache_list = NULL;
  * Locks
  * ------------------------------------------------------------------ */
 
+/* take the structure lock in `mode` (waits) */
 void
 learned_lock_structure(Relation index, LOCKMODE mode)
 {
 	LockPage(index, LEARNED_STRUCTURE_LOCK, mode);
 }
 
+/* try the structure lock in `mode`; false if busy */
 bool
 learned_conditional_lock_structure(Relation index, LOCKMODE mode)
 {
 	return ConditionalLockPage(index, LEARNED_STRUCTURE_LOCK, mode);
 }
 
+/* release the structure lock */
 void
 learned_unlock_structure(Relation index, LOCKMODE mode)
 {
@@ -88,6 +91,7 @@ learned_reader_begin(Relation index, LearnedMetaPageData *meta)
 	}
 }
 
+/* stop reading: release the generation lock taken by learned_reader_begin */
 void
 learned_reader_end(Relation index, uint32 generation)
 {
@@ -237,9 +241,9 @@ cache_read_blob(Relation index, const LearnedMetaPageData *meta, char *tmp)
 		buf = ReadBuffer(index, blk);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		learned_check_page(index, page, blk, LI_PAGE_MODEL, meta->generation);
+		learned_check_page(index, page, blk, LEARNED_PAGE_MODEL, meta->generation);
 		opaque = LearnedPageGetOpaque(page);
-		if (opaque->nitems > LI_ENTRY_AVAIL ||
+		if (opaque->nitems > LEARNED_ENTRY_AVAIL ||
 			copied + opaque->nitems > meta->model_bytes)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),

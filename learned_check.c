@@ -133,8 +133,7 @@ static void
 read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy, Buffer *pin)
 {
 	Buffer		buf;
-	Page		page;
-	LearnedPageOpaque op;
+	char	   *problem;
 
 	CHECK_FOR_INTERRUPTS();
 	if (blk == LEARNED_METAPAGE_BLKNO || !index_block_exists(cs, blk))
@@ -153,33 +152,10 @@ read_page(CheckState *cs, BlockNumber blk, uint16 type, char *copy, Buffer *pin)
 	else
 		ReleaseBuffer(buf);
 
-	page = (Page) copy;
-	if (PageIsNew(page))
-		CORRUPT(cs, blk, "Page is new (all zeroes) but referenced.");
-	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(LearnedPageOpaqueData)) ||
-		((PageHeader) page)->pd_lower > ((PageHeader) page)->pd_upper ||
-		((PageHeader) page)->pd_upper > ((PageHeader) page)->pd_special)
-		CORRUPT(cs, blk, "Invalid page header or special space.");
-	op = LearnedPageGetOpaque(page);
-	if (op->page_id != LEARNED_PAGE_ID)
-		CORRUPT(cs, blk, "Page id is 0x%04X, expected 0x%04X.", op->page_id, LEARNED_PAGE_ID);
-	if (op->page_type != type)
-		CORRUPT(cs, blk, "Page type is %u, expected %u.", op->page_type, type);
-
-	/*
-	 * Leaf and model pages are never newer than the model we walk (pages
-	 * are recycled only once every reader of an older model is gone); delta
-	 * and NULL pages may be: after a concurrent retrain, inserts link new
-	 * ones to the leaves it kept and to the NULL chain.
-	 */
-	if ((type == LI_PAGE_LEAF || type == LI_PAGE_MODEL) &&
-		op->generation > cs->c->meta.generation)
-		CORRUPT(cs, blk, "Page generation %u is newer than the index's %u.",
-				op->generation, cs->c->meta.generation);
-	if ((type == LI_PAGE_LEAF || type == LI_PAGE_DELTA) && op->nitems > LI_LEAF_CAP)
-		CORRUPT(cs, blk, "%u entries, more than the capacity %d.", op->nitems, LI_LEAF_CAP);
-	if (type == LI_PAGE_NULL && op->nitems > LI_NULL_CAP)
-		CORRUPT(cs, blk, "%u entries, more than the capacity %d.", op->nitems, LI_NULL_CAP);
+	/* the rules every reader applies (delta/NULL pages may be newer) */
+	problem = learned_page_problem((Page) copy, type, cs->c->meta.generation);
+	if (problem)
+		CORRUPT(cs, blk, "%s", problem);
 }
 
 /* a TID's offset must be possible on a heap page */
@@ -203,28 +179,28 @@ key_text(CheckState *cs, bool isnull, uint64 key)
 
 	switch (cs->kind)
 	{
-		case LI_KEY_INT2:
+		case LEARNED_KEY_INT2:
 			typid = INT2OID;
 			break;
-		case LI_KEY_INT4:
+		case LEARNED_KEY_INT4:
 			typid = INT4OID;
 			break;
-		case LI_KEY_INT8:
+		case LEARNED_KEY_INT8:
 			typid = INT8OID;
 			break;
-		case LI_KEY_FLOAT4:
+		case LEARNED_KEY_FLOAT4:
 			typid = FLOAT4OID;
 			break;
-		case LI_KEY_FLOAT8:
+		case LEARNED_KEY_FLOAT8:
 			typid = FLOAT8OID;
 			break;
-		case LI_KEY_DATE:
+		case LEARNED_KEY_DATE:
 			typid = DATEOID;
 			break;
-		case LI_KEY_TIMESTAMP:
+		case LEARNED_KEY_TIMESTAMP:
 			typid = TIMESTAMPOID;
 			break;
-		case LI_KEY_TIMESTAMPTZ:
+		case LEARNED_KEY_TIMESTAMPTZ:
 			typid = TIMESTAMPTZOID;
 			break;
 		default:
@@ -501,7 +477,7 @@ check_delta_chain(CheckState *cs, uint32 g, BlockNumber leafblk, BlockNumber hea
 
 		if (++chain > (int) cs->nblocks)
 			CORRUPT(cs, leafblk, "Delta chain of leaf %u loops.", g);
-		read_page(cs, next, LI_PAGE_DELTA, dpage, NULL);
+		read_page(cs, next, LEARNED_PAGE_DELTA, dpage, NULL);
 		dop = LearnedPageGetOpaque(dpage);
 		keys = LearnedPageKeys(dpage);
 		tids = LearnedPageTids(dpage);
@@ -540,7 +516,7 @@ check_leaves(CheckState *cs)
 		BlockNumber blk = c->blknos[g];
 		Buffer		pin = InvalidBuffer;
 
-		read_page(cs, blk, LI_PAGE_LEAF, page, &pin);
+		read_page(cs, blk, LEARNED_PAGE_LEAF, page, &pin);
 		check_leaf_entries(cs, g, blk, page);
 		check_leaf_sorted(cs, g, blk, page, &have_prev, &prev);
 		verify_entries(cs, blk, "Entry", LearnedPageKeys(page), LearnedPageTids(page),
@@ -566,9 +542,9 @@ check_chain(CheckState *cs, BlockNumber head, uint16 type)
 
 		if (++chain > (int) cs->nblocks)
 			CORRUPT(cs, blk, "Page chain loops.");
-		read_page(cs, blk, type, page, type == LI_PAGE_NULL ? &pin : NULL);
+		read_page(cs, blk, type, page, type == LEARNED_PAGE_NULL ? &pin : NULL);
 		op = LearnedPageGetOpaque(page);
-		if (type == LI_PAGE_NULL)
+		if (type == LEARNED_PAGE_NULL)
 		{
 			for (int i = 0; i < op->nitems; i++)
 			{
@@ -614,9 +590,9 @@ check_model(CheckState *cs)
 	{
 		if (g > 0 && c->seps[g] < c->seps[g - 1])
 			CORRUPT(cs, c->blknos[g], "Leaf %u's separator is smaller than leaf %u's.", g, g - 1);
-		if (c->nsorted[g] > LI_LEAF_CAP)
+		if (c->nsorted[g] > LEARNED_LEAF_CAP)
 			CORRUPT(cs, c->blknos[g], "Leaf %u has %u sorted entries, more than %d per leaf.",
-					g, c->nsorted[g], LI_LEAF_CAP);
+					g, c->nsorted[g], LEARNED_LEAF_CAP);
 	}
 	if (m->max_error > m->radius)
 		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Recorded max_error %.3f exceeds the search radius %u.",
@@ -746,11 +722,11 @@ check_index(CheckState *cs, Relation heap, Snapshot snapshot)
 				(int) cs->kind, (int) opckind);
 	check_model(cs);
 	/* model pages: type, generation, chain */
-	check_chain(cs, cs->c->meta.model_head, LI_PAGE_MODEL);
+	check_chain(cs, cs->c->meta.model_head, LEARNED_PAGE_MODEL);
 	check_leaves(cs);
 	/* the NULL chain is shared by every generation: read its head now */
 	learned_read_meta(cs->index, &now);
-	check_chain(cs, now.null_head, LI_PAGE_NULL);
+	check_chain(cs, now.null_head, LEARNED_PAGE_NULL);
 	if (cs->filter)
 		check_heap_indexed(cs, heap, snapshot);
 }
@@ -810,7 +786,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	{
 		/* entries: at most a full leaf per block; more than the filter needs */
 		int64		total = Max((int64) (meta.nkeys + meta.nnulls),
-								(int64) cs.nblocks * LI_LEAF_CAP / 2);
+								(int64) cs.nblocks * LEARNED_LEAF_CAP / 2);
 
 		cs.filter = bloom_create(Max(total, 1024), maintenance_work_mem,
 								 pg_prng_uint64(&pg_global_prng_state));

@@ -22,6 +22,7 @@
 
 #include "learned.h"
 
+/* correlation of heap order and key order, from the column statistics */
 static double
 learned_correlation(PlannerInfo *root, IndexPath *path)
 {
@@ -89,6 +90,7 @@ learned_correlation(PlannerInfo *root, IndexPath *path)
 	return corr;
 }
 
+/* amcostestimate: one leaf page per lookup plus the range read */
 void
 learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 					 Cost *indexStartupCost, Cost *indexTotalCost,

@@ -16,32 +16,34 @@
  * Key encoding
  * ------------------------------------------------------------------ */
 
+/* the key kind (encoding) of a column type; LEARNED_KEY_INVALID if unsupported */
 LearnedKeyKind
 learned_keykind_for_type(Oid typid)
 {
 	switch (typid)
 	{
 		case INT2OID:
-			return LI_KEY_INT2;
+			return LEARNED_KEY_INT2;
 		case INT4OID:
-			return LI_KEY_INT4;
+			return LEARNED_KEY_INT4;
 		case INT8OID:
-			return LI_KEY_INT8;
+			return LEARNED_KEY_INT8;
 		case FLOAT4OID:
-			return LI_KEY_FLOAT4;
+			return LEARNED_KEY_FLOAT4;
 		case FLOAT8OID:
-			return LI_KEY_FLOAT8;
+			return LEARNED_KEY_FLOAT8;
 		case DATEOID:
-			return LI_KEY_DATE;
+			return LEARNED_KEY_DATE;
 		case TIMESTAMPOID:
-			return LI_KEY_TIMESTAMP;
+			return LEARNED_KEY_TIMESTAMP;
 		case TIMESTAMPTZOID:
-			return LI_KEY_TIMESTAMPTZ;
+			return LEARNED_KEY_TIMESTAMPTZ;
 		default:
-			return LI_KEY_INVALID;
+			return LEARNED_KEY_INVALID;
 	}
 }
 
+/* the supported types, for error messages */
 const char *
 learned_supported_types(void)
 {
@@ -49,26 +51,27 @@ learned_supported_types(void)
 		"timestamp without time zone, timestamp with time zone";
 }
 
+/* a SQL value -> its order-preserving uint64 code */
 uint64
 learned_encode(LearnedKeyKind kind, Datum value)
 {
 	switch (kind)
 	{
-		case LI_KEY_INT2:
+		case LEARNED_KEY_INT2:
 			return li_encode_int64((int64) DatumGetInt16(value));
-		case LI_KEY_INT4:
+		case LEARNED_KEY_INT4:
 			return li_encode_int64((int64) DatumGetInt32(value));
-		case LI_KEY_INT8:
+		case LEARNED_KEY_INT8:
 			return li_encode_int64(DatumGetInt64(value));
-		case LI_KEY_FLOAT4:
+		case LEARNED_KEY_FLOAT4:
 			return li_encode_float8((double) DatumGetFloat4(value));
-		case LI_KEY_FLOAT8:
+		case LEARNED_KEY_FLOAT8:
 			return li_encode_float8(DatumGetFloat8(value));
-		case LI_KEY_DATE:
+		case LEARNED_KEY_DATE:
 			return li_encode_int64((int64) DatumGetDateADT(value));
-		case LI_KEY_TIMESTAMP:
+		case LEARNED_KEY_TIMESTAMP:
 			return li_encode_int64((int64) DatumGetTimestamp(value));
-		case LI_KEY_TIMESTAMPTZ:
+		case LEARNED_KEY_TIMESTAMPTZ:
 			return li_encode_int64((int64) DatumGetTimestampTz(value));
 		default:
 			elog(ERROR, "learned index: invalid key kind %d", (int) kind);
@@ -85,16 +88,16 @@ learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi)
 {
 	LearnedKeyKind kind = learned_keykind_for_type(typid);
 
-	if (kind == LI_KEY_FLOAT4 || kind == LI_KEY_FLOAT8)
+	if (kind == LEARNED_KEY_FLOAT4 || kind == LEARNED_KEY_FLOAT8)
 	{
-		double		v = (kind == LI_KEY_FLOAT4) ? (double) DatumGetFloat4(value)
+		double		v = (kind == LEARNED_KEY_FLOAT4) ? (double) DatumGetFloat4(value)
 			: DatumGetFloat8(value);
 
 		*lo = li_float8_bound_lo(v);
 		*hi = li_float8_bound_hi(v);
 		return;
 	}
-	if (kind == LI_KEY_INVALID)
+	if (kind == LEARNED_KEY_INVALID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index cannot compare with values of type %s",
@@ -102,26 +105,27 @@ learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi)
 	*lo = *hi = learned_encode(kind, value);
 }
 
+/* a uint64 code -> the SQL value (index-only scans) */
 Datum
 learned_decode(LearnedKeyKind kind, uint64 key)
 {
 	switch (kind)
 	{
-		case LI_KEY_INT2:
+		case LEARNED_KEY_INT2:
 			return Int16GetDatum((int16) li_decode_int64(key));
-		case LI_KEY_INT4:
+		case LEARNED_KEY_INT4:
 			return Int32GetDatum((int32) li_decode_int64(key));
-		case LI_KEY_INT8:
+		case LEARNED_KEY_INT8:
 			return Int64GetDatum(li_decode_int64(key));
-		case LI_KEY_FLOAT4:
+		case LEARNED_KEY_FLOAT4:
 			return Float4GetDatum((float4) li_decode_float8(key));
-		case LI_KEY_FLOAT8:
+		case LEARNED_KEY_FLOAT8:
 			return Float8GetDatum(li_decode_float8(key));
-		case LI_KEY_DATE:
+		case LEARNED_KEY_DATE:
 			return DateADTGetDatum((DateADT) li_decode_int64(key));
-		case LI_KEY_TIMESTAMP:
+		case LEARNED_KEY_TIMESTAMP:
 			return TimestampGetDatum((Timestamp) li_decode_int64(key));
-		case LI_KEY_TIMESTAMPTZ:
+		case LEARNED_KEY_TIMESTAMPTZ:
 			return TimestampTzGetDatum((TimestampTz) li_decode_int64(key));
 		default:
 			elog(ERROR, "learned index: invalid key kind %d", (int) kind);

@@ -57,6 +57,7 @@ open_learned_index(Oid indexoid, LOCKMODE heapmode, LOCKMODE indexmode,
 	return index;
 }
 
+/* learned_index_stats(index): model and page statistics of one index */
 Datum
 learned_index_stats(PG_FUNCTION_ARGS)
 {
@@ -107,6 +108,7 @@ learned_index_stats(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+/* learned_index_retrain(index [, full]): merge pending entries now */
 Datum
 learned_index_retrain(PG_FUNCTION_ARGS)
 {
@@ -126,7 +128,7 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX,
 					   RelationGetRelationName(index));
 	learned_flush_pending(index);
-	learned_retrain(index, PG_NARGS() > 1 && PG_GETARG_BOOL(1) ? LI_RETRAIN_FULL : LI_RETRAIN_PENDING, true);
+	learned_retrain(index, PG_NARGS() > 1 && PG_GETARG_BOOL(1) ? LEARNED_RETRAIN_FULL : LEARNED_RETRAIN_PENDING, true);
 
 	index_close(index, RowExclusiveLock);
 	table_close(heap, RowExclusiveLock);
@@ -174,7 +176,7 @@ learned_index_segments(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, meta.generation);
+		learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, meta.generation);
 		for (int i = 0; i < ns; i++)
 		{
 			uint64		k = LearnedPageKeys(page)[i];

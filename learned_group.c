@@ -17,6 +17,7 @@
  * Finding leaf groups
  * ------------------------------------------------------------------ */
 
+/* the leaf the model predicts for key (last leaf starting at or before it) */
 static int
 predicted_leaf(LearnedCache *c, uint64 key)
 {
@@ -105,24 +106,28 @@ first_leaf_ge(LearnedCache *c, uint64 key, int hint)
 	return lo;
 }
 
+/* the leaf whose key range holds key (where an insert goes) */
 int
 learned_leaf_for_insert(LearnedCache *c, uint64 key)
 {
 	return last_leaf_le(c, key, predicted_leaf(c, key));
 }
 
+/* the first leaf that can hold a key >= lo */
 int
 learned_leaf_first(LearnedCache *c, uint64 lo)
 {
 	return first_leaf_ge(c, lo, predicted_leaf(c, lo));
 }
 
+/* the last leaf that can hold a key <= hi */
 int
 learned_leaf_last(LearnedCache *c, uint64 hi)
 {
 	return last_leaf_le(c, hi, predicted_leaf(c, hi));
 }
 
+/* positions [wlo, whi] inside leaf `group` where key can be */
 void
 learned_model_window(LearnedCache *c, int group, uint64 key,
 					 int64 *wlo, int64 *whi)
@@ -138,6 +143,7 @@ learned_model_window(LearnedCache *c, int group, uint64 key,
  * Reading a leaf group: the leaf page and its delta chain
  * ------------------------------------------------------------------ */
 
+/* grow an item array to hold at least `need` items */
 static inline void
 items_reserve(li_item **items, int *cap, int need)
 {
@@ -184,7 +190,7 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	learned_check_page(index, page, blkno, LI_PAGE_LEAF, c->meta.generation);
+	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
 	opaque = LearnedPageGetOpaque(page);
 	keys = LearnedPageKeys(page);
 	tids = LearnedPageTids(page);
@@ -234,7 +240,7 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 
 		LockBuffer(dbuf, BUFFER_LOCK_SHARE);
 		dpage = BufferGetPage(dbuf);
-		learned_check_page(index, dpage, next, LI_PAGE_DELTA, c->meta.generation);
+		learned_check_page(index, dpage, next, LEARNED_PAGE_DELTA, c->meta.generation);
 		dop = LearnedPageGetOpaque(dpage);
 		dkeys = LearnedPageKeys(dpage);
 		dtids = LearnedPageTids(dpage);

@@ -136,10 +136,10 @@ static ProcessUtility_hook_type prev_process_utility = NULL;
 static void
 append_items(Relation index, Buffer buf, const li_item *items, int k)
 {
-	uint64		keys[LI_NULL_CAP];
-	ItemPointerData tids[LI_NULL_CAP];
+	uint64		keys[LEARNED_NULL_CAP];
+	ItemPointerData tids[LEARNED_NULL_CAP];
 
-	Assert(k <= LI_NULL_CAP);
+	Assert(k <= LEARNED_NULL_CAP);
 	for (int i = 0; i < k; i++)
 	{
 		keys[i] = items[i].key;
@@ -169,13 +169,13 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	learned_check_page(index, page, blkno, LI_PAGE_LEAF, c->meta.generation);
+	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
 	op = LearnedPageGetOpaque(page);
 
 	/* the leaf's own free tail (unsorted, after its sorted entries) */
-	if (op->nitems < LI_LEAF_CAP)
+	if (op->nitems < LEARNED_LEAF_CAP)
 	{
-		int			take = Min(LI_LEAF_CAP - op->nitems, k);
+		int			take = Min(LEARNED_LEAF_CAP - op->nitems, k);
 
 		append_items(index, buf, items, take);
 		done = take;
@@ -196,12 +196,12 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		Buffer		dbuf = ReadBuffer(index, head);
 
 		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
-		learned_check_page(index, BufferGetPage(dbuf), head, LI_PAGE_DELTA,
+		learned_check_page(index, BufferGetPage(dbuf), head, LEARNED_PAGE_DELTA,
 						   c->meta.generation);
 		chain = LearnedPageGetOpaque(BufferGetPage(dbuf))->chainlen;
-		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LI_LEAF_CAP)
+		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LEARNED_LEAF_CAP)
 		{
-			int			take = Min(LI_LEAF_CAP - LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems,
+			int			take = Min(LEARNED_LEAF_CAP - LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems,
 								   k - done);
 
 			append_items(index, dbuf, items + done, take);
@@ -217,12 +217,12 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		Buffer		nbuf = learned_new_buffer(index);
 		Page		npage;
 		LearnedPageOpaque nop;
-		int			take = Min(LI_LEAF_CAP, k - done);
+		int			take = Min(LEARNED_LEAF_CAP, k - done);
 
 		state = GenericXLogStart(index);
 		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		learned_init_page(npage, LI_PAGE_DELTA, c->meta.generation);
+		learned_init_page(npage, LEARNED_PAGE_DELTA, c->meta.generation);
 		nop = LearnedPageGetOpaque(npage);
 		nop->next = LearnedPageGetOpaque(page)->next;
 		for (int i = 0; i < take; i++)
@@ -264,10 +264,10 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k,
 			Buffer		buf = ReadBuffer(index, head);
 
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-			learned_check_page(index, BufferGetPage(buf), head, LI_PAGE_NULL, generation);
-			if (LearnedPageGetOpaque(BufferGetPage(buf))->nitems < LI_NULL_CAP)
+			learned_check_page(index, BufferGetPage(buf), head, LEARNED_PAGE_NULL, generation);
+			if (LearnedPageGetOpaque(BufferGetPage(buf))->nitems < LEARNED_NULL_CAP)
 			{
-				int			take = Min(LI_NULL_CAP - LearnedPageGetOpaque(BufferGetPage(buf))->nitems,
+				int			take = Min(LEARNED_NULL_CAP - LearnedPageGetOpaque(BufferGetPage(buf))->nitems,
 									   k - done);
 
 				append_items(index, buf, items + done, take);
@@ -285,12 +285,12 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k,
 			Page		npage,
 						mpage;
 			LearnedPageOpaque op;
-			int			take = Min(LI_NULL_CAP, k - done);
+			int			take = Min(LEARNED_NULL_CAP, k - done);
 
 			state = GenericXLogStart(index);
 			npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
 			mpage = GenericXLogRegisterBuffer(state, metabuf, 0);
-			learned_init_page(npage, LI_PAGE_NULL, generation);
+			learned_init_page(npage, LEARNED_PAGE_NULL, generation);
 			op = LearnedPageGetOpaque(npage);
 			op->next = head;
 			for (int i = 0; i < take; i++)
@@ -349,7 +349,7 @@ try_bulk_merge(Relation index, li_item *items, int n, double threshold,
 	learned_read_meta(index, &meta);
 	if ((double) n < LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
 		return false;
-	learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, false, items, n, &merged);
+	learned_retrain_merge(index, LEARNED_RETRAIN_OVERFLOW, false, items, n, &merged);
 	if (merged)
 		prog->nonnull_done = n;
 	return merged;

@@ -19,6 +19,7 @@
  * Pages
  * ------------------------------------------------------------------ */
 
+/* initialise an empty page of `type` (standard header, our special space) */
 void
 learned_init_page(Page page, uint16 type, uint32 generation)
 {
@@ -32,16 +33,17 @@ learned_init_page(Page page, uint16 type, uint32 generation)
 	opaque->ndead = 0;
 	opaque->page_type = type;
 	opaque->page_id = LEARNED_PAGE_ID;
-	if (type == LI_PAGE_LEAF || type == LI_PAGE_DELTA)
-		((PageHeader) page)->pd_lower = LI_ENTRY_OFF + LI_LEAF_CAP * (8 + 6);
-	else if (type == LI_PAGE_NULL)
-		((PageHeader) page)->pd_lower = LI_ENTRY_OFF + LI_NULL_CAP * 6;
-	else if (type == LI_PAGE_META)
+	if (type == LEARNED_PAGE_LEAF || type == LEARNED_PAGE_DELTA)
+		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_LEAF_CAP * (8 + 6);
+	else if (type == LEARNED_PAGE_NULL)
+		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_NULL_CAP * 6;
+	else if (type == LEARNED_PAGE_META)
 		((PageHeader) page)->pd_lower =
 			((char *) LearnedPageGetMeta(page) + sizeof(LearnedMetaPageData)) - (char *) page;
 	/* model pages set pd_lower when they are filled */
 }
 
+/* does the page carry our special space and page id? */
 static bool
 learned_page_is_ours(Page page)
 {
@@ -50,11 +52,52 @@ learned_page_is_ours(Page page)
 		LearnedPageGetOpaque(page)->page_id == LEARNED_PAGE_ID;
 }
 
+/*
+ * The page-validity rules, shared by every reader (learned_check_page) and
+ * by learned_index_check(): NULL if `page` is a well-formed page of `type`
+ * for a reader of model `generation` (0: any), else what is wrong with it.
+ * Leaf and model pages are never newer than the reader's model (pages are
+ * recycled only once every reader of an older model is gone); delta and
+ * NULL pages may be: inserts link new ones to leaves a retrain kept, and to
+ * the NULL chain, after the retrain.
+ */
+char *
+learned_page_problem(Page page, uint16 type, uint32 generation)
+{
+	PageHeader	ph = (PageHeader) page;
+	LearnedPageOpaque op;
+
+	if (PageIsNew(page))
+		return psprintf("Page is new (all zeroes) but referenced.");
+	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(LearnedPageOpaqueData)) ||
+		ph->pd_lower > ph->pd_upper || ph->pd_upper > ph->pd_special)
+		return psprintf("Invalid page header or special space.");
+	op = LearnedPageGetOpaque(page);
+	if (op->page_id != LEARNED_PAGE_ID)
+		return psprintf("Page id is 0x%04X, expected 0x%04X.", op->page_id,
+						LEARNED_PAGE_ID);
+	if (op->page_type != type)
+		return psprintf("Page type is %u, expected %u.", op->page_type, type);
+	if (generation != 0 && op->generation > generation &&
+		(type == LEARNED_PAGE_LEAF || type == LEARNED_PAGE_MODEL))
+		return psprintf("Page generation %u is newer than the model's %u.",
+						op->generation, generation);
+	if ((type == LEARNED_PAGE_LEAF || type == LEARNED_PAGE_DELTA) &&
+		op->nitems > LEARNED_LEAF_CAP)
+		return psprintf("%u entries, more than the capacity %d.", op->nitems,
+						LEARNED_LEAF_CAP);
+	if (type == LEARNED_PAGE_NULL && op->nitems > LEARNED_NULL_CAP)
+		return psprintf("%u entries, more than the capacity %d.", op->nitems,
+						LEARNED_NULL_CAP);
+	return NULL;
+}
+
+/* check a page read for a reader of `generation` (0: any); error if bad */
 void
 learned_check_page(Relation index, Page page, BlockNumber blkno,
 				   uint16 type, uint32 generation)
 {
-	LearnedPageOpaque opaque;
+	char	   *problem;
 
 	/*
 	 * On a hot standby, readers do not hold the primary's locks, so a page
@@ -71,47 +114,16 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 				 errmsg("canceling statement due to conflict with recovery"),
 				 errdetail("Index \"%s\" was retrained on the primary while the statement was reading it.",
 						   RelationGetRelationName(index))));
-	if (!learned_page_is_ours(page))
+	problem = learned_page_problem(page, type, generation);
+	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" contains an invalid page at block %u",
-						RelationGetRelationName(index), blkno)));
-	opaque = LearnedPageGetOpaque(page);
-	if (opaque->page_type != type)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" block %u has page type %u, expected %u",
-						RelationGetRelationName(index), blkno,
-						opaque->page_type, type)));
-	/*
-	 * On the primary, pages are recycled only after every reader of an
-	 * older model has ended, so a leaf or model page newer than the
-	 * reader's model is corruption.  Delta and NULL pages are different:
-	 * inserts link new ones to leaves a retrain kept (and to the NULL chain)
-	 * after a retrain, and readers of the older model legitimately meet them.
-	 */
-	if (generation != 0 && opaque->generation > generation &&
-		(type == LI_PAGE_LEAF || type == LI_PAGE_MODEL))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" block %u belongs to generation %u, expected %u",
-						RelationGetRelationName(index), blkno,
-						opaque->generation, generation)));
-	if ((type == LI_PAGE_LEAF || type == LI_PAGE_DELTA) &&
-		opaque->nitems > LI_LEAF_CAP)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" block %u has %u entries, more than %d",
-						RelationGetRelationName(index), blkno,
-						opaque->nitems, LI_LEAF_CAP)));
-	if (type == LI_PAGE_NULL && opaque->nitems > LI_NULL_CAP)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" block %u has %u entries, more than %d",
-						RelationGetRelationName(index), blkno,
-						opaque->nitems, LI_NULL_CAP)));
+				 errmsg("index \"%s\" contains a corrupted page at block %u",
+						RelationGetRelationName(index), blkno),
+				 errdetail_internal("%s", problem)));
 }
 
+/* read and check the metapage into *meta (no pin kept) */
 void
 learned_read_meta(Relation index, LearnedMetaPageData *meta)
 {
@@ -140,7 +152,7 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	if (!learned_page_is_ours(page) ||
-		LearnedPageGetOpaque(page)->page_type != LI_PAGE_META ||
+		LearnedPageGetOpaque(page)->page_type != LEARNED_PAGE_META ||
 		LearnedPageGetMeta(page)->magic != LEARNED_MAGIC)
 	{
 		UnlockReleaseBuffer(buf);
@@ -164,8 +176,8 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 	memcpy(meta, m, sizeof(LearnedMetaPageData));
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
-	if (meta->nleaf < 1 || meta->leaf_cap != LI_LEAF_CAP ||
-		meta->per_page < 1 || meta->per_page > LI_LEAF_CAP ||
+	if (meta->nleaf < 1 || meta->leaf_cap != LEARNED_LEAF_CAP ||
+		meta->per_page < 1 || meta->per_page > LEARNED_LEAF_CAP ||
 		meta->model_bytes != LEARNED_BLOB_BYTES(meta->nsegments, meta->nleaf))
 	{
 		ReleaseBuffer(buf);
@@ -178,6 +190,7 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 }
 
 
+/* error unless `index` is a valid learned index of this session */
 void
 learned_check_index_rel(Relation index)
 {
@@ -227,7 +240,7 @@ learned_new_buffer(Relation index)
 			if (PageIsNew(page))
 				return buf;
 			if (learned_page_is_ours(page) &&
-				LearnedPageGetOpaque(page)->page_type == LI_PAGE_FREE)
+				LearnedPageGetOpaque(page)->page_type == LEARNED_PAGE_FREE)
 				return buf;
 			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		}
@@ -270,17 +283,21 @@ learned_meta_update_finish(LearnedMetaUpdate *u, bool keep_pin)
 /*
  * One step along a chain (delta, NULL or model pages): read page blk,
  * check it is a page of `type` (and not newer than `generation`, unless 0),
- * return its successor.
+ * return its successor (and, if asked, its number of entries).
  */
 BlockNumber
-learned_chain_next(Relation index, BlockNumber blk, uint16 type, uint32 generation)
+learned_chain_next(Relation index, BlockNumber blk, uint16 type, uint32 generation,
+				   int *nitems)
 {
 	Buffer		buf = ReadBuffer(index, blk);
 	BlockNumber next;
 
+	CHECK_FOR_INTERRUPTS();
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	learned_check_page(index, BufferGetPage(buf), blk, type, generation);
 	next = LearnedPageGetOpaque(BufferGetPage(buf))->next;
+	if (nitems)
+		*nitems = LearnedPageGetOpaque(BufferGetPage(buf))->nitems;
 	UnlockReleaseBuffer(buf);
 	return next;
 }
@@ -289,5 +306,5 @@ learned_chain_next(Relation index, BlockNumber blk, uint16 type, uint32 generati
 BlockNumber
 learned_leaf_next(Relation index, BlockNumber blk)
 {
-	return learned_chain_next(index, blk, LI_PAGE_LEAF, 0);
+	return learned_chain_next(index, blk, LEARNED_PAGE_LEAF, 0, NULL);
 }

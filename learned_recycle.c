@@ -40,7 +40,7 @@ reach_chain(Relation index, BlockNumber blk, uint16 type, bool *reach,
 	{
 		if (blk < nblocks)
 			reach[blk] = true;
-		blk = learned_chain_next(index, blk, type, 0);
+		blk = learned_chain_next(index, blk, type, 0, NULL);
 	}
 }
 
@@ -67,7 +67,7 @@ mark_free_pages(Relation index, BlockNumber *blocks, int n, uint32 generation)
 			 * page, whose hole (the whole body) the image leaves out.
 			 */
 			p = GenericXLogRegisterBuffer(state, bufs[j], GENERIC_XLOG_FULL_IMAGE);
-			learned_init_page(p, LI_PAGE_FREE, generation);
+			learned_init_page(p, LEARNED_PAGE_FREE, generation);
 		}
 		GenericXLogFinish(state);
 		for (int j = 0; j < k; j++)
@@ -162,14 +162,14 @@ learned_sweep_locked(Relation index)
 	reach = palloc0(sizeof(bool) * nblocks);
 	reach[LEARNED_METAPAGE_BLKNO] = true;
 
-	reach_chain(index, meta.model_head, LI_PAGE_MODEL, reach, nblocks);
-	reach_chain(index, meta.null_head, LI_PAGE_NULL, reach, nblocks);
+	reach_chain(index, meta.model_head, LEARNED_PAGE_MODEL, reach, nblocks);
+	reach_chain(index, meta.null_head, LEARNED_PAGE_NULL, reach, nblocks);
 	for (uint32 g = 0; g < meta.nleaf; g++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (c->blknos[g] < nblocks)
 			reach[c->blknos[g]] = true;
-		reach_chain(index, learned_leaf_next(index, c->blknos[g]), LI_PAGE_DELTA,
+		reach_chain(index, learned_leaf_next(index, c->blknos[g]), LEARNED_PAGE_DELTA,
 					reach, nblocks);
 	}
 	learned_cache_release(c);
@@ -189,7 +189,7 @@ learned_sweep_locked(Relation index)
 			page = BufferGetPage(buf);
 			isfree = !PageIsNew(page) &&
 				PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
-				LearnedPageGetOpaque(page)->page_type == LI_PAGE_FREE;
+				LearnedPageGetOpaque(page)->page_type == LEARNED_PAGE_FREE;
 			UnlockReleaseBuffer(buf);
 			if (isfree)
 				RecordFreeIndexPage(index, blk);

@@ -117,7 +117,7 @@ read_leaf_info(Relation index, LearnedCache *c, int g, LeafInfo *li)
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, c->meta.generation);
+	learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, c->meta.generation);
 	op = LearnedPageGetOpaque(page);
 	li->nitems = op->nitems;
 	li->ndead = op->ndead;
@@ -180,9 +180,9 @@ retrain_choose_leaves(RetrainState *rt)
 
 		CHECK_FOR_INTERRUPTS();
 		read_leaf_info(rt->index, c, g, li);
-		if (rt->mode == LI_RETRAIN_FULL)
+		if (rt->mode == LEARNED_RETRAIN_FULL)
 			rt->dirty[g] = true;
-		else if (rt->mode == LI_RETRAIN_OVERFLOW)
+		else if (rt->mode == LEARNED_RETRAIN_OVERFLOW)
 			rt->dirty[g] = li->delta != InvalidBlockNumber ||
 				(ns > 0 && li->ndead * 4 > ns);
 		else
@@ -205,7 +205,7 @@ retrain_choose_leaves(RetrainState *rt)
 	for (int g = 0; g < rt->L; g++)
 		rt->ndirty += rt->dirty[g] ? 1 : 0;
 
-	rt->full = (rt->mode == LI_RETRAIN_FULL || rt->ndirty * 2 > rt->L ||
+	rt->full = (rt->mode == LEARNED_RETRAIN_FULL || rt->ndirty * 2 > rt->L ||
 				rt->epsilon != (int) rt->meta.epsilon ||
 				learned_per_page(rt->index) != (int) rt->meta.per_page);
 	if (rt->ndirty == 0 && !rt->full)
@@ -327,7 +327,7 @@ retrain_feed_leaf(RetrainState *rt, LearnedWriter *w, int x)
 	while (blk != InvalidBlockNumber)
 	{
 		learned_blocklist_add(&rt->old, blk);
-		blk = learned_chain_next(rt->index, blk, LI_PAGE_DELTA, 0);
+		blk = learned_chain_next(rt->index, blk, LEARNED_PAGE_DELTA, 0, NULL);
 	}
 }
 
@@ -499,7 +499,7 @@ retrain_recycle(RetrainState *rt)
 	while (blk != InvalidBlockNumber)
 	{
 		learned_blocklist_add(&rt->old, blk);
-		blk = learned_chain_next(rt->index, blk, LI_PAGE_MODEL, 0);
+		blk = learned_chain_next(rt->index, blk, LEARNED_PAGE_MODEL, 0, NULL);
 	}
 	learned_recycle(rt->index, &rt->old, rt->newgen);
 }
@@ -534,7 +534,7 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
 	learned_read_meta(index, &meta);
 	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold) ||
 		(long_chain && meta.generation == seen_gen))
-		done = learned_retrain_merge(index, LI_RETRAIN_OVERFLOW, true, NULL, 0, NULL);
+		done = learned_retrain_merge(index, LEARNED_RETRAIN_OVERFLOW, true, NULL, 0, NULL);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 	return done;
 }

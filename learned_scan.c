@@ -28,12 +28,14 @@
 
 #define SIGN_BIT UINT64CONST(0x8000000000000000)
 
+/* amcanreturn: index-only scans return the key */
 bool
 learned_canreturn(Relation index, int attno)
 {
 	return attno == 1;
 }
 
+/* forget a scan position, releasing its pin */
 static void
 pos_reset(LearnedScanPos *pos)
 {
@@ -45,6 +47,7 @@ pos_reset(LearnedScanPos *pos)
 	pos->nitems = 0;
 }
 
+/* ambeginscan: flush this backend's buffered entries, lock the generation, get the model */
 IndexScanDesc
 learned_beginscan(Relation index, int nkeys, int norderbys)
 {
@@ -151,6 +154,7 @@ learned_prepare_keys(IndexScanDesc scan)
 	}
 }
 
+/* amrescan: reduce the scan keys to [lo, hi] and the leaf groups to visit */
 void
 learned_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 			   ScanKey orderbys, int norderbys)
@@ -184,20 +188,14 @@ list_null_pages(IndexScanDesc scan)
 	blk = meta.null_head;
 	while (blk != InvalidBlockNumber)
 	{
-		Buffer		buf = ReadBuffer(index, blk);
-		Page		page;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, blk, LI_PAGE_NULL, so->cache->meta.generation);
 		if (so->nnullpages >= cap)
 		{
 			cap *= 2;
 			so->nullpages = repalloc(so->nullpages, sizeof(BlockNumber) * cap);
 		}
 		so->nullpages[so->nnullpages++] = blk;
-		blk = LearnedPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buf);
+		blk = learned_chain_next(index, blk, LEARNED_PAGE_NULL,
+								 so->cache->meta.generation, NULL);
 	}
 }
 
@@ -216,7 +214,7 @@ load_null_group(IndexScanDesc scan, int i)
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	learned_check_page(index, page, blk, LI_PAGE_NULL, so->cache->meta.generation);
+	learned_check_page(index, page, blk, LEARNED_PAGE_NULL, so->cache->meta.generation);
 	op = LearnedPageGetOpaque(page);
 	tids = LearnedNullTids(page);
 	if (so->pos.itemcap < op->nitems)
@@ -324,6 +322,7 @@ next_group(IndexScanDesc scan, int g, ScanDirection dir)
 	}
 }
 
+/* return item `it`: heap TID and, for index-only scans, the index tuple */
 static void
 set_result(IndexScanDesc scan, li_item *it)
 {
@@ -371,6 +370,7 @@ set_result(IndexScanDesc scan, li_item *it)
 	}
 }
 
+/* amgettuple: the next entry in the scan direction */
 bool
 learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -415,6 +415,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 }
 
+/* amgetbitmap: every matching TID into the bitmap */
 int64
 learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
@@ -449,6 +450,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	return ntids;
 }
 
+/* amendscan: release pins, the generation lock and the model */
 void
 learned_endscan(IndexScanDesc scan)
 {
@@ -470,6 +472,7 @@ learned_endscan(IndexScanDesc scan)
 	scan->opaque = NULL;
 }
 
+/* copy a scan position (mark/restore), with its own pin */
 static void
 pos_copy(LearnedScanPos *dst, const LearnedScanPos *src, MemoryContext cxt)
 {
@@ -497,6 +500,7 @@ pos_copy(LearnedScanPos *dst, const LearnedScanPos *src, MemoryContext cxt)
 	}
 }
 
+/* ammarkpos: remember the current position */
 void
 learned_markpos(IndexScanDesc scan)
 {
@@ -506,6 +510,7 @@ learned_markpos(IndexScanDesc scan)
 	so->have_mark = true;
 }
 
+/* amrestrpos: go back to the marked position */
 void
 learned_restrpos(IndexScanDesc scan)
 {

@@ -20,10 +20,12 @@
 
 #include "learned.h"
 
+/* count entries by kind (live, dead, pending, NULL) and pages, reading every group */
 void
 learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 {
 	BlockNumber blk;
+	LearnedMetaPageData meta;
 
 	memset(counts, 0, sizeof(*counts));
 	for (uint32 g = 0; g < c->meta.nleaf; g++)
@@ -37,7 +39,7 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		learned_check_page(index, page, c->blknos[g], LI_PAGE_LEAF, c->meta.generation);
+		learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, c->meta.generation);
 		op = LearnedPageGetOpaque(page);
 		tids = LearnedPageTids(page);
 		for (int i = 0; i < op->nitems; i++)
@@ -52,40 +54,28 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		blk = op->next;
 		if (blk != InvalidBlockNumber)
 			counts->dirty_leaves++;
+		/* the chain is read under the leaf's share lock, as scans do */
 		while (blk != InvalidBlockNumber)
 		{
-			Buffer		dbuf = ReadBuffer(index, blk);
-			Page		dpage;
+			int			n;
 
-			LockBuffer(dbuf, BUFFER_LOCK_SHARE);
-			dpage = BufferGetPage(dbuf);
-			learned_check_page(index, dpage, blk, LI_PAGE_DELTA, c->meta.generation);
-			counts->pending += LearnedPageGetOpaque(dpage)->nitems;
+			blk = learned_chain_next(index, blk, LEARNED_PAGE_DELTA,
+									 c->meta.generation, &n);
+			counts->pending += n;
 			counts->delta_pages++;
-			blk = LearnedPageGetOpaque(dpage)->next;
-			UnlockReleaseBuffer(dbuf);
 		}
 		UnlockReleaseBuffer(buf);
 	}
 
-	{
-		LearnedMetaPageData meta;
-
-		learned_read_meta(index, &meta);
-		blk = meta.null_head;
-	}
+	learned_read_meta(index, &meta);
+	blk = meta.null_head;
 	while (blk != InvalidBlockNumber)
 	{
-		Buffer		buf = ReadBuffer(index, blk);
-		Page		page;
+		int			n;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, blk, LI_PAGE_NULL, c->meta.generation);
-		counts->nulls += LearnedPageGetOpaque(page)->nitems;
+		blk = learned_chain_next(index, blk, LEARNED_PAGE_NULL, c->meta.generation, &n);
+		counts->nulls += n;
 		counts->null_pages++;
-		blk = LearnedPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buf);
 	}
 }
 
@@ -303,13 +293,13 @@ bulkdelete_pass(IndexVacuumInfo *info, const LearnedMetaPageData *meta,
 			learned_cache_release(c);
 			return false;
 		}
-		learned_check_page(index, BufferGetPage(buf), c->blknos[g], LI_PAGE_LEAF,
+		learned_check_page(index, BufferGetPage(buf), c->blknos[g], LEARNED_PAGE_LEAF,
 						   meta->generation);
 		stats->tuples_removed += bulkdelete_leaf(index, buf, callback,
 												 callback_state, live);
 		stats->tuples_removed +=
 			bulkdelete_chain(index, LearnedPageGetOpaque(BufferGetPage(buf))->next,
-							 LI_PAGE_DELTA, meta->generation, info, callback,
+							 LEARNED_PAGE_DELTA, meta->generation, info, callback,
 							 callback_state, live);
 		UnlockReleaseBuffer(buf);
 	}
@@ -329,7 +319,7 @@ bulkdelete_pass(IndexVacuumInfo *info, const LearnedMetaPageData *meta,
 			ReleaseBuffer(buf);
 			return false;
 		}
-		learned_check_page(index, BufferGetPage(buf), blk, LI_PAGE_NULL,
+		learned_check_page(index, BufferGetPage(buf), blk, LEARNED_PAGE_NULL,
 						   meta->generation);
 		stats->tuples_removed += vacuum_chain_page(index, buf, true, callback,
 												   callback_state, &nlive);
@@ -393,7 +383,7 @@ count_free_pages(Relation index, BufferAccessStrategy strategy)
 		page = BufferGetPage(buf);
 		if (PageIsNew(page) ||
 			(PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
-			 LearnedPageGetOpaque(page)->page_type == LI_PAGE_FREE))
+			 LearnedPageGetOpaque(page)->page_type == LEARNED_PAGE_FREE))
 			nfree++;
 		UnlockReleaseBuffer(buf);
 		vacuum_delay_point();
@@ -401,6 +391,7 @@ count_free_pages(Relation index, BufferAccessStrategy strategy)
 	return nfree;
 }
 
+/* amvacuumcleanup: retrain leaves with pending/dead entries, sweep, report */
 IndexBulkDeleteResult *
 learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -433,7 +424,7 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		learned_cache_release(c);
 		learned_reader_end(index, before.generation);
 
-		if (learned_retrain(index, LI_RETRAIN_PENDING, !IsAutoVacuumWorkerProcess()))
+		if (learned_retrain(index, LEARNED_RETRAIN_PENDING, !IsAutoVacuumWorkerProcess()))
 		{
 			learned_read_meta(index, &after);
 			ereport(info->message_level,

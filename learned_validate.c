@@ -19,6 +19,7 @@
 
 #include "learned.h"
 
+/* amvalidate: check an operator class of the learned AM */
 bool
 learned_validate(Oid opclassoid)
 {
@@ -42,7 +43,7 @@ learned_validate(Oid opclassoid)
 	/* the catch-all class only exists to report unsupported types */
 	catchall = (opcintype == ANYELEMENTOID);
 
-	if (!catchall && learned_keykind_for_type(opcintype) == LI_KEY_INVALID)
+	if (!catchall && learned_keykind_for_type(opcintype) == LEARNED_KEY_INVALID)
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -87,8 +88,8 @@ learned_validate(Oid opclassoid)
 							opclassname, format_operator(oprform->amopopr))));
 			result = false;
 		}
-		if (learned_keykind_for_type(oprform->amoplefttype) == LI_KEY_INVALID ||
-			learned_keykind_for_type(oprform->amoprighttype) == LI_KEY_INVALID)
+		if (learned_keykind_for_type(oprform->amoplefttype) == LEARNED_KEY_INVALID ||
+			learned_keykind_for_type(oprform->amoprighttype) == LEARNED_KEY_INVALID)
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),

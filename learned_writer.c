@@ -131,7 +131,7 @@ writer_flush_last(LearnedWriter *w)
 	if (!w->have_prev)
 	{
 		if (nc == 0)
-			learned_init_page(w->leaf.data, LI_PAGE_LEAF, w->generation);
+			learned_init_page(w->leaf.data, LEARNED_PAGE_LEAF, w->generation);
 		writer_emit_leaf(w, w->leaf.data, nc);
 		return;
 	}
@@ -150,19 +150,19 @@ writer_flush_last(LearnedWriter *w)
 		ItemPointerData tids[1200];
 		int			first;
 
-		StaticAssertStmt(2 * LI_LEAF_CAP <= 1200, "scratch too small");
+		StaticAssertStmt(2 * LEARNED_LEAF_CAP <= 1200, "scratch too small");
 		memcpy(keys, LearnedPageKeys(a), np * sizeof(uint64));
 		memcpy(keys + np, LearnedPageKeys(b), nc * sizeof(uint64));
 		memcpy(tids, LearnedPageTids(a), np * sizeof(ItemPointerData));
 		memcpy(tids + np, LearnedPageTids(b), nc * sizeof(ItemPointerData));
-		first = (total <= LI_LEAF_CAP) ? total : (total + 1) / 2;
-		learned_init_page(a, LI_PAGE_LEAF, w->generation);
+		first = (total <= LEARNED_LEAF_CAP) ? total : (total + 1) / 2;
+		learned_init_page(a, LEARNED_PAGE_LEAF, w->generation);
 		memcpy(LearnedPageKeys(a), keys, first * sizeof(uint64));
 		memcpy(LearnedPageTids(a), tids, first * sizeof(ItemPointerData));
 		writer_emit_leaf(w, a, first);
 		if (total > first)
 		{
-			learned_init_page(b, LI_PAGE_LEAF, w->generation);
+			learned_init_page(b, LEARNED_PAGE_LEAF, w->generation);
 			memcpy(LearnedPageKeys(b), keys + first, (total - first) * sizeof(uint64));
 			memcpy(LearnedPageTids(b), tids + first, (total - first) * sizeof(ItemPointerData));
 			writer_emit_leaf(w, b, total - first);
@@ -183,7 +183,7 @@ learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid)
 	if (w->leaf_n == w->per_page)
 		writer_flush_leaf(w);
 	if (w->leaf_n == 0)
-		learned_init_page(page, LI_PAGE_LEAF, w->generation);
+		learned_init_page(page, LEARNED_PAGE_LEAF, w->generation);
 	LearnedPageKeys(page)[w->leaf_n] = key;
 	LearnedPageTids(page)[w->leaf_n] = *tid;
 	w->leaf_n++;
@@ -218,10 +218,10 @@ learned_writer_add_null(LearnedWriter *w, ItemPointer tid)
 {
 	Page		page = w->nullpg.data;
 
-	if (w->null_n == LI_NULL_CAP)
+	if (w->null_n == LEARNED_NULL_CAP)
 		writer_flush_null(w);
 	if (w->null_n == 0)
-		learned_init_page(page, LI_PAGE_NULL, w->generation);
+		learned_init_page(page, LEARNED_PAGE_NULL, w->generation);
 	LearnedNullTids(page)[w->null_n++] = *tid;
 	w->nnulls++;
 }
@@ -284,18 +284,18 @@ learned_write_model(const LearnedModelArrays *m, uint32 generation,
 	p += m->nleaf * sizeof(BlockNumber);
 	memcpy(p, m->nsorted, m->nleaf * sizeof(uint16));
 
-	npages = (int) ((nbytes + LI_ENTRY_AVAIL - 1) / LI_ENTRY_AVAIL);
+	npages = (int) ((nbytes + LEARNED_ENTRY_AVAIL - 1) / LEARNED_ENTRY_AVAIL);
 	for (int i = npages - 1; i >= 0; i--)
 	{
 		PGAlignedBlock pg;
-		Size		off = (Size) i * LI_ENTRY_AVAIL;
-		Size		len = Min((Size) LI_ENTRY_AVAIL, nbytes - off);
+		Size		off = (Size) i * LEARNED_ENTRY_AVAIL;
+		Size		len = Min((Size) LEARNED_ENTRY_AVAIL, nbytes - off);
 
-		learned_init_page(pg.data, LI_PAGE_MODEL, generation);
+		learned_init_page(pg.data, LEARNED_PAGE_MODEL, generation);
 		memcpy(LearnedModelData(pg.data), blob + off, len);
 		LearnedPageGetOpaque(pg.data)->nitems = (uint16) len;
 		LearnedPageGetOpaque(pg.data)->next = prev;
-		((PageHeader) pg.data)->pd_lower = LI_ENTRY_OFF + len;
+		((PageHeader) pg.data)->pd_lower = LEARNED_ENTRY_OFF + len;
 		prev = sink(arg, pg.data);
 	}
 	pfree(blob);
@@ -330,7 +330,7 @@ learned_measure_error(Relation index, uint32 generation,
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		learned_check_page(index, page, m->blknos[g], LI_PAGE_LEAF, generation);
+		learned_check_page(index, page, m->blknos[g], LEARNED_PAGE_LEAF, generation);
 		e = li_max_error_at(m->segs, m->nseg, nkeys, LearnedPageKeys(page),
 							LearnedPageGetOpaque(page)->nitems, start, &run);
 		maxerr = Max(maxerr, e);

@@ -33,16 +33,16 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 {
 	Page		page = BufferGetPage(buf);
 	LearnedPageOpaque op = LearnedPageGetOpaque(page);
-	bool		isnull = (op->page_type == LI_PAGE_NULL);
+	bool		isnull = (op->page_type == LEARNED_PAGE_NULL);
 	int			n0 = op->nitems;
-	char		delta[3 * 2 * sizeof(uint16) + LI_LEAF_CAP * 14 + sizeof(uint16) + 16];
+	char		delta[3 * 2 * sizeof(uint16) + LEARNED_LEAF_CAP * 14 + sizeof(uint16) + 16];
 	int			dlen = 0;
 	char	   *ranges[3];
 	uint16		lens[3];
 	int			nr = 0;
 
-	Assert(k > 0 && n0 + k <= (isnull ? LI_NULL_CAP : LI_LEAF_CAP));
-	Assert(op->page_type == LI_PAGE_LEAF || op->page_type == LI_PAGE_DELTA || isnull);
+	Assert(k > 0 && n0 + k <= (isnull ? LEARNED_NULL_CAP : LEARNED_LEAF_CAP));
+	Assert(op->page_type == LEARNED_PAGE_LEAF || op->page_type == LEARNED_PAGE_DELTA || isnull);
 	if (isnull)
 	{
 		ranges[nr] = (char *) &LearnedNullTids(page)[n0];

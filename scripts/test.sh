@@ -205,112 +205,78 @@ prepare_copy() {
 	li_log "test copy of the tree: $COPY (tests run as $LI_USER)"
 }
 
-step_regress() {
+# run_suite LABEL DRIVER SRC EXT IN OUT DB [VAR=VALUE...]: run DRIVER
+# (pg_regress or pg_isolation_regress) over the tests SRC/*.EXT of the tree
+# (sorted bytewise, as the Makefile's $(sort ...)) against a throwaway
+# cluster, with --inputdir/--outputdir IN/OUT relative to the copy of the
+# tree (expected files in IN/expected), printing the diffs and the server's
+# crashes on failure.  The variables are set for the driver.
+run_suite() {
+	local label=$1 driver=$2 src=$3 ext=$4 in=$5 out=$6 db=$7
+	shift 7
 	local tests=() f rc cdir
-	for f in "$LI_REPO"/sql/*.sql; do
+	for f in "$LI_REPO/$src"/*."$ext"; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
-		tests+=("${f%.sql}")
+		tests+=("${f%."$ext"}")
 	done
 	if [ ${#tests[@]} -eq 0 ]; then
-		SKIP_NOTE="no sql/*.sql yet"
+		SKIP_NOTE="no $src/*.$ext yet"
 		return 77
 	fi
 	need_installed || return 1
-	# same order as the Makefile's $(sort ...): bytewise
+	if [ ! -x "$driver" ]; then
+		SKIP_NOTE="$driver not found"
+		return 1
+	fi
 	mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort)
 	for f in "${tests[@]}"; do
-		[ -e "$LI_REPO/expected/$f.out" ] ||
-			li_warn "expected/$f.out is missing: the test will fail (with KEEP_TMP=1 its output stays in results/$f.out of the kept directory)"
+		[ -e "$LI_REPO/$in/expected/$f.out" ] ||
+			li_warn "$in/expected/$f.out is missing: the test will fail (with KEEP_TMP=1 its output stays in $out/results/$f.out of the kept directory)"
 	done
 	prepare_copy || return 1
-	cdir="$LI_TMP/regress_cluster"
+	cdir="$LI_TMP/${label}_cluster"
 	li_as_user mkdir -p "$cdir" || return 1
 	li_cluster_start "$cdir" "$LI_TEST_PORT" "${LI_REGRESS_CONF:-}" || return 1
-	li_log "pg_regress: ${tests[*]}"
-	li_run 1200 "${LI_ASU[@]}" -C "$COPY" "$LI_PG_REGRESS" \
-		--inputdir="$COPY" --outputdir="$COPY" \
+	li_log "$label: ${tests[*]}"
+	li_run 1200 "${LI_ASU[@]}" -C "$COPY" "$@" "$driver" \
+		--inputdir="$COPY/$in" --outputdir="$COPY/$out" \
 		--bindir="$LI_PGBIN" \
 		--load-extension=learned_index \
-		--dbname=contrib_regression \
+		--dbname="$db" \
 		--host="$LI_PGHOST" --port="$LI_PGPORT" \
 		"${tests[@]}"
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
-		if [ -s "$COPY/regression.diffs" ]; then
-			li_err "regression.diffs (first 300 lines; full file: $COPY/regression.diffs)"
-			head -300 "$COPY/regression.diffs"
-		fi
-		if [ ! -s "$COPY/regression.diffs" ]; then
+		local diffs="$COPY/$out/regression.diffs"
+		if [ -s "$diffs" ]; then
+			li_err "$out/regression.diffs (first 300 lines; full file: $diffs)"
+			head -300 "$diffs"
+			if grep -qE 'PANIC|TRAP:|terminated by signal|was terminated' \
+				"$cdir/server.log"; then
+				echo "--- server log: crashes and assertion failures ---"
+				grep -E -B2 -A8 'PANIC|TRAP:|terminated by signal|was terminated' \
+					"$cdir/server.log" | head -100
+			fi
+		else
 			echo "--- server log (last 40 lines) ---"
 			tail -40 "$cdir/server.log"
-		elif grep -qE 'PANIC|TRAP:|terminated by signal|was terminated' \
-			"$cdir/server.log"; then
-			echo "--- server log: crashes and assertion failures ---"
-			grep -E -B2 -A8 'PANIC|TRAP:|terminated by signal|was terminated' \
-				"$cdir/server.log" | head -100
 		fi
-		SKIP_NOTE="pg_regress failed (rerun with KEEP_TMP=1 to keep $COPY)"
+		SKIP_NOTE="$label failed (rerun with KEEP_TMP=1 to keep $COPY)"
 	fi
 	li_cluster_stop "$cdir"
 	return "$rc"
 }
 
+step_regress() {
+	run_suite pg_regress "$LI_PG_REGRESS" sql sql . . contrib_regression
+}
+
 step_isolation() {
-	local tests=() f rc cdir iso
-	for f in "$LI_REPO"/test/isolation/specs/*.spec; do
-		[ -e "$f" ] || continue
-		f=${f##*/}
-		tests+=("${f%.spec}")
-	done
-	if [ ${#tests[@]} -eq 0 ]; then
-		SKIP_NOTE="no test/isolation/specs/*.spec yet"
-		return 77
-	fi
-	need_installed || return 1
-	iso="$LI_PGXS_DIR/src/test/isolation/pg_isolation_regress"
-	if [ ! -x "$iso" ]; then
-		SKIP_NOTE="$iso not found"
-		return 1
-	fi
-	# same order as the Makefile's $(sort ...): bytewise
-	mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort)
-	for f in "${tests[@]}"; do
-		[ -e "$LI_REPO/test/isolation/expected/$f.out" ] ||
-			li_warn "test/isolation/expected/$f.out is missing: the test will fail (with KEEP_TMP=1 its output stays in output_iso/results/$f.out of the kept directory)"
-	done
-	prepare_copy || return 1
-	cdir="$LI_TMP/isolation_cluster"
-	li_as_user mkdir -p "$cdir" || return 1
-	li_cluster_start "$cdir" "$LI_TEST_PORT" "${LI_REGRESS_CONF:-}" || return 1
-	li_log "pg_isolation_regress: ${tests[*]}"
-	li_run 1200 "${LI_ASU[@]}" -C "$COPY" PGISOLATIONTIMEOUT="$PGISOLATIONTIMEOUT" \
-		"$iso" \
-		--inputdir="$COPY/test/isolation" --outputdir="$COPY/output_iso" \
-		--bindir="$LI_PGBIN" \
-		--load-extension=learned_index \
-		--dbname=isolation_regression \
-		--host="$LI_PGHOST" --port="$LI_PGPORT" \
-		"${tests[@]}"
-	rc=$?
-	if [ "$rc" -ne 0 ]; then
-		if [ -s "$COPY/output_iso/regression.diffs" ]; then
-			li_err "output_iso/regression.diffs (first 300 lines; full file: $COPY/output_iso/regression.diffs)"
-			head -300 "$COPY/output_iso/regression.diffs"
-		fi
-		if [ ! -s "$COPY/output_iso/regression.diffs" ]; then
-			echo "--- server log (last 40 lines) ---"
-			tail -40 "$cdir/server.log"
-		elif grep -qE 'PANIC|TRAP:|terminated by signal|was terminated' \
-			"$cdir/server.log"; then
-			echo "--- server log: crashes and assertion failures ---"
-			grep -E -B2 -A8 'PANIC|TRAP:|terminated by signal|was terminated' \
-				"$cdir/server.log" | head -100
-		fi
-		SKIP_NOTE="pg_isolation_regress failed (rerun with KEEP_TMP=1 to keep $COPY)"
-	fi
-	li_cluster_stop "$cdir"
-	return "$rc"
+	run_suite pg_isolation_regress \
+		"$LI_PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+		test/isolation/specs spec test/isolation output_iso isolation_regression \
+		PGISOLATIONTIMEOUT="$PGISOLATIONTIMEOUT"
 }
 
 step_tap() {

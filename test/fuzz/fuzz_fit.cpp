@@ -277,6 +277,76 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_probe(keys, segs, eps, fk + 1);
 	}
 
+	/* li_max_error_at over slices (a run of equal keys may cross one) */
+	{
+		li_run		run = {0, 0};
+		double		sliced = 0.0;
+		size_t		cut = n > 0 ? (size_t) (data[size - 1] % (n + 1)) : 0;
+
+		sliced = std::max(sliced, li_max_error_at(segs.data(), nseg, n, keys.data(),
+												  cut, 0, &run));
+		sliced = std::max(sliced, li_max_error_at(segs.data(), nseg, n,
+												  keys.data() + cut, n - cut, cut, &run));
+		FUZZ_CHECK(sliced == me, "sliced max error %.6f, whole %.6f", sliced, me);
+	}
+
+	/*
+	 * The run of a retrain: the keys after `cut` fitted as a run starting at
+	 * position base, closed with li_keystream_finish_at(end_pos) where the
+	 * next run starts; every key of the run is within epsilon of base + its
+	 * position in the run, and the key right after the run's last one is
+	 * predicted within epsilon of end_pos when the gap point was added.
+	 */
+	if (n > 0)
+	{
+		size_t		cut = (size_t) (data[size - 1] % n);
+		uint64_t	base = (uint64_t) data[0] * 1000;
+		uint64_t	extra = (uint64_t) (data[size / 2] % 4);
+		li_keystream ks;
+		li_segment	closed[2];
+		std::vector<li_segment> rsegs;
+		int			nc;
+		li_status	st;
+
+		FUZZ_CHECK(li_fitter_init(static_cast<li_fitter *>(mem), eps) == LI_OK, "init");
+		li_keystream_init(&ks);
+		ks.pos = base;
+		for (size_t i = cut; i < n; i++)
+		{
+			st = li_keystream_push(&ks, static_cast<li_fitter *>(mem), keys[i], closed, &nc);
+			FUZZ_CHECK(st == LI_OK, "push %d", (int) st);
+			rsegs.insert(rsegs.end(), closed, closed + nc);
+		}
+		FUZZ_CHECK(li_keystream_finish_at(&ks, static_cast<li_fitter *>(mem), ks.pos - 1,
+										  closed, &nc) == LI_ERR_ARG,
+				   "finish_at before the end must be refused");
+		st = li_keystream_finish_at(&ks, static_cast<li_fitter *>(mem), ks.pos + extra,
+									closed, &nc);
+		FUZZ_CHECK(st == LI_OK, "finish_at %d", (int) st);
+		rsegs.insert(rsegs.end(), closed, closed + nc);
+		uint64_t	endpos = base + (n - cut) + extra;
+
+		for (size_t i = cut; i < n; i++)
+		{
+			if (i > cut && keys[i] == keys[i - 1])
+				continue;
+			double		e = std::fabs(li_predict(rsegs.data(), rsegs.size(), endpos,
+											 keys[i]) - (double) (base + i - cut));
+
+			FUZZ_CHECK(e <= (double) eps, "run key %zu error %.3f", i, e);
+		}
+		uint64_t	last = keys[n - 1];
+		size_t		first_last = (size_t) (std::lower_bound(keys.begin() + cut, keys.end(), last) - keys.begin());
+
+		if (last < UINT64_MAX && endpos - (base + first_last - cut) <= (uint64_t) eps)
+		{
+			double		e = std::fabs(li_predict(rsegs.data(), rsegs.size(), endpos,
+											 last + 1) - (double) endpos);
+
+			FUZZ_CHECK(e <= (double) eps, "key after the run: error %.3f", e);
+		}
+	}
+
 	/* arbitrary windows, however wrong, give the exact lower bound */
 	uint64_t	h = UINT64_C(0x9E3779B97F4A7C15) ^ size;
 

@@ -1057,3 +1057,104 @@ TEST(FitStreaming, RawFitterPointsWithinEps)
 }
 
 }								/* namespace */
+
+/*
+ * li_keystream_finish_at: a run of keys fitted at positions base.. and
+ * closed where the next run starts (what a segment-local retrain does).
+ */
+TEST(FitStreaming, KeystreamFinishAt)
+{
+	FitterMem	m;
+	li_keystream ks;
+	li_segment	closed[2];
+	std::vector<li_segment> segs;
+	int			nc = -1;
+	const uint32_t eps = 8;
+	const uint64_t base = 5000;
+
+	for (uint64_t extra : {0u, 3u, 8u, 100u})
+	{
+		segs.clear();
+		ASSERT_EQ(li_fitter_init(m.get(), eps), LI_OK);
+		li_keystream_init(&ks);
+		ks.pos = base;
+		for (uint64_t i = 0; i < 1000; i++)
+		{
+			ASSERT_EQ(li_keystream_push(&ks, m.get(), 1000 + i * 37, closed, &nc), LI_OK);
+			segs.insert(segs.end(), closed, closed + nc);
+		}
+		/* before the positions consumed: refused, nothing changes */
+		nc = -1;
+		EXPECT_EQ(li_keystream_finish_at(&ks, m.get(), ks.pos - 1, closed, &nc), LI_ERR_ARG);
+		EXPECT_EQ(nc, 0);
+		ASSERT_EQ(li_keystream_finish_at(&ks, m.get(), ks.pos + extra, closed, &nc), LI_OK);
+		segs.insert(segs.end(), closed, closed + nc);
+		ASSERT_GE(segs.size(), 1u);
+		uint64_t	end = base + 1000 + extra;
+
+		for (uint64_t i = 0; i < 1000; i++)
+			EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), end, 1000 + i * 37) -
+								(double) (base + i)), (double) eps) << "key " << i;
+		/* the key after the last one: bounded when the gap point was added */
+		uint64_t	last = 1000 + 999 * 37;
+
+		if (end - (base + 999) <= eps)
+		{
+			EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), end, last + 1) -
+								(double) end), (double) eps) << "extra " << extra;
+		}
+	}
+
+	/* the last key is UINT64_MAX: no gap point past it, no overflow */
+	segs.clear();
+	ASSERT_EQ(li_fitter_init(m.get(), eps), LI_OK);
+	li_keystream_init(&ks);
+	ASSERT_EQ(li_keystream_push(&ks, m.get(), UINT64_MAX - 1, closed, &nc), LI_OK);
+	segs.insert(segs.end(), closed, closed + nc);
+	ASSERT_EQ(li_keystream_push(&ks, m.get(), UINT64_MAX, closed, &nc), LI_OK);
+	segs.insert(segs.end(), closed, closed + nc);
+	ASSERT_EQ(li_keystream_finish_at(&ks, m.get(), ks.pos + 1, closed, &nc), LI_OK);
+	segs.insert(segs.end(), closed, closed + nc);
+	EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), 3, UINT64_MAX) - 1.0), (double) eps);
+
+	/* an empty run: no segment */
+	ASSERT_EQ(li_fitter_init(m.get(), eps), LI_OK);
+	li_keystream_init(&ks);
+	ks.pos = base;
+	ASSERT_EQ(li_keystream_finish_at(&ks, m.get(), base + 5, closed, &nc), LI_OK);
+	EXPECT_EQ(nc, 0);
+}
+
+/* li_max_error_at over slices equals li_max_error over the whole array */
+TEST(FitStreaming, MaxErrorAtSlices)
+{
+	std::mt19937_64 rng(77);
+	std::vector<uint64_t> keys(20000);
+	uint64_t	k = 0;
+
+	for (auto &x : keys)
+	{
+		k += (rng() % 4 == 0) ? 0 : 1 + rng() % 1000;	/* runs of duplicates */
+		x = k;
+	}
+	FitterMem	m;
+	std::vector<li_segment> segs(keys.size() + 2);
+	size_t		nseg = 0;
+
+	ASSERT_EQ(li_fit_sorted(keys.data(), keys.size(), 16, m.raw(), segs.data(),
+							segs.size(), &nseg), LI_OK);
+	double		whole = li_max_error(segs.data(), nseg, keys.data(), keys.size());
+
+	for (size_t chunk : {1u, 7u, 582u, 20000u})
+	{
+		li_run		run = {0, 0};
+		double		sliced = 0.0;
+
+		for (size_t at = 0; at < keys.size(); at += chunk)
+			sliced = std::max(sliced, li_max_error_at(segs.data(), nseg, keys.size(),
+													  keys.data() + at,
+													  std::min(chunk, keys.size() - at),
+													  at, &run));
+		EXPECT_EQ(sliced, whole) << "chunk " << chunk;
+	}
+}
