@@ -9,7 +9,7 @@ PGFILEDESC = "learned_index - learned (piecewise-linear model) index access meth
 SHIM_OBJS = learned_am.o learned_build.o learned_insert.o learned_scan.o \
 	learned_vacuum.o learned_cost.o learned_validate.o learned_encode.o \
 	learned_page.o learned_cache.o learned_xlog.o learned_group.o \
-	learned_writer.o learned_retrain.o learned_recycle.o \
+	learned_writer.o learned_retrain.o learned_recycle.o learned_unique.o \
 	learned_funcs.o learned_check.o
 CORE_SRCS = $(wildcard src/*.cpp)
 CORE_OBJS = $(CORE_SRCS:.cpp=.o)

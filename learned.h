@@ -386,6 +386,22 @@ extern void learned_buildempty(Relation index);
 extern int	learned_insert_buffer_kb;
 extern void learned_insert_init(void);
 extern void learned_flush_pending(Relation index);
+extern Buffer learned_pin_meta_for_batch(Relation index, LearnedMetaPageData *meta,
+										 bool *heavy);
+extern bool learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
+										li_item *items, int k, int *chainlen,
+										int *written);
+extern void learned_insert_nulls_locked(Relation index, Buffer metabuf,
+										uint32 generation, li_item *items, int k,
+										int *written);
+extern uint32 learned_add_dirty_leaves(Relation index, int newdirty);
+extern void learned_after_append(Relation index, const LearnedMetaPageData *meta,
+								 int newdirty, int maxchain);
+
+/* learned_unique.c */
+extern bool learned_unique_insert(Relation index, Relation heap, li_item *it,
+								  ItemPointer tid, IndexUniqueCheck mode,
+								  Datum *values, bool *isnull);
 extern bool learned_insert(Relation index, Datum *values, bool *isnull,
 						   ItemPointer ht_ctid, Relation heapRel,
 						   IndexUniqueCheck checkUnique,

@@ -62,13 +62,37 @@ build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
 
 typedef struct LearnedBuildState
 {
+	Relation	index;
+	Relation	heap;
 	LearnedKeyKind kind;
 	Tuplesortstate *sort;
 	TupleTableSlot *slot;
 	LearnedWriter *writer;
 	double		indtuples;
 	MemoryContext tmpcxt;
+	bool		unique;			/* CREATE UNIQUE INDEX: live duplicates fail */
+	bool		nulls_conflict; /* ... NULLS NOT DISTINCT */
+	int64		live_nulls;
 } LearnedBuildState;
+
+/* the sorted tuples pack the TID in the low 48 bits; this bit: tuple alive */
+#define BUILD_ALIVE_BIT (INT64CONST(1) << 56)
+
+/* a unique build met two live tuples with equal keys (or NULLs) */
+static void
+build_duplicate(LearnedBuildState *bs, bool isnull, uint64 key)
+{
+	Datum		value = isnull ? (Datum) 0 : learned_decode(bs->kind, key);
+	char	   *key_desc = BuildIndexValueDescription(bs->index, &value, &isnull);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("could not create unique index \"%s\"",
+					RelationGetRelationName(bs->index)),
+			 key_desc ? errdetail("Key %s is duplicated.", key_desc) :
+			 errdetail("Duplicate keys exist."),
+			 errtableconstraint(bs->heap, RelationGetRelationName(bs->index))));
+}
 
 /* build: append a finished page at the end of the relation (WAL comes later) */
 static BlockNumber
@@ -94,7 +118,11 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	LearnedBuildState *bs = (LearnedBuildState *) state;
 
 	if (isnull[0])
+	{
+		if (bs->nulls_conflict && tupleIsAlive && ++bs->live_nulls > 1)
+			build_duplicate(bs, true, 0);
 		learned_writer_add_null(bs->writer, tid);
+	}
 	else
 	{
 		uint64		key = learned_encode(bs->kind, values[0]);
@@ -103,7 +131,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		bs->slot->tts_values[0] = Int64GetDatum((int64) (key ^ SIGN_BIT));
 		bs->slot->tts_isnull[0] = false;
 		bs->slot->tts_values[1] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
-												ItemPointerGetOffsetNumber(tid));
+												ItemPointerGetOffsetNumber(tid) |
+												(tupleIsAlive ? BUILD_ALIVE_BIT : 0));
 		bs->slot->tts_isnull[1] = false;
 		ExecStoreVirtualTuple(bs->slot);
 		tuplesort_puttupleslot(bs->sort, bs->slot);
@@ -159,13 +188,19 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	TupleTableSlot *outslot;
 	bool		shouldfree;
 	int64		ndone = 0;
+	uint64		prev_key = 0;
+	bool		prev_alive = false;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
 
 	memset(&bs, 0, sizeof(bs));
+	bs.index = index;
+	bs.heap = heap;
 	bs.kind = learned_check_build(index);
+	bs.unique = indexInfo->ii_Unique;
+	bs.nulls_conflict = indexInfo->ii_Unique && indexInfo->ii_NullsNotDistinct;
 	per_page = learned_per_page(index);
 
 	/* metapage first, so that it is block 0 */
@@ -206,6 +241,17 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		ItemPointerData tid;
 
 		CHECK_FOR_INTERRUPTS();
+		/* live tuples of one key: more than one is a duplicate */
+		if (bs.unique && (packed & BUILD_ALIVE_BIT))
+		{
+			if (ndone > 0 && key == prev_key && prev_alive)
+				build_duplicate(&bs, false, key);
+			prev_alive = true;
+		}
+		else if (ndone == 0 || key != prev_key)
+			prev_alive = false;
+		prev_key = key;
+		packed &= ~BUILD_ALIVE_BIT;
 		ItemPointerSet(&tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xFFFF));
 		learned_writer_add(bs.writer, key, &tid);
 		if ((++ndone & 1023) == 0)

@@ -41,7 +41,12 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "commands/defrem.h"
 #include "nodes/plannodes.h"
+#include "parser/parsetree.h"
+#include "catalog/pg_index.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "tcop/utility.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
@@ -149,28 +154,22 @@ append_items(Relation index, Buffer buf, const li_item *items, int k)
 }
 
 /*
- * Append items[0..k) to leaf g (free tail, then delta chain), in order,
- * adding to *written as each WAL record is done.  Returns true if the leaf
- * got its first delta page (it "overflowed").
+ * Append items[0..k) to the exclusively locked leaf in buf (free tail, then
+ * delta chain), in order, adding to *written as each WAL record is done.
+ * Returns true if the leaf got its first delta page (it "overflowed");
+ * *chainlen is the length of its delta chain after.  The leaf stays locked.
  */
-static bool
-insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
-			 int *chainlen, int *written)
+bool
+learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
+							li_item *items, int k, int *chainlen, int *written)
 {
-	BlockNumber blkno = c->blknos[g];
-	Buffer		buf = ReadBuffer(index, blkno);
-	Page		page;
-	LearnedPageOpaque op;
+	Page		page = BufferGetPage(buf);
+	LearnedPageOpaque op = LearnedPageGetOpaque(page);
 	BlockNumber head;
 	GenericXLogState *state;
 	int			done = 0;
 	bool		overflowed;
 	int			chain = 0;
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
-	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
-	op = LearnedPageGetOpaque(page);
 
 	/* the leaf's own free tail (unsorted, after its sorted entries) */
 	if (op->nitems < LEARNED_LEAF_CAP)
@@ -183,10 +182,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 	}
 	*chainlen = 0;
 	if (done == k)
-	{
-		UnlockReleaseBuffer(buf);
 		return false;
-	}
 
 	/* the head delta page */
 	head = op->next;
@@ -197,7 +193,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 
 		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
 		learned_check_page(index, BufferGetPage(dbuf), head, LEARNED_PAGE_DELTA,
-						   c->meta.generation);
+						   generation);
 		chain = LearnedPageGetOpaque(BufferGetPage(dbuf))->chainlen;
 		if (LearnedPageGetOpaque(BufferGetPage(dbuf))->nitems < LEARNED_LEAF_CAP)
 		{
@@ -222,7 +218,7 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		state = GenericXLogStart(index);
 		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		learned_init_page(npage, LEARNED_PAGE_DELTA, c->meta.generation);
+		learned_init_page(npage, LEARNED_PAGE_DELTA, generation);
 		nop = LearnedPageGetOpaque(npage);
 		nop->next = LearnedPageGetOpaque(page)->next;
 		for (int i = 0; i < take; i++)
@@ -239,21 +235,37 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 		UnlockReleaseBuffer(nbuf);
 		done += take;
 	}
-	UnlockReleaseBuffer(buf);
 	*chainlen = chain;
 	return overflowed;
 }
 
-/* append NULL entries to the NULL chain, in order, counting them in *written */
-static void
-insert_nulls(Relation index, uint32 generation, li_item *items, int k,
-			 int *written)
+/* the same for leaf g of model c, which it locks */
+static bool
+insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
+			 int *chainlen, int *written)
 {
-	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	Buffer		buf = ReadBuffer(index, c->blknos[g]);
+	bool		overflowed;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	learned_check_page(index, BufferGetPage(buf), c->blknos[g], LEARNED_PAGE_LEAF,
+					   c->meta.generation);
+	overflowed = learned_insert_group_locked(index, c->meta.generation, buf, items,
+											 k, chainlen, written);
+	UnlockReleaseBuffer(buf);
+	return overflowed;
+}
+
+/*
+ * Append NULL entries to the NULL chain, in order, counting them in
+ * *written; the caller holds the metapage (metabuf) exclusively locked.
+ */
+void
+learned_insert_nulls_locked(Relation index, Buffer metabuf, uint32 generation,
+							li_item *items, int k, int *written)
+{
 	GenericXLogState *state;
 	int			done = 0;
-
-	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 
 	while (done < k)
 	{
@@ -302,6 +314,17 @@ insert_nulls(Relation index, uint32 generation, li_item *items, int k,
 			done += take;
 		}
 	}
+}
+
+/* append NULL entries to the NULL chain (locks the metapage) */
+static void
+insert_nulls(Relation index, uint32 generation, li_item *items, int k,
+			 int *written)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	learned_insert_nulls_locked(index, metabuf, generation, items, k, written);
 	UnlockReleaseBuffer(metabuf);
 }
 
@@ -363,8 +386,8 @@ try_bulk_merge(Relation index, li_item *items, int n, double threshold,
  * it gets that lock at once, the flag is stale (a retrain failed) and the
  * batch proceeds holding it (*heavy).
  */
-static Buffer
-pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heavy)
+Buffer
+learned_pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heavy)
 {
 	Buffer		metapin;
 
@@ -386,8 +409,8 @@ pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heavy)
 }
 
 /* add newly overflowed leaves to meta->ndirty; returns the new count */
-static uint32
-add_dirty_leaves(Relation index, int newdirty)
+uint32
+learned_add_dirty_leaves(Relation index, int newdirty)
 {
 	LearnedMetaUpdate u;
 	LearnedMetaPage m = learned_meta_update_begin(index, &u);
@@ -414,9 +437,8 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 	int			i;
 	int			newdirty = 0;
 	int			chainlen = 0;
+	int			maxchain = 0;
 	double		threshold;
-	bool		retrain = false;
-	bool		long_chain = false;
 	Buffer		metapin;
 	bool		heavy;
 
@@ -436,7 +458,7 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 		return;
 	}
 
-	metapin = pin_meta_for_batch(index, &meta, &heavy);
+	metapin = learned_pin_meta_for_batch(index, &meta, &heavy);
 	c = learned_cache_acquire(index, &meta);
 	i = 0;
 	while (i < n - nnull)
@@ -457,11 +479,7 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 						 &prog->nonnull_done))
 			newdirty++;
 		Assert(prog->nonnull_done == j);
-		/* a long delta chain (e.g. ascending keys all landing on the last
-		 * leaf) is retrained even below the threshold: lookups there would
-		 * read every page of it */
-		if (chainlen >= LEARNED_MAX_DELTA_CHAIN && threshold > 0)
-			long_chain = retrain = true;
+		maxchain = Max(maxchain, chainlen);
 		i = j;
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -469,21 +487,37 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 		insert_nulls(index, meta.generation, items + (n - nnull), nnull,
 					 &prog->null_done);
 
-	/* count leaves that overflowed; past the threshold, retrain them */
-	if (newdirty > 0 &&
-		learned_over_threshold(add_dirty_leaves(index, newdirty), meta.nleaf, threshold))
-		retrain = true;
-	/* also when the threshold was lowered below the leaves already dirty */
-	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold))
-		retrain = true;
-
 	learned_cache_release(c);
 	ReleaseBuffer(metapin);
 	if (heavy)
 		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+	learned_after_append(index, &meta, newdirty, maxchain);
+}
 
+/*
+ * After appending (the metapage pin and locks released): count the leaves
+ * that overflowed into meta->ndirty, and retrain past the threshold -- or
+ * when a delta chain reached LEARNED_MAX_DELTA_CHAIN pages (ascending keys
+ * all landing on the last leaf: lookups there would read every page of it)
+ * -- without ever waiting for the structure lock.
+ */
+void
+learned_after_append(Relation index, const LearnedMetaPageData *meta,
+					 int newdirty, int maxchain)
+{
+	double		threshold = learned_get_retrain_threshold(index);
+	bool		long_chain = (maxchain >= LEARNED_MAX_DELTA_CHAIN && threshold > 0);
+	bool		retrain = long_chain;
+
+	if (newdirty > 0 &&
+		learned_over_threshold(learned_add_dirty_leaves(index, newdirty), meta->nleaf,
+							   threshold))
+		retrain = true;
+	/* also when the threshold was lowered below the leaves already dirty */
+	if (learned_over_threshold(meta->ndirty, meta->nleaf, threshold))
+		retrain = true;
 	if (retrain)
-		learned_retrain_if_needed(index, threshold, long_chain, meta.generation);
+		learned_retrain_if_needed(index, threshold, long_chain, meta->generation);
 }
 
 /* ------------------------------------------------------------------
@@ -794,33 +828,98 @@ learned_insert_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  * Statements with ON CONFLICT (speculative insertions)
  * ------------------------------------------------------------------ */
 
-/* does this plan (or a CTE of it) insert with ON CONFLICT? */
-static bool
-plan_has_on_conflict(Plan *plan)
+/* the ModifyTable with ON CONFLICT in this plan tree, or NULL */
+static ModifyTable *
+plan_on_conflict(Plan *plan)
 {
+	ModifyTable *mt;
+
 	if (plan == NULL)
-		return false;
+		return NULL;
 	if (IsA(plan, ModifyTable) &&
 		((ModifyTable *) plan)->onConflictAction != ONCONFLICT_NONE)
-		return true;
-	return plan_has_on_conflict(plan->lefttree) ||
-		plan_has_on_conflict(plan->righttree);
+		return (ModifyTable *) plan;
+	mt = plan_on_conflict(plan->lefttree);
+	return mt ? mt : plan_on_conflict(plan->righttree);
 }
 
-/* does the statement insert with ON CONFLICT anywhere? */
+#if PG_VERSION_NUM < 180000
+/* is index indexoid a unique index of access method amoid? */
 static bool
-statement_has_on_conflict(PlannedStmt *ps)
+is_unique_index_of_am(Oid indexoid, Oid amoid)
 {
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
+	bool		match;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	match = ((Form_pg_class) GETSTRUCT(tup))->relam == amoid;
+	ReleaseSysCache(tup);
+	if (!match)
+		return false;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	match = ((Form_pg_index) GETSTRUCT(tup))->indisunique;
+	ReleaseSysCache(tup);
+	return match;
+}
+
+/*
+ * PostgreSQL (15 to 17) accepts only btree unique indexes as ON CONFLICT
+ * arbiters, and checks every unique index of the target table when the
+ * statement has ON CONFLICT (BuildSpeculativeIndexInfo): with a unique
+ * learned index there, the executor would fail with an internal error.
+ * Say so clearly instead, before anything runs.
+ */
+static void
+refuse_learned_arbiters(PlannedStmt *ps, ModifyTable *mt)
+{
+	Oid			amoid = get_index_am_oid("learned", true);
 	ListCell   *lc;
 
+	if (!OidIsValid(amoid))
+		return;
+	foreach(lc, mt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+		Relation	rel = relation_open(rte->relid, RowExclusiveLock);
+		List	   *indexes = RelationGetIndexList(rel);
+		ListCell   *li;
+
+		foreach(li, indexes)
+		{
+			Oid			indexoid = lfirst_oid(li);
+
+			if (is_unique_index_of_am(indexoid, amoid))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("INSERT ... ON CONFLICT is not supported on table \"%s\": its unique index \"%s\" is a learned index",
+								RelationGetRelationName(rel), get_rel_name(indexoid)),
+						 errdetail("PostgreSQL accepts only btree unique indexes as conflict arbiters."),
+						 errhint("Enforce uniqueness with a btree unique index (a non-unique learned index can serve the lookups), or insert without ON CONFLICT.")));
+		}
+		list_free(indexes);
+		relation_close(rel, NoLock);
+	}
+}
+#endif
+
+/* the statement's ModifyTable with ON CONFLICT (or a CTE's), or NULL */
+static ModifyTable *
+statement_on_conflict(PlannedStmt *ps)
+{
+	ListCell   *lc;
+	ModifyTable *mt;
+
 	if (ps == NULL || (ps->commandType != CMD_INSERT && !ps->hasModifyingCTE))
-		return false;
-	if (plan_has_on_conflict(ps->planTree))
-		return true;
+		return NULL;
+	if ((mt = plan_on_conflict(ps->planTree)) != NULL)
+		return mt;
 	foreach(lc, ps->subplans)
-		if (plan_has_on_conflict((Plan *) lfirst(lc)))
-			return true;
-	return false;
+		if ((mt = plan_on_conflict((Plan *) lfirst(lc))) != NULL)
+			return mt;
+	return NULL;
 }
 
 /* forget the ON CONFLICT statement `query` (or those of `owner`) */
@@ -857,13 +956,19 @@ learned_insert_resource_release(ResourceReleasePhase phase, bool isCommit,
 static void
 learned_executor_start(QueryDesc *queryDesc, int eflags)
 {
+	ModifyTable *mt;
+
 	if (pending_list && any_pending())
 		flush_all_pending();
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && IsTransactionState() &&
-		statement_has_on_conflict(queryDesc->plannedstmt))
+		(mt = statement_on_conflict(queryDesc->plannedstmt)) != NULL)
 	{
-		SpecStatement *st = MemoryContextAlloc(TopTransactionContext,
-											   sizeof(SpecStatement));
+		SpecStatement *st;
+
+#if PG_VERSION_NUM < 180000
+		refuse_learned_arbiters(queryDesc->plannedstmt, mt);
+#endif
+		st = MemoryContextAlloc(TopTransactionContext, sizeof(SpecStatement));
 
 		st->query = queryDesc;
 		st->owner = CurrentResourceOwner;
@@ -945,7 +1050,9 @@ insert_now(Relation index, li_item *it)
  * not be flushed at its commit), or a statement with ON CONFLICT is running
  * (its speculative tuple may be killed before the transaction ends, and
  * VACUUM may then recycle the TID), or may be running (the library was
- * loaded during this transaction).
+ * loaded during this transaction), or the index backs an exclusion
+ * constraint (the executor's check scans the index for the entries of
+ * concurrent inserters right after this).  A unique index never buffers.
  */
 bool
 learned_insert(Relation index, Datum *values, bool *isnull,
@@ -965,8 +1072,14 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 					 ht_ctid);
 	it.isnull = isnull[0] ? 1 : 0;
 
+	/* a unique index checks and writes at once (learned_unique.c) */
+	if (index->rd_index->indisunique)
+		return learned_unique_insert(index, heapRel, &it, ht_ctid, checkUnique,
+									 values, isnull);
+
 	if (learned_insert_buffer_kb == 0 || !IsTransactionState() ||
-		IsParallelWorker() || spec_statements != NULL || loaded_mid_transaction)
+		IsParallelWorker() || spec_statements != NULL || loaded_mid_transaction ||
+		(indexInfo && indexInfo->ii_ExclusionOps != NULL))
 	{
 		insert_now(index, &it);
 		return false;
