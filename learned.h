@@ -239,6 +239,17 @@ typedef struct LearnedScanOpaqueData
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;
 
+/*
+ * Fault injection for the tests (assert-enabled builds only): when the GUC
+ * learned_index.debug_fault names the point, learned_fault() raises a
+ * query_canceled error there, once (setting the GUC arms it again).
+ */
+#ifdef USE_ASSERT_CHECKING
+extern void learned_fault(const char *point);
+#else
+#define learned_fault(point) ((void) 0)
+#endif
+
 /* learned_am.c */
 extern bytea *learned_options(Datum reloptions, bool validate);
 extern void _PG_init(void);
@@ -304,6 +315,7 @@ extern uint64 learned_new_build_id(void);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
+extern bool learned_cache_gen_tag_in_use(Oid relid, uint32 gen);
 extern Buffer learned_new_buffer(Relation index);
 extern void learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 								  const ItemPointerData *tids, int k);
@@ -438,7 +450,7 @@ extern bool learned_retrain_if_needed(Relation index, double threshold,
 									  bool long_chain, uint32 seen_gen);
 extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 								  const li_item *extra, int nextra,
-								  bool *extra_written);
+								  int *extra_written);
 #define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */
 /* learned_recycle.c */
 extern void learned_sweep(Relation index);

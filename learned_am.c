@@ -4,6 +4,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/amapi.h"
 #include "access/reloptions.h"
 #include "commands/vacuum.h"
@@ -15,6 +17,31 @@ PG_MODULE_MAGIC;
 
 static relopt_kind learned_relopt_kind;
 static relopt_parse_elt learned_relopt_tab[3];
+
+#ifdef USE_ASSERT_CHECKING
+static char *learned_debug_fault = NULL;
+static bool fault_armed = false;
+
+/* setting learned_index.debug_fault arms the fault (once) */
+static void
+assign_debug_fault(const char *newval, void *extra)
+{
+	fault_armed = (newval != NULL && newval[0] != '\0');
+}
+
+/* raise the injected error if point is the armed one (see learned.h) */
+void
+learned_fault(const char *point)
+{
+	if (fault_armed && learned_debug_fault && strcmp(learned_debug_fault, point) == 0)
+	{
+		fault_armed = false;
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("learned_index: fault injected at %s", point)));
+	}
+}
+#endif
 
 /* load time: reloptions, GUCs, cache and insert-path callbacks and hooks */
 void
@@ -46,6 +73,13 @@ _PG_init(void)
 		elog(ERROR, "learned_index: page layout disagrees with the core's");
 	learned_cache_init();
 	learned_insert_init();
+#ifdef USE_ASSERT_CHECKING
+	DefineCustomStringVariable("learned_index.debug_fault",
+							   "Test only: raise a cancel error once at this point.",
+							   NULL, &learned_debug_fault, "", PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							   NULL, assign_debug_fault, NULL);
+#endif
 }
 
 /* amoptions: parse and validate the reloptions */

@@ -366,6 +366,21 @@ learned_cache_release(LearnedCache *c)
 		cache_free_unused();
 }
 
+/*
+ * Does this backend read (hold a model reference of) a generation of index
+ * relid whose generation-lock tag is the one of generation gen?  (Our own
+ * locks never conflict with our own requests, so a retrain checks these.)
+ */
+bool
+learned_cache_gen_tag_in_use(Oid relid, uint32 gen)
+{
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == relid && c->refcount > 0 &&
+			LEARNED_GEN_LOCK(c->meta.generation) == LEARNED_GEN_LOCK(gen))
+			return true;
+	return false;
+}
+
 /* does this backend hold a reference to a model of index relid? */
 bool
 learned_cache_in_use(Oid relid)

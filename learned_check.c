@@ -33,6 +33,8 @@
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
 #include "executor/executor.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "lib/bloomfilter.h"
 #include "miscadmin.h"
@@ -43,6 +45,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 #include "learned.h"
 
@@ -66,6 +69,9 @@ typedef struct CheckState
 	EState	   *estate;			/* for FormIndexDatum (expression indexes) */
 	TupleTableSlot *slot;
 	MemoryContext tmpcxt;		/* per entry: copies of heap tuples */
+	/* every (key, TID) once (heapallindexed): sorted, then compared */
+	Tuplesortstate *dupsort;
+	TupleTableSlot *dupslot;
 } CheckState;
 
 /* what an entry's heap TID names (verify_tid) */
@@ -85,14 +91,27 @@ typedef enum TidTarget
 					RelationGetRelationName((cs)->index), (blk)), \
 			 errdetail(__VA_ARGS__)))
 
-/* add an entry's (key, TID) to the Bloom filter of heapallindexed */
+/* sort columns of dupsort: key, TID (with the NULL flag), index block */
+#define DUP_NULL_BIT (INT64CONST(1) << 56)
+
+/* add an entry's (key, TID) to the Bloom filter and the duplicate sort */
 static void
-fingerprint(CheckState *cs, bool isnull, uint64 key, const ItemPointerData *tid)
+fingerprint(CheckState *cs, BlockNumber blk, bool isnull, uint64 key,
+			const ItemPointerData *tid)
 {
 	unsigned char buf[16];
 
 	if (cs->filter == NULL)
 		return;
+	ExecClearTuple(cs->dupslot);
+	cs->dupslot->tts_values[0] = Int64GetDatum(isnull ? 0 : (int64) (key ^ (UINT64CONST(1) << 63)));
+	cs->dupslot->tts_values[1] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
+											   ItemPointerGetOffsetNumber(tid) |
+											   (isnull ? DUP_NULL_BIT : 0));
+	cs->dupslot->tts_values[2] = Int64GetDatum((int64) blk);
+	memset(cs->dupslot->tts_isnull, 0, 3 * sizeof(bool));
+	ExecStoreVirtualTuple(cs->dupslot);
+	tuplesort_puttupleslot(cs->dupsort, cs->dupslot);
 	memset(buf, 0, sizeof(buf));
 	if (!isnull)
 		memcpy(buf, &key, 8);
@@ -415,7 +434,7 @@ check_leaf_entries(CheckState *cs, uint32 g, BlockNumber blk, Page page)
 			continue;
 		}
 		cs->entries++;
-		fingerprint(cs, false, keys[i], &tids[i]);
+		fingerprint(cs, blk, false, keys[i], &tids[i]);
 		if (keys[i] < lo || keys[i] > hi || (i >= ns && has_hi && keys[i] == hi))
 			CORRUPT(cs, blk, "Entry %d (key code %llu) is outside the leaf's range [%llu, %llu%s.",
 					i, (unsigned long long) keys[i], (unsigned long long) lo,
@@ -487,7 +506,7 @@ check_delta_chain(CheckState *cs, uint32 g, BlockNumber leafblk, BlockNumber hea
 			if (!ItemPointerIsValid(&tids[i]))
 				continue;
 			cs->entries++;
-			fingerprint(cs, false, keys[i], &tids[i]);
+			fingerprint(cs, next, false, keys[i], &tids[i]);
 			if (keys[i] < lo || (has_hi && keys[i] >= hi))
 				CORRUPT(cs, next, "Delta entry %d (key code %llu) is outside leaf %u's range.",
 						i, (unsigned long long) keys[i], g);
@@ -552,7 +571,7 @@ check_chain(CheckState *cs, BlockNumber head, uint16 type)
 				if (ItemPointerIsValid(&tids[i]))
 				{
 					cs->entries++;
-					fingerprint(cs, true, 0, &tids[i]);
+					fingerprint(cs, blk, true, 0, &tids[i]);
 				}
 			}
 			verify_entries(cs, blk, "NULL entry", NULL, tids, op->nitems);
@@ -710,6 +729,61 @@ heap_check_end(CheckState *cs)
 	MemoryContextDelete(cs->tmpcxt);
 }
 
+/* begin the sort of every (key, TID) that finds an entry made twice */
+static void
+dup_check_begin(CheckState *cs)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(3);
+	AttrNumber	attnums[2] = {1, 2};
+	Oid			sortops[2] = {Int8LessOperator, Int8LessOperator};
+	Oid			collations[2] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[2] = {false, false};
+
+	TupleDescInitEntry(desc, 1, "key", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, 2, "tid", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, 3, "blk", INT8OID, -1, 0);
+	cs->dupslot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	cs->dupsort = tuplesort_begin_heap(desc, 2, attnums, sortops, collations,
+									   nullsfirst, maintenance_work_mem, NULL,
+									   TUPLESORT_NONE);
+}
+
+/*
+ * No (key, TID) may be in the index twice: a heap tuple gets one entry per
+ * insertion (an entry written twice would make scans return its row twice).
+ */
+static void
+dup_check_end(CheckState *cs)
+{
+	TupleTableSlot *out = MakeSingleTupleTableSlot(cs->dupslot->tts_tupleDescriptor,
+												   &TTSOpsMinimalTuple);
+	int64		pkey = 0,
+				ptid = 0;
+	bool		have = false;
+
+	tuplesort_performsort(cs->dupsort);
+	while (tuplesort_gettupleslot(cs->dupsort, true, false, out, NULL))
+	{
+		bool		n;
+		int64		key = DatumGetInt64(slot_getattr(out, 1, &n));
+		int64		tid = DatumGetInt64(slot_getattr(out, 2, &n));
+
+		CHECK_FOR_INTERRUPTS();
+		if (have && key == pkey && tid == ptid)
+			CORRUPT(cs, (BlockNumber) DatumGetInt64(slot_getattr(out, 3, &n)),
+					"The entry (key %s, heap TID (%u,%u)) is in the index twice.",
+					key_text(cs, (tid & DUP_NULL_BIT) != 0,
+							 (uint64) key ^ (UINT64CONST(1) << 63)),
+					(BlockNumber) ((tid & ~DUP_NULL_BIT) >> 16), (unsigned) (tid & 0xFFFF));
+		pkey = key;
+		ptid = tid;
+		have = true;
+	}
+	tuplesort_end(cs->dupsort);
+	ExecDropSingleTupleTableSlot(out);
+	ExecDropSingleTupleTableSlot(cs->dupslot);
+}
+
 /* walk the index (and, with a filter, fingerprint it), then the heap -> index direction */
 static void
 check_index(CheckState *cs, Relation heap, Snapshot snapshot)
@@ -728,7 +802,10 @@ check_index(CheckState *cs, Relation heap, Snapshot snapshot)
 	learned_read_meta(cs->index, &now);
 	check_chain(cs, now.null_head, LEARNED_PAGE_NULL);
 	if (cs->filter)
+	{
+		dup_check_end(cs);
 		check_heap_indexed(cs, heap, snapshot);
+	}
 }
 
 /* learned_index_check(index regclass, heapallindexed boolean) */
@@ -790,6 +867,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 
 		cs.filter = bloom_create(Max(total, 1024), maintenance_work_mem,
 								 pg_prng_uint64(&pg_global_prng_state));
+		dup_check_begin(&cs);
 		heap_check_begin(&cs, heap);
 	}
 

@@ -125,6 +125,12 @@ typedef struct FlushProgress
 	int			null_done;		/* NULL entries written, in order */
 } FlushProgress;
 
+/*
+ * Progress of the flush under way: static, not a local, because the error
+ * path reads it after a longjmp (flushes never nest).
+ */
+static FlushProgress flush_progress;
+
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -365,17 +371,20 @@ try_bulk_merge(Relation index, li_item *items, int n, double threshold,
 			   FlushProgress *prog)
 {
 	LearnedMetaPageData meta;
-	bool		merged = false;
 
 	if (threshold <= 0 || n < 10000)
 		return false;
 	learned_read_meta(index, &meta);
 	if ((double) n < LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
 		return false;
-	learned_retrain_merge(index, LEARNED_RETRAIN_OVERFLOW, false, items, n, &merged);
-	if (merged)
-		prog->nonnull_done = n;
-	return merged;
+	/*
+	 * prog (static memory for a flush) says "all written" from the metapage
+	 * switch on, even if the retrain fails after it (recycling pages can be
+	 * cancelled): the caller's error path reads it.
+	 */
+	learned_retrain_merge(index, LEARNED_RETRAIN_OVERFLOW, false, items, n,
+						  &prog->nonnull_done);
+	return prog->nonnull_done == n;
 }
 
 /*
@@ -482,6 +491,7 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 		maxchain = Max(maxchain, chainlen);
 		i = j;
 		CHECK_FOR_INTERRUPTS();
+		learned_fault("batch_after_group");
 	}
 	if (nnull > 0)
 		insert_nulls(index, meta.generation, items + (n - nnull), nnull,
@@ -635,12 +645,10 @@ static void
 pending_flush(Relation index, LearnedPending *p)
 {
 	int			maxb = count_marks() + 2;
+	int			bounds_local[16];
 	int		   *bounds;
 	int			nb;
 	volatile int r = 0;
-	FlushProgress *prog;
-	MemoryContext cxt,
-				old;
 
 	if (p->n == 0)
 		return;
@@ -650,31 +658,24 @@ pending_flush(Relation index, LearnedPending *p)
 		pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
 		return;
 	}
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index flush",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	bounds = palloc(sizeof(int) * maxb);
+	bounds = maxb <= lengthof(bounds_local) ? bounds_local : palloc(sizeof(int) * maxb);
 	nb = pending_ranges(p, bounds, maxb);
-	/* in memory, not a local: it is read after a longjmp */
-	prog = palloc0(sizeof(FlushProgress));
 	PG_TRY();
 	{
 		for (r = 0; r + 1 < nb; r++)
 			insert_batch(index, p->items + bounds[r], bounds[r + 1] - bounds[r],
-						 prog);
+						 &flush_progress);
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(old);
-		pending_forget_written(p, bounds[r], bounds[r + 1], prog);
-		MemoryContextDelete(cxt);
+		pending_forget_written(p, bounds[r], bounds[r + 1], &flush_progress);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
 	pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
 	Assert(p->n == 0);
+	if (bounds != bounds_local)
+		pfree(bounds);
 }
 
 /* Flush this backend's pending entries of one index (before reading it). */

@@ -27,6 +27,7 @@
 
 #include "access/generic_xlog.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -220,6 +221,41 @@ retrain_choose_leaves(RetrainState *rt)
 }
 
 /*
+ * The generation number the new structure gets: the next one whose
+ * generation-lock tag (number mod LEARNED_GEN_TAGS) no reader holds and
+ * that is not the current generation's tag.  Readers of older generations
+ * lock the tag of theirs, and VACUUM waits for old readers by tag, skipping
+ * the current generation's: so a tag must never be shared by the current
+ * generation and a generation someone still reads (after 4096 retrains
+ * with one cursor open, it would be, and VACUUM would not wait for that
+ * cursor).  No new reader of an old generation can appear (readers only
+ * begin on the current one), so a free tag stays free for old readers.
+ */
+static uint32
+retrain_choose_generation(RetrainState *rt)
+{
+	uint32		gen = rt->meta.next_generation;
+
+	for (int tries = 0; tries < LEARNED_GEN_TAGS; tries++, gen++)
+	{
+		if (LEARNED_GEN_LOCK(gen) == LEARNED_GEN_LOCK(rt->meta.generation) ||
+			learned_cache_gen_tag_in_use(RelationGetRelid(rt->index), gen))
+			continue;
+		if (ConditionalLockPage(rt->index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock))
+		{
+			UnlockPage(rt->index, LEARNED_GEN_LOCK(gen), AccessExclusiveLock);
+			return gen;
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("cannot retrain index \"%s\": every generation lock is held by a reader",
+					RelationGetRelationName(rt->index)),
+			 errhint("Close long-running cursors on the index and retry.")));
+	return 0;					/* keep the compiler quiet */
+}
+
+/*
  * Step 2: consume a generation number (WAL-logged first: never reused even
  * after a crash), set `retraining` so that new insert batches wait, then
  * wait for the batches that started before the flag (they keep the
@@ -232,7 +268,7 @@ retrain_begin_generation(RetrainState *rt)
 	LearnedMetaUpdate u;
 	LearnedMetaPage m;
 
-	rt->newgen = rt->meta.next_generation;
+	rt->newgen = retrain_choose_generation(rt);
 	m = learned_meta_update_begin(rt->index, &u);
 	m->next_generation = rt->newgen + 1;
 	m->sweep_needed = 1;		/* until the old pages are recycled */
@@ -543,12 +579,14 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
  * The retrain, optionally merging `extra` (sorted by key, non-null) into
  * the rewritten leaves: the bulk path of a large insert batch, which then
  * writes each page once instead of once as delta and once more at the
- * retrain that would follow.  *extra_written (if given) becomes true once
- * `extra` is in the index, i.e. from the metapage switch on.
+ * retrain that would follow.  *extra_written (if given) becomes nextra once
+ * `extra` is in the index, i.e. right at the metapage switch: an error
+ * after it (recycling) must not make the caller think they are not.  (It
+ * points to memory that survives the error, not to a local.)
  */
 bool
 learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
-					  const li_item *extra, int nextra, bool *extra_written)
+					  const li_item *extra, int nextra, int *extra_written)
 {
 	RetrainState rt;
 	LearnedMetaPageData newmeta;
@@ -586,10 +624,12 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 		rt.region_open = true;
 		retrain_walk(&rt);
 		retrain_measure(&rt, &newmeta);
+		learned_fault("retrain_before_switch");
 		retrain_switch(&rt, &newmeta);
 		/* from here on, `extra` is in the index (the caller's buffer forgets it) */
 		if (extra_written)
-			*extra_written = true;
+			*extra_written = nextra;
+		learned_fault("retrain_after_switch");
 	}
 	learned_cache_release(rt.c);
 	if (todo)

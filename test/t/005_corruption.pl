@@ -23,7 +23,7 @@ $node->safe_psql('postgres', q{
 	INSERT INTO t VALUES (NULL);
 });
 my @cases = qw(intact magic version order type badtid swaptid model
-  misdirect unusedtid pastend nullmisdirect);
+  misdirect unusedtid pastend nullmisdirect duptid);
 for my $c (@cases)
 {
 	$node->safe_psql('postgres', "CREATE INDEX idx_$c ON t USING learned (k)");
@@ -135,6 +135,31 @@ write_at($path{version}, 28, pack('L', 99));
 	write_at($path{swaptid}, $base + 6 * 8, $t3);
 }
 
+# the entry after the one with int8 key $k becomes a copy of it (same key,
+# same heap TID; order kept): one entry made twice
+sub duplicate_entry
+{
+	my ($file, $k) = @_;
+	my $data = read_file_bytes($file);
+	my $code = pack('q<', $k);
+	substr($code, 7, 1) = chr(ord(substr($code, 7, 1)) ^ 0x80);
+	for my $b (1 .. length($data) / $BLCKSZ - 1)
+	{
+		my ($nitems, $ptype, $id) =
+		  unpack('x8 S x2 S S', substr($data, $b * $BLCKSZ + 8176, 16));
+		next unless $ptype == 2 && $id == 0xFF8C;
+		for my $i (0 .. $nitems - 2)
+		{
+			next if substr($data, $b * $BLCKSZ + 24 + 8 * $i, 8) ne $code;
+			write_at($file, $b * $BLCKSZ + 24 + 8 * ($i + 1), $code);
+			write_at($file, $b * $BLCKSZ + $tidoff + 6 * ($i + 1),
+				substr($data, $b * $BLCKSZ + $tidoff + 6 * $i, 6));
+			return;
+		}
+	}
+	die "no entry with key $k in $file";
+}
+
 # the (only) entry with int8 key $k gets heap TID ($blk,$off)
 sub redirect_entry
 {
@@ -163,6 +188,7 @@ sub redirect_entry
 redirect_entry($path{misdirect}, 300, @{ $ctid{3000} });
 redirect_entry($path{unusedtid}, 600, $ctid{600}[0], 290);
 redirect_entry($path{pastend}, 900, 4000000, 1);
+duplicate_entry($path{duptid}, 3000);
 # the entry of k = 5 names its heap-only version instead of the chain's root
 redirect_entry($path{heaponly}, 5, $hot_blk, $hot_off);
 # the NULL entry leads to the live row k = 3000
@@ -215,6 +241,9 @@ check_fails('heaponly', 'true',
 	qr/Entry \d+ \(key 5\) points to heap-only tuple \($hot_blk,$hot_off\) instead of the root/);
 check_fails('nullmisdirect', 'true',
 	qr/NULL entry 0 \(key NULL\) points to heap tuple \($to\), whose indexed key is 3000/);
+is($node->safe_psql('postgres', "SELECT learned_index_check('idx_duptid', false)"), '',
+	'duptid: the structural check passes');
+check_fails('duptid', 'true', qr/The entry \(key 3000, heap TID \($to\)\) is in the index twice/);
 # what the misdirected entry does to a query (so the check must see it)
 {
 	my $others = join(', ', map { "idx_$_" } grep { $_ ne 'misdirect' } @cases);

@@ -318,8 +318,11 @@ is( $node->safe_psql('postgres', q{SELECT epsilon FROM learned_index_stats('t_k'
 # retrain_threshold takes effect for the next insert batch: 0 disables the
 # threshold-triggered retrain, 0.05 triggers it
 my $counters = q{SELECT retrains + local_retrains FROM learned_index_stats('t_k')};
+# (a fifth of the table, at least 30000 rows: enough to overflow more than 5%
+# of the leaves however long the load before ran, LI_ONLINE_SECONDS)
 my $scatter = q{INSERT INTO t (k, f, ts, v)
-	SELECT (random() * 1000000)::int8, random(), now(), 5 FROM generate_series(1, 30000)};
+	SELECT (random() * 1000000)::int8, random(), now(), 5
+	FROM generate_series(1, greatest(30000, (SELECT count(*) / 5 FROM t)::int))};
 $node->safe_psql('postgres', q{ALTER INDEX t_k SET (retrain_threshold = 0);
 	SELECT learned_index_retrain('t_k', true)});
 my $before = $node->safe_psql('postgres', $counters);
