@@ -65,8 +65,11 @@ DROP INDEX terr_r1, terr_r2;
 
 -- index shapes the access method does not support
 CREATE INDEX terr_x ON terr USING learned (i, j);
+-- a unique learned index works (09_unique), but PostgreSQL reserves
+-- PRIMARY KEY ... USING INDEX to btree
 CREATE UNIQUE INDEX terr_x ON terr USING learned (i);
 ALTER TABLE terr ADD CONSTRAINT terr_pk PRIMARY KEY USING INDEX terr_x;
+DROP INDEX terr_x;
 CREATE INDEX terr_x ON terr USING learned (i DESC);
 CREATE INDEX terr_x ON terr USING learned (i NULLS FIRST);
 CREATE INDEX terr_x ON terr USING learned (i DESC NULLS LAST);
