@@ -209,6 +209,7 @@ learned_over_threshold(uint32 ndirty, uint32 nleaf, double threshold)
 /* scan state */
 typedef struct LearnedScanPos
 {
+	int			range;			/* -1: none; [0,nranges): a key range; nranges: NULLs */
 	int			group;			/* -1: none; [0,nleaf): leaf; nleaf+i: null page i */
 	int			cur;			/* current item in items[] */
 	int			nitems;
@@ -223,16 +224,24 @@ typedef struct LearnedScanOpaqueData
 	bool		qual_ok;
 	bool		want_nonnull;
 	bool		want_null;
-	uint64		lo;				/* inclusive encoded bounds */
-	uint64		hi;
-	int			gstart;			/* leaf groups that can hold [lo, hi] */
-	int			gend;
+	/*
+	 * The non-null key ranges to visit, in key order: one [lo, hi] from the
+	 * scan keys, or one per element of `k = ANY(array)` keys (sorted,
+	 * merged); with the leaf groups that can hold each.
+	 */
+	int			nranges;
+	uint64	   *rlo;			/* inclusive encoded bounds */
+	uint64	   *rhi;
+	int		   *rgs;			/* first leaf group of each range */
+	int		   *rge;			/* last leaf group of each range */
+	int			rangecap;
 	int			nnullpages;		/* -1 until listed */
 	BlockNumber *nullpages;
 	LearnedScanPos pos;
 	LearnedScanPos mark;
 	bool		have_mark;
 	MemoryContext tmpcxt;		/* index tuples returned by index-only scans */
+	MemoryContext keycxt;		/* the key ranges, reset at every rescan */
 	IndexTuple	itup;			/* reused for every non-null entry */
 	IndexTuple	itup_null;		/* reused for every NULL entry */
 } LearnedScanOpaqueData;

@@ -2,11 +2,12 @@
  * learned_scan.c -- ambeginscan, amrescan, amgettuple, amgetbitmap,
  * amendscan, ammarkpos, amrestrpos, amcanreturn.
  *
- * Scan keys on the single column are reduced to one inclusive range
- * [lo, hi] of encoded keys plus two flags (want non-null, want null).  The
- * scan visits "groups" in key order: leaf groups (a leaf page and its delta
- * chain) gstart..gend, then the NULL pages.  A group is read under a share
- * lock into a sorted array of items and then returned one by one, forward
+ * Scan keys on the single column are reduced to a sorted list of inclusive
+ * ranges of encoded keys (one, or one per element of `k = ANY(array)`:
+ * amsearcharray) plus two flags (want non-null, want null).  The scan
+ * visits "groups" in key order: the leaf groups (a leaf page and its delta
+ * chain) of each range in turn, then the NULL pages.  A group is read under
+ * a share lock into a sorted array of items and then returned one by one, forward
  * or backward, keeping a pin on the group's page (VACUUM's cleanup lock
  * waits for it).  The generation lock of the model it uses is held from
  * beginscan to endscan, so no retrain recycles that model's pages under
@@ -19,6 +20,8 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -42,6 +45,7 @@ pos_reset(LearnedScanPos *pos)
 	if (BufferIsValid(pos->buf))
 		ReleaseBuffer(pos->buf);
 	pos->buf = InvalidBuffer;
+	pos->range = -1;
 	pos->group = -1;
 	pos->cur = -1;
 	pos->nitems = 0;
@@ -64,6 +68,9 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	pos_reset(&so->pos);
 	pos_reset(&so->mark);
 	so->nnullpages = -1;
+	so->keycxt = AllocSetContextCreate(CurrentMemoryContext,
+									   "learned_index scan keys",
+									   ALLOCSET_SMALL_SIZES);
 	so->tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
 									   "learned_index scan tuples",
 									   ALLOCSET_SMALL_SIZES);
@@ -72,7 +79,246 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	return scan;
 }
 
-/* reduce the scan keys to [lo, hi] and the null flags */
+/* a growable list of code ranges [lo, hi] */
+typedef struct RangeList
+{
+	int			n;
+	int			cap;
+	uint64	   *lo;
+	uint64	   *hi;
+} RangeList;
+
+/* append [lo, hi] to a range list */
+static void
+ranges_add(RangeList *rl, uint64 lo, uint64 hi)
+{
+	if (rl->n >= rl->cap)
+	{
+		rl->cap = Max(16, rl->cap * 2);
+		rl->lo = rl->lo ? repalloc(rl->lo, sizeof(uint64) * rl->cap) :
+			palloc(sizeof(uint64) * rl->cap);
+		rl->hi = rl->hi ? repalloc(rl->hi, sizeof(uint64) * rl->cap) :
+			palloc(sizeof(uint64) * rl->cap);
+	}
+	rl->lo[rl->n] = lo;
+	rl->hi[rl->n] = hi;
+	rl->n++;
+}
+
+/* qsort comparator of (lo, hi) pairs packed as uint64[2] */
+static int
+range_cmp(const void *a, const void *b)
+{
+	const uint64 *x = (const uint64 *) a;
+	const uint64 *y = (const uint64 *) b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+}
+
+/* sort a range list by lower bound and merge overlapping or adjacent ranges */
+static void
+ranges_normalize(RangeList *rl)
+{
+	uint64	   *pairs;
+	int			k = 0;
+
+	if (rl->n <= 1)
+		return;
+	pairs = palloc(sizeof(uint64) * 2 * rl->n);
+	for (int i = 0; i < rl->n; i++)
+	{
+		pairs[2 * i] = rl->lo[i];
+		pairs[2 * i + 1] = rl->hi[i];
+	}
+	qsort(pairs, rl->n, sizeof(uint64) * 2, range_cmp);
+	for (int i = 0; i < rl->n; i++)
+	{
+		uint64		lo = pairs[2 * i],
+					hi = pairs[2 * i + 1];
+
+		if (k > 0 && (lo <= rl->hi[k - 1] || lo - 1 == rl->hi[k - 1]))
+			rl->hi[k - 1] = Max(rl->hi[k - 1], hi);
+		else
+		{
+			rl->lo[k] = lo;
+			rl->hi[k] = hi;
+			k++;
+		}
+	}
+	rl->n = k;
+	pfree(pairs);
+}
+
+/* keep only what lies in both sorted, merged range lists (result in a) */
+static void
+ranges_intersect(RangeList *a, const RangeList *b)
+{
+	RangeList	out = {0, 0, NULL, NULL};
+	int			i = 0,
+				j = 0;
+
+	while (i < a->n && j < b->n)
+	{
+		uint64		lo = Max(a->lo[i], b->lo[j]);
+		uint64		hi = Min(a->hi[i], b->hi[j]);
+
+		if (lo <= hi)
+			ranges_add(&out, lo, hi);
+		if (a->hi[i] < b->hi[j])
+			i++;
+		else
+			j++;
+	}
+	if (a->lo)
+	{
+		pfree(a->lo);
+		pfree(a->hi);
+	}
+	*a = out;
+}
+
+/*
+ * The code ranges of `k = ANY(array)` (one per non-null element, sorted and
+ * merged), or for an inequality with ANY the one range it reduces to (k <
+ * ANY(a) is k < max(a), k > ANY(a) is k > min(a)).  False if no element
+ * can match (empty array, all NULL).
+ */
+static bool
+array_key_ranges(ScanKey sk, Oid elemtype, RangeList *rl)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(sk->sk_argument);
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	uint64		minlo = PG_UINT64_MAX,
+				maxhi = 0;
+	bool		any = false;
+
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &elmlen, &elmbyval, &elmalign);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), elmlen, elmbyval, elmalign,
+					  &elems, &nulls, &nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		uint64		vlo,
+					vhi;
+
+		if (nulls[i])
+			continue;
+		learned_encode_bounds(elemtype, elems[i], &vlo, &vhi);
+		any = true;
+		minlo = Min(minlo, vlo);
+		maxhi = Max(maxhi, vhi);
+		if (sk->sk_strategy == BTEqualStrategyNumber)
+			ranges_add(rl, vlo, vhi);
+	}
+	if (!any)
+		return false;
+	switch (sk->sk_strategy)
+	{
+		case BTEqualStrategyNumber:
+			ranges_normalize(rl);
+			break;
+		case BTLessStrategyNumber:
+			if (maxhi == 0)
+				return false;
+			ranges_add(rl, 0, maxhi - 1);	/* k < max: below its upper code */
+			break;
+		case BTLessEqualStrategyNumber:
+			ranges_add(rl, 0, maxhi);
+			break;
+		case BTGreaterEqualStrategyNumber:
+			ranges_add(rl, minlo, PG_UINT64_MAX);
+			break;
+		case BTGreaterStrategyNumber:
+			if (minlo == PG_UINT64_MAX)
+				return false;
+			ranges_add(rl, minlo + 1, PG_UINT64_MAX);
+			break;
+		default:
+			elog(ERROR, "learned index: unexpected strategy %d", sk->sk_strategy);
+	}
+	return true;
+}
+
+/*
+ * The code range of one ordinary scan key, intersected into [*lo, *hi];
+ * false if the key can match nothing.
+ */
+static bool
+scalar_key_range(ScanKey sk, Oid argtype, uint64 *lo, uint64 *hi)
+{
+	uint64		vlo,
+				vhi;
+
+	learned_encode_bounds(argtype, sk->sk_argument, &vlo, &vhi);
+	switch (sk->sk_strategy)
+	{
+		case BTLessStrategyNumber:
+			if (vlo == 0)
+				return false;
+			*hi = Min(*hi, vlo - 1);
+			break;
+		case BTLessEqualStrategyNumber:
+			*hi = Min(*hi, vhi);
+			break;
+		case BTEqualStrategyNumber:
+			*lo = Max(*lo, vlo);
+			*hi = Min(*hi, vhi);
+			break;
+		case BTGreaterEqualStrategyNumber:
+			*lo = Max(*lo, vlo);
+			break;
+		case BTGreaterStrategyNumber:
+			if (vhi == PG_UINT64_MAX)
+				return false;
+			*lo = Max(*lo, vhi + 1);
+			break;
+		default:
+			elog(ERROR, "learned index: unexpected strategy %d", sk->sk_strategy);
+	}
+	return true;
+}
+
+/*
+ * Keep the non-null ranges to visit, with the leaf groups that can hold
+ * each (ranges no leaf can hold are dropped), in the key context.
+ */
+static void
+store_ranges(LearnedScanOpaque so, RangeList *set)
+{
+	int			k = 0;
+
+	so->rlo = set->lo;
+	so->rhi = set->hi;
+	so->rgs = palloc(sizeof(int) * Max(set->n, 1));
+	so->rge = palloc(sizeof(int) * Max(set->n, 1));
+	if (so->want_nonnull)
+		for (int i = 0; i < set->n; i++)
+		{
+			int			gs = learned_leaf_first(so->cache, set->lo[i]);
+			int			ge = learned_leaf_last(so->cache, set->hi[i]);
+
+			if (gs > ge)
+				continue;
+			so->rlo[k] = set->lo[i];
+			so->rhi[k] = set->hi[i];
+			so->rgs[k] = gs;
+			so->rge[k] = ge;
+			k++;
+		}
+	so->nranges = k;
+	if (k == 0)
+		so->want_nonnull = false;
+}
+
+/*
+ * Reduce the scan keys to the NULL flags and the sorted list of non-null
+ * code ranges to visit (one, or one per element of `= ANY(array)` keys),
+ * each with the leaf groups that can hold it.
+ */
 static void
 learned_prepare_keys(IndexScanDesc scan)
 {
@@ -81,15 +327,18 @@ learned_prepare_keys(IndexScanDesc scan)
 	uint64		lo = 0,
 				hi = PG_UINT64_MAX;
 	bool		empty = false;
+	RangeList	set = {0, 0, NULL, NULL};
+	bool		have_set = false;
+	MemoryContext old;
 
+	MemoryContextReset(so->keycxt);
+	old = MemoryContextSwitchTo(so->keycxt);
 	so->want_nonnull = true;
 	so->want_null = true;
-
-	for (int i = 0; i < scan->numberOfKeys; i++)
+	for (int i = 0; i < scan->numberOfKeys && !empty; i++)
 	{
 		ScanKey		sk = &scan->keyData[i];
-		uint64		vlo,
-					vhi;
+		Oid			argtype = OidIsValid(sk->sk_subtype) ? sk->sk_subtype : opcintype;
 
 		if (sk->sk_flags & SK_ISNULL)
 		{
@@ -101,57 +350,42 @@ learned_prepare_keys(IndexScanDesc scan)
 				empty = true;	/* comparison with NULL is never true */
 			continue;
 		}
-
 		/* every ordinary comparison excludes NULLs */
 		so->want_null = false;
-		learned_encode_bounds(OidIsValid(sk->sk_subtype) ? sk->sk_subtype : opcintype,
-							  sk->sk_argument, &vlo, &vhi);
-		switch (sk->sk_strategy)
+		if (sk->sk_flags & SK_SEARCHARRAY)
 		{
-			case BTLessStrategyNumber:
-				if (vlo == 0)
-					empty = true;
-				else
-					hi = Min(hi, vlo - 1);
-				break;
-			case BTLessEqualStrategyNumber:
-				hi = Min(hi, vhi);
-				break;
-			case BTEqualStrategyNumber:
-				lo = Max(lo, vlo);
-				hi = Min(hi, vhi);
-				break;
-			case BTGreaterEqualStrategyNumber:
-				lo = Max(lo, vlo);
-				break;
-			case BTGreaterStrategyNumber:
-				if (vhi == PG_UINT64_MAX)
-					empty = true;
-				else
-					lo = Max(lo, vhi + 1);
-				break;
-			default:
-				elog(ERROR, "learned index: unexpected strategy %d", sk->sk_strategy);
-		}
-	}
+			RangeList	rl = {0, 0, NULL, NULL};
 
+			if (!array_key_ranges(sk, argtype, &rl))
+				empty = true;
+			else if (!have_set)
+				set = rl;
+			else
+				ranges_intersect(&set, &rl);
+			have_set = true;
+		}
+		else if (!scalar_key_range(sk, argtype, &lo, &hi))
+			empty = true;
+	}
+	if (!have_set)
+	{
+		if (lo <= hi)
+			ranges_add(&set, lo, hi);
+	}
+	else
+	{
+		RangeList	base = {0, 0, NULL, NULL};
+
+		ranges_add(&base, lo, hi);
+		ranges_intersect(&set, &base);
+	}
+	if (empty || set.n == 0)
+		so->want_nonnull = false;
 	if (empty)
-	{
-		so->want_nonnull = false;
 		so->want_null = false;
-	}
-	if (lo > hi)
-		so->want_nonnull = false;
-	so->lo = lo;
-	so->hi = hi;
+	store_ranges(so, &set);
+	MemoryContextSwitchTo(old);
 	so->qual_ok = so->want_nonnull || so->want_null;
-	if (so->want_nonnull)
-	{
-		so->gstart = learned_leaf_first(so->cache, lo);
-		so->gend = learned_leaf_last(so->cache, hi);
-		if (so->gstart > so->gend)
-			so->want_nonnull = false;
-	}
 }
 
 /* amrescan: reduce the scan keys to [lo, hi] and the leaf groups to visit */
@@ -240,11 +474,12 @@ load_null_group(IndexScanDesc scan, int i)
 }
 
 /*
- * Make group g current (releasing the previous pin).  Groups are numbered
- * [0, nleaf) for leaves and nleaf + i for NULL page i.
+ * Make group g of range r current (releasing the previous pin).  Groups
+ * are numbered [0, nleaf) for leaves (read with range r's bounds) and
+ * nleaf + i for NULL page i (range r == nranges).
  */
 static void
-load_group(IndexScanDesc scan, int g, bool keep_pin)
+load_group(IndexScanDesc scan, int r, int g, bool keep_pin)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			nleaf = so->cache->meta.nleaf;
@@ -252,13 +487,14 @@ load_group(IndexScanDesc scan, int g, bool keep_pin)
 	if (BufferIsValid(so->pos.buf))
 		ReleaseBuffer(so->pos.buf);
 	so->pos.buf = InvalidBuffer;
+	so->pos.range = r;
 	so->pos.group = g;
 	if (g < nleaf)
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
 
 		so->pos.nitems = learned_collect_group(scan->indexRelation, so->cache, g,
-											   so->lo, so->hi, true,
+											   so->rlo[r], so->rhi[r], true,
 											   &so->pos.items, &so->pos.itemcap,
 											   keep_pin ? &so->pos.buf : NULL,
 											   NULL);
@@ -275,51 +511,82 @@ load_group(IndexScanDesc scan, int g, bool keep_pin)
 	}
 }
 
+/* the first NULL group in direction dir (range nranges), or false */
+static bool
+first_null_group(LearnedScanOpaque so, bool forward, int *r, int *g)
+{
+	int			nleaf = so->cache->meta.nleaf;
+
+	if (!so->want_null || so->nnullpages <= 0)
+		return false;
+	*r = so->nranges;
+	*g = forward ? nleaf : nleaf + so->nnullpages - 1;
+	return true;
+}
+
+/* the first leaf group of range r in direction dir */
+static bool
+range_start(LearnedScanOpaque so, int r, bool forward, int *pr, int *g)
+{
+	if (!so->want_nonnull || r < 0 || r >= so->nranges)
+		return false;
+	*pr = r;
+	*g = forward ? so->rgs[r] : so->rge[r];
+	return true;
+}
+
 /*
- * Next group after g in direction dir, or -2 when there is none.  g == -1
- * means "before the first group in this direction".
+ * Step (*r, *g) to the next group in direction dir: leaf groups of each
+ * range in key order, NULL pages last (NULLS LAST; first backward).
+ * (-1, -1) is "before the first group".  Returns false at the end.
  */
-static int
-next_group(IndexScanDesc scan, int g, ScanDirection dir)
+static bool
+next_group(IndexScanDesc scan, int *r, int *g, ScanDirection dir)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			nleaf = so->cache->meta.nleaf;
+	bool		forward = ScanDirectionIsForward(dir);
 
 	if (so->want_null)
 		list_null_pages(scan);
-
-	if (ScanDirectionIsForward(dir))
+	if (forward)
 	{
-		if (g == -1)
+		if (*r == -1)
+			return range_start(so, 0, true, r, g) || first_null_group(so, true, r, g);
+		if (*r < so->nranges)
 		{
-			if (so->want_nonnull)
-				return so->gstart;
-			g = nleaf - 1;		/* fall through to the NULL pages */
+			if (*g < so->rge[*r])
+			{
+				(*g)++;
+				return true;
+			}
+			return range_start(so, *r + 1, true, r, g) || first_null_group(so, true, r, g);
 		}
-		else if (g < nleaf && g < so->gend)
-			return g + 1;
-		if (g < nleaf)
-			return (so->want_null && so->nnullpages > 0) ? nleaf : -2;
-		return (g + 1 < nleaf + so->nnullpages) ? g + 1 : -2;
+		if (*g + 1 < nleaf + so->nnullpages)
+		{
+			(*g)++;
+			return true;
+		}
+		return false;
 	}
-	else
+	if (*r == -1)
+		return first_null_group(so, false, r, g) ||
+			range_start(so, so->nranges - 1, false, r, g);
+	if (*r == so->nranges)
 	{
-		if (g == -1)
+		if (*g > nleaf)
 		{
-			if (so->want_null && so->nnullpages > 0)
-				return nleaf + so->nnullpages - 1;
-			return so->want_nonnull ? so->gend : -2;
+			(*g)--;
+			return true;
 		}
-		if (g >= nleaf)
-		{
-			if (g > nleaf)
-				return g - 1;
-			return so->want_nonnull ? so->gend : -2;
-		}
-		if (so->want_nonnull && g > so->gstart)
-			return g - 1;
-		return -2;
+		return range_start(so, so->nranges - 1, false, r, g);
 	}
+	if (*g > so->rgs[*r])
+	{
+		(*g)--;
+		return true;
+	}
+	return range_start(so, *r - 1, false, r, g);
 }
 
 /* return item `it`: heap TID and, for index-only scans, the index tuple */
@@ -396,9 +663,10 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 
 		/* move to the next group that has items */
 		{
-			int			g = next_group(scan, so->pos.group, dir);
+			int			r = so->pos.range;
+			int			g = so->pos.group;
 
-			if (g == -2)
+			if (!next_group(scan, &r, &g, dir))
 			{
 				/*
 				 * Stay positioned past the end (cur beyond the items) so that a
@@ -408,7 +676,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 					so->pos.cur = forward ? so->pos.nitems : -1;
 				return false;
 			}
-			load_group(scan, g, true);
+			load_group(scan, r, g, true);
 			so->pos.cur = forward ? -1 : so->pos.nitems;
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -421,6 +689,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int64		ntids = 0;
+	int			r = -1;
 	int			g = -1;
 	ItemPointerData *tids = NULL;
 	int			tidcap = 0;
@@ -428,9 +697,9 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	if (!so->qual_ok)
 		return 0;
 
-	while ((g = next_group(scan, g, ForwardScanDirection)) != -2)
+	while (next_group(scan, &r, &g, ForwardScanDirection))
 	{
-		load_group(scan, g, false);
+		load_group(scan, r, g, false);
 		if (so->pos.nitems > tidcap)
 		{
 			tidcap = Max(so->pos.nitems, 64);
@@ -462,6 +731,7 @@ learned_endscan(IndexScanDesc scan)
 	learned_cache_release(so->cache);
 	so->cache = NULL;
 	MemoryContextDelete(so->tmpcxt);
+	MemoryContextDelete(so->keycxt);
 	if (so->pos.items)
 		pfree(so->pos.items);
 	if (so->mark.items)
@@ -491,6 +761,7 @@ pos_copy(LearnedScanPos *dst, const LearnedScanPos *src, MemoryContext cxt)
 	if (src->nitems > 0)
 		memcpy(dst->items, src->items, sizeof(li_item) * src->nitems);
 	dst->nitems = src->nitems;
+	dst->range = src->range;
 	dst->group = src->group;
 	dst->cur = src->cur;
 	if (BufferIsValid(src->buf))
