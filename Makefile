@@ -1,16 +1,17 @@
 # learned_index -- PGXS build of the C shim and the C++17 core.
 EXTENSION = learned_index
 MODULE_big = learned_index
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 DATA = sql_scripts/learned_index--0.1.0.sql sql_scripts/learned_index--0.2.0.sql \
-	sql_scripts/learned_index--0.1.0--0.2.0.sql
+	sql_scripts/learned_index--0.1.0--0.2.0.sql sql_scripts/learned_index--0.3.0.sql \
+	sql_scripts/learned_index--0.2.0--0.3.0.sql
 PGFILEDESC = "learned_index - learned (piecewise-linear model) index access method"
 
 SHIM_OBJS = learned_am.o learned_build.o learned_insert.o learned_scan.o \
 	learned_vacuum.o learned_cost.o learned_validate.o learned_encode.o \
 	learned_page.o learned_cache.o learned_xlog.o learned_group.o \
 	learned_writer.o learned_retrain.o learned_recycle.o learned_unique.o \
-	learned_funcs.o learned_check.o
+	learned_funcs.o learned_check.o learned_datetime.o
 CORE_SRCS = $(wildcard src/*.cpp)
 CORE_OBJS = $(CORE_SRCS:.cpp=.o)
 OBJS = $(SHIM_OBJS) $(CORE_OBJS)

@@ -244,6 +244,11 @@ typedef struct LearnedScanOpaqueData
 	MemoryContext keycxt;		/* the key ranges, reset at every rescan */
 	IndexTuple	itup;			/* reused for every non-null entry */
 	IndexTuple	itup_null;		/* reused for every NULL entry */
+	/* cross-type datetime keys rewritten by learned_dt_rescan */
+	ScanKey		dt_keys;
+	uint64	   *dt_ranges;		/* [lo, hi] code pair per key */
+	int			dt_nkeys;
+	bool		dt_recheck;		/* some key's range is a hull: recheck */
 } LearnedScanOpaqueData;
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;
@@ -269,6 +274,15 @@ extern const char *learned_supported_types(void);
 extern uint64 learned_encode(LearnedKeyKind kind, Datum value);
 extern void learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi);
 extern Datum learned_decode(LearnedKeyKind kind, uint64 key);
+
+/* learned_datetime.c: cross-type keys of the datetime family */
+extern bool learned_is_datetime_type(Oid typid);
+extern bool learned_dt_key_range(Oid coltype, Oid argtype, Datum arg,
+								 StrategyNumber strategy, uint64 *lo, uint64 *hi);
+extern void learned_dt_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
+							  ScanKey orderbys, int norderbys);
+extern bool learned_dt_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern int64 learned_dt_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
 /* a change of the metapage under way (learned_meta_update_begin) */
 typedef struct LearnedMetaUpdate
 {

@@ -82,11 +82,22 @@ learned_encode(LearnedKeyKind kind, Datum value)
 /*
  * Encoded range of every value comparing equal to a scan-key argument of
  * type typid (an argument of another type of the same operator family).
+ * INTERNALOID: a code range key made by learned_dt_rescan (the argument
+ * points to the inclusive pair [lo, hi], already in the column's codes).
  */
 void
 learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi)
 {
 	LearnedKeyKind kind = learned_keykind_for_type(typid);
+
+	if (typid == INTERNALOID)
+	{
+		const uint64 *range = (const uint64 *) DatumGetPointer(value);
+
+		*lo = range[0];
+		*hi = range[1];
+		return;
+	}
 
 	if (kind == LEARNED_KEY_FLOAT4 || kind == LEARNED_KEY_FLOAT8)
 	{
