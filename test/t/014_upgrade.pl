@@ -1,10 +1,13 @@
-# Extension upgrade 0.1.0 -> 0.2.0 and removal: indexes built under 0.1.0
+# Extension upgrade 0.1.0 -> 0.2.0 -> 0.3.0 and removal: indexes built under 0.1.0
 # keep answering like a sequential scan after ALTER EXTENSION UPDATE; the
 # new functions (learned_index_check, learned_index_segments,
 # learned_index_retrain(idx, full)) work on them; the upgraded extension
 # has exactly the objects (and comments) of a fresh 0.2.0 install; DROP
 # EXTENSION ... CASCADE leaves nothing of it behind (pg_am, pg_opclass,
 # pg_opfamily, pg_amop, pg_proc, pg_depend), and it can be created again.
+# 0.2.0 -> 0.3.0: the date/timestamp/timestamptz indexes built before (one
+# family per type) answer cross-type comparisons through the index, like
+# the datetime_ops family of a fresh 0.3.0 install, and equal a seq scan.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -68,9 +71,9 @@ my $stats01 = q1(q{SELECT keys || ':' || generation || ':' || retrains FROM lear
 # ------------------------------------------------------------------
 # ALTER EXTENSION UPDATE
 # ------------------------------------------------------------------
-q1('ALTER EXTENSION learned_index UPDATE');
+q1(q{ALTER EXTENSION learned_index UPDATE TO '0.2.0'});
 is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}),
-	'0.2.0', 'ALTER EXTENSION UPDATE: extversion = 0.2.0');
+	'0.2.0', 'ALTER EXTENSION UPDATE TO 0.2.0: extversion = 0.2.0');
 is( q1(q{SELECT to_regprocedure('learned_index_check(regclass, boolean)') IS NOT NULL
 	       AND to_regprocedure('learned_index_segments(regclass)') IS NOT NULL
 	       AND to_regprocedure('learned_index_retrain(regclass, boolean)') IS NOT NULL
@@ -105,7 +108,7 @@ my $amop_sql = q{
 	JOIN pg_am am ON am.oid = opf.opfmethod WHERE am.amname = 'learned'
 };
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('fresh', 'CREATE EXTENSION learned_index');
+$node->safe_psql('fresh', q{CREATE EXTENSION learned_index VERSION '0.2.0'});
 for my $c ([ 'extension members', $members_sql ], [ 'function definitions and comments', $funcs_sql ],
 	[ 'operator classes', $opclass_sql ], [ 'operators of the families', $amop_sql ])
 {
@@ -157,6 +160,91 @@ q1('CREATE INDEX t_k2 ON t USING learned (k) WITH (epsilon = 8)');
 is(q1("SELECT learned_index_check('t_k2', true)"), '', 'a new index under 0.2.0 passes the check');
 
 # ------------------------------------------------------------------
+# 0.2.0 -> 0.3.0: cross-type datetime comparisons
+# ------------------------------------------------------------------
+q1(q{
+	CREATE TABLE dt (id int, d date, ts timestamp);
+	INSERT INTO dt SELECT g, date '2018-03-01' + g / 96,
+		timestamp '2018-03-01' + g * interval '15 minutes' FROM generate_series(1, 20000) g;
+	INSERT INTO dt VALUES (0, '-infinity', '-infinity'), (-1, 'infinity', 'infinity'), (-2, NULL, NULL);
+	CREATE INDEX dt_d ON dt USING learned (d);
+	CREATE INDEX dt_ts ON dt USING learned (ts);
+	ANALYZE dt;
+});
+my @dtq = (
+	"SELECT $fp FROM dt WHERE d < '2018-03-11 12:00'::timestamp",
+	"SELECT $fp FROM dt WHERE d = '2018-03-11 00:00'::timestamp",
+	"SELECT $fp FROM dt WHERE d >= '2018-03-11 07:30+00'::timestamptz AND d < '2018-03-20'",
+	"SELECT $fp FROM dt WHERE ts >= '2018-03-11'::date AND ts < '2018-03-12'::date",
+	"SELECT $fp FROM dt WHERE ts > '2018-03-11 06:30+00'::timestamptz AND ts <= '2018-03-11 08:00+00'::timestamptz",
+	"SELECT $fp FROM t WHERE ts >= '2024-01-20 12:00'::timestamp AND ts < '2024-02-03'::date",
+	"SELECT $fp FROM t WHERE ts = '2024-01-05'::date",
+);
+my $tzset = "SET TimeZone = 'America/New_York';";
+sub dt_plans_use_index
+{
+	my ($label) = @_;
+	for my $q (@dtq)
+	{
+		my $plan = q1("$tzset $force_index EXPLAIN (COSTS OFF) $q");
+		like($plan, qr/using (dt_d|dt_ts|t_ts)\b/, "$label: plan uses the learned index: $q");
+	}
+}
+sub dt_compare
+{
+	my ($label) = @_;
+	my @i = split /\n/, q1(join("\n", $tzset, $force_index, map { "$_;" } @dtq));
+	my @s = split /\n/, q1(join("\n", $tzset, $force_seq, map { "$_;" } @dtq));
+	is($i[$_], $s[$_], "$label: index = seqscan: $dtq[$_]") for 0 .. $#dtq;
+}
+my ($r0) = q1("$tzset $force_index EXPLAIN (COSTS OFF) $dtq[0]");
+unlike($r0, qr/using dt_d\b/, '0.2.0: date vs timestamp does not use the index');
+
+q1('ALTER EXTENSION learned_index UPDATE');
+is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}),
+	'0.3.0', 'ALTER EXTENSION UPDATE: extversion = 0.3.0');
+dt_plans_use_index('0.3.0 (upgraded)');
+dt_compare('0.3.0 (upgraded)');
+compare('0.3.0 (upgraded)');
+for my $idx (qw(t_k t_ts t_r dt_d dt_ts))
+{
+	is(q1("SELECT learned_index_check('$idx', true)"), '', "$idx: check after the 0.3.0 update");
+}
+# the same classes and the same (left, right, strategy, operator) entries as
+# a fresh 0.3.0 install; only the family names differ (the 0.2.0 classes
+# keep one family each, fresh installs have datetime_ops)
+$node->safe_psql('postgres', 'CREATE DATABASE fresh3');
+$node->safe_psql('fresh3', 'CREATE EXTENSION learned_index');
+my $opclass3_sql = q{
+	SELECT string_agg(format('%s %s %s', opc.opcname, opc.opcintype::regtype, opc.opcdefault),
+	                  E'\n' ORDER BY opc.opcname)
+	FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod WHERE am.amname = 'learned'
+};
+my $amop3_sql = q{
+	SELECT count(*) || ':' || md5(string_agg(format('%s %s %s %s', amoplefttype::regtype,
+	                                                 amoprighttype::regtype, amopstrategy, amopopr::regoperator),
+	                                          ',' ORDER BY 1))
+	FROM pg_amop ao JOIN pg_am am ON am.oid = ao.amopmethod WHERE am.amname = 'learned'
+};
+for my $c ([ 'operator classes', $opclass3_sql ], [ 'operators (any family)', $amop3_sql ],
+	[ 'function definitions and comments', $funcs_sql ])
+{
+	is(q1($c->[1]), $node->safe_psql('fresh3', $c->[1]), "upgraded = fresh 0.3.0: $c->[0]");
+}
+is($node->safe_psql('fresh3', q{SELECT count(*) FROM pg_opfamily f JOIN pg_am a ON a.oid = f.opfmethod
+                                 WHERE a.amname = 'learned' AND f.opfname = 'datetime_ops'}),
+	'1', 'fresh 0.3.0 has the datetime_ops family');
+is($node->safe_psql('fresh3', q{SELECT string_agg(amvalidate(oid)::text, ',') FROM pg_opclass
+                                 WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'learned')}),
+	q1(q{SELECT string_agg(amvalidate(oid)::text, ',') FROM pg_opclass
+	      WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'learned')}),
+	'amvalidate: same verdicts upgraded and fresh');
+is(q1(q{SELECT bool_and(amvalidate(oid)) FROM pg_opclass
+         WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'learned')
+           AND opcintype IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)}),
+	't', 'amvalidate accepts the upgraded datetime classes');
+
+# ------------------------------------------------------------------
 # DROP EXTENSION ... CASCADE
 # ------------------------------------------------------------------
 my $rows_before_drop = q1('SELECT count(*) FROM t');
@@ -174,7 +262,7 @@ is(q1(qq{SELECT count(*) FROM pg_opfamily WHERE opfmethod = $am_oid}), '0', 'no 
 is(q1(qq{SELECT count(*) FROM pg_amop WHERE amopmethod = $am_oid}), '0', 'no pg_amop rows of learned');
 is(q1(q{SELECT count(*) FROM pg_proc WHERE proname LIKE 'learned%'}), '0', 'no learned% functions in pg_proc');
 is(q1(qq{SELECT count(*) FROM pg_class WHERE relam = $am_oid}), '0', 'no relation uses the dropped access method');
-is(q1(q{SELECT count(*) FROM pg_class WHERE relname IN ('t_k', 't_ts', 't_r', 't_k2')}), '0', 'the learned indexes were dropped');
+is(q1(q{SELECT count(*) FROM pg_class WHERE relname IN ('t_k', 't_ts', 't_r', 't_k2', 'dt_d', 'dt_ts')}), '0', 'the learned indexes were dropped');
 is(q1(qq{SELECT count(*) FROM pg_depend WHERE (refclassid = 'pg_extension'::regclass AND refobjid = $ext_oid)
 	                                       OR (refclassid = 'pg_am'::regclass AND refobjid = $am_oid)}),
 	'0', 'no pg_depend rows point at the extension or the access method');
@@ -183,11 +271,16 @@ is(q1('SELECT count(*) FROM t'), $rows_before_drop, 'table t survives with its r
 is(q1('SELECT count(*) FROM t WHERE k BETWEEN 300000 AND 450000'),
 	q1("$force_seq SELECT count(*) FROM t WHERE k BETWEEN 300000 AND 450000"), 'queries on t still work');
 
-# and it can be installed again, straight at 0.2.0
+# and it can be installed again, straight at 0.3.0
 q1('CREATE EXTENSION learned_index');
-is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}), '0.2.0', 're-created at 0.2.0');
+is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}), '0.3.0', 're-created at 0.3.0');
 q1('CREATE INDEX t_k ON t USING learned (k)');
+q1('CREATE INDEX t_ts ON t USING learned (ts)');
+q1('CREATE INDEX dt_d ON dt USING learned (d)');
+q1('CREATE INDEX dt_ts ON dt USING learned (ts)');
 compare('re-created extension');
+dt_plans_use_index('fresh 0.3.0');
+dt_compare('fresh 0.3.0');
 is(q1("SELECT learned_index_check('t_k', true)"), '', 'check passes on the new index');
 
 my $log = slurp_file($node->logfile);
