@@ -1,7 +1,8 @@
 /*
  * learned_validate.c -- amvalidate: checks an operator class of the learned
  * access method (comparison operators 1..5 returning boolean, no support
- * functions).
+ * functions, cross-type operators only within integers, floats, or
+ * date/timestamp/timestamptz).
  */
 #include "postgres.h"
 
@@ -18,6 +19,28 @@
 #include "utils/regproc.h"
 
 #include "learned.h"
+
+/* the group of types sharing one encoding (cross-type operators stay inside one) */
+static int
+type_group(Oid typid)
+{
+	switch (learned_keykind_for_type(typid))
+	{
+		case LEARNED_KEY_INT2:
+		case LEARNED_KEY_INT4:
+		case LEARNED_KEY_INT8:
+			return 1;
+		case LEARNED_KEY_FLOAT4:
+		case LEARNED_KEY_FLOAT8:
+			return 2;
+		case LEARNED_KEY_DATE:
+		case LEARNED_KEY_TIMESTAMP:
+		case LEARNED_KEY_TIMESTAMPTZ:
+			return 3;			/* converted by learned_datetime.c */
+		default:
+			return 0;
+	}
+}
 
 /* amvalidate: check an operator class of the learned AM */
 bool
@@ -94,6 +117,14 @@ learned_validate(Oid opclassoid)
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 					 errmsg("learned operator family of class \"%s\" contains operator %s on an unsupported type",
+							opclassname, format_operator(oprform->amopopr))));
+			result = false;
+		}
+		else if (type_group(oprform->amoplefttype) != type_group(oprform->amoprighttype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("learned operator family of class \"%s\" contains cross-type operator %s between types the access method cannot convert",
 							opclassname, format_operator(oprform->amopopr))));
 			result = false;
 		}
