@@ -492,11 +492,9 @@ learned_dt_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 		if ((sk->sk_flags & SK_ISNULL) || !OidIsValid(sub) || sub == coltype ||
 			!learned_is_datetime_type(sub))
 			continue;
+		/* array keys: learned_prepare_keys converts them element by element */
 		if (sk->sk_flags & SK_SEARCHARRAY)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("learned index: array scan keys of type %s on a %s column are not supported",
-							format_type_be(sub), format_type_be(coltype))));
+			continue;
 		if (!learned_dt_key_range(coltype, sub, sk->sk_argument, sk->sk_strategy,
 								  &so->dt_ranges[2 * i], &so->dt_ranges[2 * i + 1]))
 			so->dt_recheck = true;

@@ -178,13 +178,57 @@ ranges_intersect(RangeList *a, const RangeList *b)
 }
 
 /*
+ * An element of another datetime type than the column (date, timestamp,
+ * timestamptz): its range in the column's encoding, through the same exact
+ * conversion as scalar keys (learned_datetime.c): for equality the codes
+ * equal to it, for an inequality those satisfying it; *recheck if that
+ * range is only a hull.
+ */
+static void
+datetime_element_range(Oid coltype, Oid elemtype, Datum elem, StrategyNumber strategy,
+					   uint64 *lo, uint64 *hi, bool *recheck)
+{
+	if (!learned_dt_key_range(coltype, elemtype, elem, strategy, lo, hi))
+		*recheck = true;
+}
+
+/* the union hull of the ranges of `k op ANY(array)` for one inequality */
+static bool
+array_inequality_hull(ScanKey sk, Oid coltype, Oid elemtype, Datum *elems,
+					  bool *nulls, int nelems, RangeList *rl, bool *recheck)
+{
+	uint64		ulo = PG_UINT64_MAX,
+				uhi = 0;
+
+	for (int i = 0; i < nelems; i++)
+	{
+		uint64		lo,
+					hi;
+
+		if (nulls[i])
+			continue;
+		datetime_element_range(coltype, elemtype, elems[i], sk->sk_strategy, &lo, &hi,
+							   recheck);
+		if (lo > hi)
+			continue;
+		ulo = Min(ulo, lo);
+		uhi = Max(uhi, hi);
+	}
+	if (ulo > uhi)
+		return false;
+	ranges_add(rl, ulo, uhi);
+	return true;
+}
+
+/*
  * The code ranges of `k = ANY(array)` (one per non-null element, sorted and
  * merged), or for an inequality with ANY the one range it reduces to (k <
  * ANY(a) is k < max(a), k > ANY(a) is k > min(a)).  False if no element
- * can match (empty array, all NULL).
+ * can match (empty array, all NULL).  Elements of another datetime type
+ * than the column are converted exactly (or as a hull: *recheck).
  */
 static bool
-array_key_ranges(ScanKey sk, Oid elemtype, RangeList *rl)
+array_key_ranges(ScanKey sk, Oid coltype, Oid elemtype, RangeList *rl, bool *recheck)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(sk->sk_argument);
 	int16		elmlen;
@@ -197,9 +241,15 @@ array_key_ranges(ScanKey sk, Oid elemtype, RangeList *rl)
 				maxhi = 0;
 	bool		any = false;
 
+	bool		cross = (elemtype != coltype && learned_is_datetime_type(coltype) &&
+						 learned_is_datetime_type(elemtype));
+
 	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &elmlen, &elmbyval, &elmalign);
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), elmlen, elmbyval, elmalign,
 					  &elems, &nulls, &nelems);
+	if (cross && sk->sk_strategy != BTEqualStrategyNumber)
+		return array_inequality_hull(sk, coltype, elemtype, elems, nulls, nelems, rl,
+									 recheck);
 	for (int i = 0; i < nelems; i++)
 	{
 		uint64		vlo,
@@ -207,7 +257,15 @@ array_key_ranges(ScanKey sk, Oid elemtype, RangeList *rl)
 
 		if (nulls[i])
 			continue;
-		learned_encode_bounds(elemtype, elems[i], &vlo, &vhi);
+		if (cross)
+		{
+			datetime_element_range(coltype, elemtype, elems[i], BTEqualStrategyNumber,
+								   &vlo, &vhi, recheck);
+			if (vlo > vhi)
+				continue;		/* no value of the column equals it */
+		}
+		else
+			learned_encode_bounds(elemtype, elems[i], &vlo, &vhi);
 		any = true;
 		minlo = Min(minlo, vlo);
 		maxhi = Max(maxhi, vhi);
@@ -216,6 +274,11 @@ array_key_ranges(ScanKey sk, Oid elemtype, RangeList *rl)
 	}
 	if (!any)
 		return false;
+	if (cross)
+	{
+		ranges_normalize(rl);
+		return rl->n > 0;
+	}
 	switch (sk->sk_strategy)
 	{
 		case BTEqualStrategyNumber:
@@ -356,12 +419,16 @@ learned_prepare_keys(IndexScanDesc scan)
 		{
 			RangeList	rl = {0, 0, NULL, NULL};
 
-			if (!array_key_ranges(sk, argtype, &rl))
+			bool		recheck = false;
+
+			if (!array_key_ranges(sk, opcintype, argtype, &rl, &recheck))
 				empty = true;
 			else if (!have_set)
 				set = rl;
 			else
 				ranges_intersect(&set, &rl);
+			if (recheck)
+				so->dt_recheck = true;
 			have_set = true;
 		}
 		else if (!scalar_key_range(sk, argtype, &lo, &hi))

@@ -69,3 +69,28 @@ SET enable_hashjoin = off; SET enable_nestloop = off; SET enable_seqscan = off; 
 SELECT count(*) FROM sa a JOIN sa b ON a.k = b.k WHERE a.k = ANY(ARRAY[3, 6, 42]) AND b.k = ANY(ARRAY[6, 42, 45]);
 RESET enable_hashjoin; RESET enable_nestloop; RESET enable_seqscan; RESET enable_sort;
 SELECT count(*) FROM sa a JOIN sa b ON a.k = b.k WHERE a.k = ANY(ARRAY[3, 6, 42]) AND b.k = ANY(ARRAY[6, 42, 45]);
+-- arrays of another datetime type than the column: each element converted
+-- exactly into the column's codes (learned_datetime.c), in two time zones,
+-- around a DST change, with exact matches and elements matching nothing
+CREATE TABLE sad (d date, ts timestamp, tz timestamptz) WITH (autovacuum_enabled = off);
+SET timezone = 'America/New_York';
+INSERT INTO sad SELECT '2018-03-01'::date + g % 40, '2018-03-01'::timestamp + g * interval '30 minutes',
+                       '2018-03-01 00:00-05'::timestamptz + g * interval '30 minutes'
+  FROM generate_series(1, 3000) g;
+INSERT INTO sad VALUES ('infinity', 'infinity', 'infinity'), ('-infinity', '-infinity', '-infinity');
+CREATE INDEX sad_d ON sad USING learned (d);
+CREATE INDEX sad_ts ON sad USING learned (ts);
+CREATE INDEX sad_tz ON sad USING learned (tz);
+VACUUM ANALYZE sad;
+SELECT li_check($$SELECT d FROM sad WHERE d = ANY(ARRAY['2018-03-05 00:00', '2018-03-06 12:00', 'infinity']::timestamp[])$$);
+SELECT li_check($$SELECT d FROM sad WHERE d = ANY(ARRAY['2018-03-05 00:00-05', '2018-03-11 05:00+00', '2018-03-12 04:00+00']::timestamptz[]) ORDER BY d$$, true, '{index,ios}');
+SELECT li_check($$SELECT tz FROM sad WHERE tz = ANY(ARRAY['2018-03-05', '2018-03-11', '2018-03-12', '-infinity']::date[]) ORDER BY tz$$, true, '{index,ios}');
+SELECT li_check($$SELECT ts FROM sad WHERE ts = ANY(ARRAY['2018-03-11 07:00+00', '2018-03-11 06:30+00', '2018-03-11 08:00+00']::timestamptz[])$$);
+SELECT li_check($$SELECT ts FROM sad WHERE ts < ANY(ARRAY['2018-03-11 07:30+00', '2018-03-02 00:00+00']::timestamptz[])$$);
+SELECT li_check($$SELECT d FROM sad WHERE d > ANY(ARRAY['2018-03-20 12:00', '2018-03-25']::timestamp[])$$);
+SELECT li_check($$SELECT tz FROM sad WHERE tz >= ANY(ARRAY['2018-03-30']::date[])$$);
+SET timezone = 'Europe/Berlin';
+SELECT li_check($$SELECT d FROM sad WHERE d = ANY(ARRAY['2018-03-05 00:00+01', '2018-03-25 01:00+00', '2018-03-26 00:00+02']::timestamptz[])$$);
+SELECT li_check($$SELECT ts FROM sad WHERE ts = ANY(ARRAY['2018-03-25 01:00+00', '2018-03-25 00:30+00', '2018-03-11 07:00+00']::timestamptz[]) ORDER BY ts$$, true, '{index,ios}');
+SELECT li_check($$SELECT tz FROM sad WHERE tz = ANY(ARRAY['2018-03-10 23:00', '2018-03-11 06:00']::timestamp[])$$);
+RESET timezone;
