@@ -35,6 +35,29 @@ typedef RelFileNode LearnedRelFile;
 #define LearnedSmgrRelFile(smgr)	(&(smgr)->smgr_rnode.node)
 #endif
 
+/* PostgreSQL 16 replaced pg_class_ownercheck by object_ownercheck */
+#if PG_VERSION_NUM >= 160000
+#define learned_class_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define learned_class_ownercheck(relid, roleid) \
+	pg_class_ownercheck((relid), (roleid))
+#endif
+
+/* PostgreSQL 17 renamed IsAutoVacuumWorkerProcess (miscadmin.h) */
+#if PG_VERSION_NUM >= 170000
+#define LearnedIsAutoVacuumWorker()	AmAutoVacuumWorkerProcess()
+#else
+#define LearnedIsAutoVacuumWorker()	IsAutoVacuumWorkerProcess()
+#endif
+
+/* PostgreSQL 18's vacuum_delay_point tells VACUUM from ANALYZE */
+#if PG_VERSION_NUM >= 180000
+#define learned_vacuum_delay_point()	vacuum_delay_point(false)
+#else
+#define learned_vacuum_delay_point()	vacuum_delay_point()
+#endif
+
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
 #define LEARNED_VERSION			1
 #define LEARNED_METAPAGE_BLKNO	0

@@ -93,6 +93,31 @@ learned_options(Datum reloptions, bool validate)
 									  lengthof(learned_relopt_tab));
 }
 
+#if PG_VERSION_NUM >= 180000
+/*
+ * PostgreSQL 18 asks the AM what its strategy numbers mean (planning of
+ * ordered scans, merge joins, row comparisons...); without an answer an
+ * ordering AM's scans are no longer taken as sorted.  Ours are btree's:
+ * 1..5 are <, <=, =, >=, > (cmptype.h numbers them the same way).
+ */
+static CompareType
+learned_translate_strategy(StrategyNumber strategy, Oid opfamily)
+{
+	if (strategy >= BTLessStrategyNumber && strategy <= BTGreaterStrategyNumber)
+		return (CompareType) strategy;
+	return COMPARE_INVALID;
+}
+
+/* the inverse of learned_translate_strategy */
+static StrategyNumber
+learned_translate_cmptype(CompareType cmptype, Oid opfamily)
+{
+	if (cmptype >= COMPARE_LT && cmptype <= COMPARE_GT)
+		return (StrategyNumber) cmptype;
+	return InvalidStrategy;
+}
+#endif
+
 PG_FUNCTION_INFO_V1(learned_handler);
 
 /* the index access method handler: what the AM can do and its callbacks */
@@ -131,8 +156,8 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amconsistentequality = true;
 	amroutine->amconsistentordering = true;
 	amroutine->amcanhash = false;
-	amroutine->amtranslatestrategy = NULL;
-	amroutine->amtranslatecmptype = NULL;
+	amroutine->amtranslatestrategy = learned_translate_strategy;
+	amroutine->amtranslatecmptype = learned_translate_cmptype;
 	amroutine->amgettreeheight = NULL;
 #endif
 

@@ -124,7 +124,7 @@ learned_index_retrain(PG_FUNCTION_ARGS)
 	 */
 	index = open_learned_index(indexoid, RowExclusiveLock,
 							   RowExclusiveLock, &heap);
-	if (!pg_class_ownercheck(RelationGetRelid(heap), GetUserId()))
+	if (!learned_class_ownercheck(RelationGetRelid(heap), GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX,
 					   RelationGetRelationName(index));
 	learned_flush_pending(index);

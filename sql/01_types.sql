@@ -240,7 +240,9 @@ DROP FUNCTION types_recheck();
 -- contradictory and redundant keys return nothing / the tightest range
 --
 SELECT li_check('SELECT k FROM t_int4 WHERE k > 5 AND k < 3');
-SELECT li_check('SELECT k FROM t_int4 WHERE k = 3 AND k = 4');
+-- (SELECT 4): PostgreSQL 17's planner folds k = 3 AND k = 4 to false
+-- itself; a parameter brings the contradiction to the index on every version
+SELECT li_check('SELECT k FROM t_int4 WHERE k = 3 AND k = (SELECT 4)');
 SELECT li_check('SELECT k FROM t_int4 WHERE k = 3 AND k > 3');
 SELECT li_check('SELECT k FROM t_int4 WHERE k >= 3 AND k <= 3');
 SELECT li_check('SELECT k FROM t_int4 WHERE k > 1 AND k > 3 AND k < 6 AND k < 100');

@@ -331,7 +331,13 @@ VACUUM ANALYZE tpar_probe;
 SET enable_seqscan = off; SET enable_bitmapscan = off;
 BEGIN;
 INSERT INTO tpar SELECT 20000 + g FROM generate_series(1, 10) g;
+-- PostgreSQL 16 renamed force_parallel_mode to debug_parallel_query
+SELECT current_setting('server_version_num')::int >= 160000 AS pg16 \gset
+\if :pg16
+SET LOCAL debug_parallel_query = regress;
+\else
 SET LOCAL force_parallel_mode = regress;
+\endif
 SELECT count(*) FROM tpar WHERE k > 20000;
 COMMIT;
 SELECT count(*) FROM tpar WHERE k > 20000;

@@ -18,11 +18,30 @@ INSERT INTO sm_b SELECT g FROM generate_series(1, 10000) g;
 CREATE INDEX sm_l_k ON sm_l USING learned (k);
 CREATE INDEX sm_b_k ON sm_b USING btree (k);
 
-CREATE FUNCTION sm_txmem() RETURNS bigint
-LANGUAGE sql AS $$
-    SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts
-    WHERE name = 'TopTransactionContext' OR parent = 'TopTransactionContext'
-$$;
+-- bytes of TopTransactionContext and its children; PostgreSQL 18 replaced
+-- the view's column parent by path (context ids from the top down, fixed
+-- within one query), hence two versions of the query
+DO $do$
+BEGIN
+    IF current_setting('server_version_num')::int >= 180000 THEN
+        EXECUTE $f$
+            CREATE FUNCTION sm_txmem() RETURNS bigint
+            LANGUAGE sql AS $$
+                WITH c AS MATERIALIZED (SELECT * FROM pg_backend_memory_contexts)
+                SELECT sum(c.total_bytes)::bigint FROM c, c AS t
+                WHERE t.name = 'TopTransactionContext'
+                  AND t.path[t.level] IN (c.path[c.level], c.path[c.level - 1])
+            $$ $f$;
+    ELSE
+        EXECUTE $f$
+            CREATE FUNCTION sm_txmem() RETURNS bigint
+            LANGUAGE sql AS $$
+                SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts
+                WHERE name = 'TopTransactionContext' OR parent = 'TopTransactionContext'
+            $$ $f$;
+    END IF;
+END
+$do$;
 
 -- n exception blocks inserting one row each into tbl; returns the growth of
 -- the transaction's memory

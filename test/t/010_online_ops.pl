@@ -165,6 +165,11 @@ for my $idx (@indexes)
 }
 
 my $force_index = 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off;';
+# From 16 on the planner may feed string_agg(... ORDER BY id) from an index
+# scan of t_pkey (presorted aggregate input) instead of using the index under
+# test: turn that off where it exists
+$force_index .= ' SET enable_presorted_aggregate = off;'
+  if $node->safe_psql('postgres', 'SHOW server_version_num') >= 160000;
 my $force_bitmap = 'SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;';
 my $force_seq = 'SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off;';
 
