@@ -517,37 +517,12 @@ learned_dt_gettuple(IndexScanDesc scan, ScanDirection dir)
 	return found;
 }
 
-/* amgetbitmap: the scan proper; with inexact datetime keys the TIDs are added for recheck */
+/*
+ * amgetbitmap: the scan proper (learned_getbitmap adds the TIDs for recheck
+ * when inexact datetime keys set dt_recheck)
+ */
 int64
 learned_dt_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
-	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	TIDBitmap  *mine;
-	TBMIterator *it;
-	TBMIterateResult *res;
-	int64		n;
-
-	if (!so->dt_recheck)
-		return learned_getbitmap(scan, tbm);
-
-	mine = tbm_create(work_mem * 1024L, NULL);
-	n = learned_getbitmap(scan, mine);
-	it = tbm_begin_iterate(mine);
-	while ((res = tbm_iterate(it)) != NULL)
-	{
-		if (res->ntuples < 0)
-			tbm_add_page(tbm, res->blockno);	/* lossy page: rechecked anyway */
-		else
-		{
-			ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(res->ntuples, 1));
-
-			for (int i = 0; i < res->ntuples; i++)
-				ItemPointerSet(&tids[i], res->blockno, res->offsets[i]);
-			tbm_add_tuples(tbm, tids, res->ntuples, true);
-			pfree(tids);
-		}
-	}
-	tbm_end_iterate(it);
-	tbm_free(mine);
-	return n;
+	return learned_getbitmap(scan, tbm);
 }

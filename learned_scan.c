@@ -776,7 +776,8 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 		}
 		for (int i = 0; i < so->pos.nitems; i++)
 			learned_item_tid(&so->pos.items[i], &tids[i]);
-		tbm_add_tuples(tbm, tids, so->pos.nitems, false);
+		/* inexact datetime keys (learned_datetime.c): the executor rechecks */
+		tbm_add_tuples(tbm, tids, so->pos.nitems, so->dt_recheck);
 		ntids += so->pos.nitems;
 		CHECK_FOR_INTERRUPTS();
 	}
