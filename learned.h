@@ -258,6 +258,11 @@ typedef struct LearnedScanOpaqueData
 	int		   *rgs;			/* first leaf group of each range */
 	int		   *rge;			/* last leaf group of each range */
 	int			rangecap;
+	uint64		one_lo;			/* the single range of scans without array keys */
+	uint64		one_hi;			/* (no allocation per rescan: nested loops) */
+	int			one_gs;
+	int			one_ge;
+	bool		keys_in_cxt;	/* keycxt holds ranges (reset it next rescan) */
 	int			nnullpages;		/* -1 until listed */
 	BlockNumber *nullpages;
 	LearnedScanPos pos;
@@ -304,8 +309,6 @@ extern bool learned_dt_key_range(Oid coltype, Oid argtype, Datum arg,
 								 StrategyNumber strategy, uint64 *lo, uint64 *hi);
 extern void learned_dt_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 							  ScanKey orderbys, int norderbys);
-extern bool learned_dt_gettuple(IndexScanDesc scan, ScanDirection dir);
-extern int64 learned_dt_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
 /* a change of the metapage under way (learned_meta_update_begin) */
 typedef struct LearnedMetaUpdate
 {

@@ -175,8 +175,8 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amadjustmembers = NULL;
 	amroutine->ambeginscan = learned_beginscan;
 	amroutine->amrescan = learned_dt_rescan;	/* wraps learned_rescan */
-	amroutine->amgettuple = learned_dt_gettuple;	/* wraps learned_gettuple */
-	amroutine->amgetbitmap = learned_dt_getbitmap;	/* wraps learned_getbitmap */
+	amroutine->amgettuple = learned_gettuple;
+	amroutine->amgetbitmap = learned_getbitmap;
 	amroutine->amendscan = learned_endscan;
 	amroutine->ammarkpos = learned_markpos;
 	amroutine->amrestrpos = learned_restrpos;

@@ -505,24 +505,3 @@ learned_dt_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 	learned_rescan(scan, so->dt_keys, nscankeys, orderbys, norderbys);
 }
 
-/* amgettuple: the scan proper, with the recheck flag of inexact datetime keys */
-bool
-learned_dt_gettuple(IndexScanDesc scan, ScanDirection dir)
-{
-	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	bool		found = learned_gettuple(scan, dir);
-
-	if (found && so->dt_recheck)
-		scan->xs_recheck = true;
-	return found;
-}
-
-/*
- * amgetbitmap: the scan proper (learned_getbitmap adds the TIDs for recheck
- * when inexact datetime keys set dt_recheck)
- */
-int64
-learned_dt_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
-{
-	return learned_getbitmap(scan, tbm);
-}

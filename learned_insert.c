@@ -597,6 +597,13 @@ pending_forget_written(LearnedPending *p, int s, int e, const FlushProgress *pro
 	}
 }
 
+/* forget every entry of buffer p (written, or not to be written) */
+static void
+pending_forget_all(LearnedPending *p)
+{
+	pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+}
+
 /* the range bounds of buffer p: 0, each distinct mark inside (0, n), n */
 static int
 pending_ranges(LearnedPending *p, int *bounds, int maxb)
@@ -655,7 +662,7 @@ pending_flush(Relation index, LearnedPending *p)
 	if (!LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
 	{
 		/* rebuilt since (REINDEX, TRUNCATE): the rows are in already */
-		pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+		pending_forget_all(p);
 		return;
 	}
 	bounds = maxb <= lengthof(bounds_local) ? bounds_local : palloc(sizeof(int) * maxb);
@@ -672,7 +679,7 @@ pending_flush(Relation index, LearnedPending *p)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+	pending_forget_all(p);
 	Assert(p->n == 0);
 	if (bounds != bounds_local)
 		pfree(bounds);
@@ -705,14 +712,14 @@ flush_all_pending(void)
 		index = try_relation_open(p->indexoid, RowExclusiveLock);
 		if (index == NULL)
 		{
-			pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+			pending_forget_all(p);
 			continue;
 		}
 		if (index->rd_rel->relkind == RELKIND_INDEX &&
 			index->rd_indam && index->rd_indam->ambuild == learned_build)
 			pending_flush(index, p);
 		else
-			pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+			pending_forget_all(p);
 		relation_close(index, RowExclusiveLock);
 	}
 }
@@ -1088,7 +1095,7 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 
 	p = pending_find(RelationGetRelid(index), true);
 	if (p->n > 0 && !LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
-		pending_forget_written(p, p->n, p->n, &(FlushProgress) {0});
+		pending_forget_all(p);
 	p->node = LearnedRelFileOf(index);
 	if (p->n >= p->cap)
 	{

@@ -377,6 +377,28 @@ store_ranges(LearnedScanOpaque so, RangeList *set)
 		so->want_nonnull = false;
 }
 
+/* the single range [lo, hi] of a scan without array keys, kept inline */
+static void
+store_one_range(LearnedScanOpaque so, uint64 lo, uint64 hi)
+{
+	so->nranges = 0;
+	so->rlo = &so->one_lo;
+	so->rhi = &so->one_hi;
+	so->rgs = &so->one_gs;
+	so->rge = &so->one_ge;
+	if (so->want_nonnull && lo <= hi)
+	{
+		so->one_lo = lo;
+		so->one_hi = hi;
+		so->one_gs = learned_leaf_first(so->cache, lo);
+		so->one_ge = learned_leaf_last(so->cache, hi);
+		if (so->one_gs <= so->one_ge)
+			so->nranges = 1;
+	}
+	if (so->nranges == 0)
+		so->want_nonnull = false;
+}
+
 /*
  * Reduce the scan keys to the NULL flags and the sorted list of non-null
  * code ranges to visit (one, or one per element of `= ANY(array)` keys),
@@ -394,7 +416,9 @@ learned_prepare_keys(IndexScanDesc scan)
 	bool		have_set = false;
 	MemoryContext old;
 
-	MemoryContextReset(so->keycxt);
+	if (so->keys_in_cxt)
+		MemoryContextReset(so->keycxt);
+	so->keys_in_cxt = false;
 	old = MemoryContextSwitchTo(so->keycxt);
 	so->want_nonnull = true;
 	so->want_null = true;
@@ -421,6 +445,7 @@ learned_prepare_keys(IndexScanDesc scan)
 
 			bool		recheck = false;
 
+			so->keys_in_cxt = true;
 			if (!array_key_ranges(sk, opcintype, argtype, &rl, &recheck))
 				empty = true;
 			else if (!have_set)
@@ -434,28 +459,25 @@ learned_prepare_keys(IndexScanDesc scan)
 		else if (!scalar_key_range(sk, argtype, &lo, &hi))
 			empty = true;
 	}
+	if (empty)
+		so->want_null = so->want_nonnull = false;
 	if (!have_set)
-	{
-		if (lo <= hi)
-			ranges_add(&set, lo, hi);
-	}
+		store_one_range(so, lo, hi);
 	else
 	{
 		RangeList	base = {0, 0, NULL, NULL};
 
 		ranges_add(&base, lo, hi);
 		ranges_intersect(&set, &base);
+		if (set.n == 0)
+			so->want_nonnull = false;
+		store_ranges(so, &set);
 	}
-	if (empty || set.n == 0)
-		so->want_nonnull = false;
-	if (empty)
-		so->want_null = false;
-	store_ranges(so, &set);
 	MemoryContextSwitchTo(old);
 	so->qual_ok = so->want_nonnull || so->want_null;
 }
 
-/* amrescan: reduce the scan keys to [lo, hi] and the leaf groups to visit */
+/* amrescan: reduce the scan keys to the key ranges and leaf groups to visit */
 void
 learned_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 			   ScanKey orderbys, int norderbys)
@@ -663,7 +685,8 @@ set_result(IndexScanDesc scan, li_item *it)
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 
 	learned_item_tid(it, &scan->xs_heaptid);
-	scan->xs_recheck = false;
+	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
+	scan->xs_recheck = so->dt_recheck;
 	if (scan->xs_want_itup)
 	{
 		bool		isnull = (it->isnull == 1);
