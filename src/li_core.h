@@ -28,7 +28,8 @@ typedef enum li_status
 	LI_OK = 0,
 	LI_ERR_ARG = 1,				/* bad argument (NULL pointer, epsilon < 1) */
 	LI_ERR_ORDER = 2,			/* points not strictly increasing in x */
-	LI_ERR_INTERNAL = 3			/* caught an unexpected exception */
+	LI_ERR_INTERNAL = 3,		/* caught an unexpected exception */
+	LI_ERR_CORRUPT = 4			/* a stored block fails its checks */
 } li_status;
 
 /* ---------------------------------------------------------------------
