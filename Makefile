@@ -48,10 +48,10 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-src/%.o: src/%.cpp src/li_core.h
+src/%.o: src/%.cpp src/li_core.h src/li_leaf.h
 	$(CXX) $(LI_CXXFLAGS) -c $< -o $@
 
-$(SHIM_OBJS): learned.h src/li_core.h
+$(SHIM_OBJS): learned.h src/li_core.h src/li_leaf.h
 
 # ---------------------------------------------------------------------
 # C++ unit tests (GoogleTest), sanitizers, fuzzing
