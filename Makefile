@@ -1,10 +1,11 @@
 # learned_index -- PGXS build of the C shim and the C++17 core.
 EXTENSION = learned_index
 MODULE_big = learned_index
-EXTVERSION = 0.3.0
+EXTVERSION = 0.4.0
 DATA = sql_scripts/learned_index--0.1.0.sql sql_scripts/learned_index--0.2.0.sql \
 	sql_scripts/learned_index--0.1.0--0.2.0.sql sql_scripts/learned_index--0.3.0.sql \
-	sql_scripts/learned_index--0.2.0--0.3.0.sql
+	sql_scripts/learned_index--0.2.0--0.3.0.sql sql_scripts/learned_index--0.4.0.sql \
+	sql_scripts/learned_index--0.3.0--0.4.0.sql
 PGFILEDESC = "learned_index - learned (piecewise-linear model) index access method"
 
 SHIM_OBJS = learned_am.o learned_build.o learned_insert.o learned_scan.o \

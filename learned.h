@@ -20,7 +20,7 @@
 #include "storage/bufpage.h"
 #include "utils/relcache.h"
 
-#include "li_core.h"
+#include "li_leaf.h"
 
 /* PostgreSQL 16 renamed RelFileNode to RelFileLocator */
 #if PG_VERSION_NUM >= 160000
@@ -59,7 +59,7 @@ typedef RelFileNode LearnedRelFile;
 #endif
 
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_VERSION			1
+#define LEARNED_VERSION			2	/* 2: compressed leaves */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_PAGE_ID			0xFF8C	/* last 2 bytes of special space */
 
@@ -139,6 +139,103 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 #define LearnedPageTids(page)	\
 	((ItemPointerData *) ((char *) (page) + LEARNED_ENTRY_OFF + LEARNED_LEAF_CAP * 8))
 #define LearnedNullTids(page)	((ItemPointerData *) ((char *) (page) + LEARNED_ENTRY_OFF))
+
+/*
+ * Leaf pages (format 2): the sorted entries as a compressed block
+ * (src/li_leaf.h) at the start of the entry area, then the *tail*: room
+ * for entries appended unsorted, keys[cap] then TIDs[cap] (14 bytes each),
+ * cap = (LEARNED_ENTRY_AVAIL - block bytes) / 14.  nitems = sorted + tail.
+ */
+#define LearnedLeafBlock(page)	((uint8 *) (page) + LEARNED_ENTRY_OFF)
+#define LEARNED_LEAF_MAX		LI_CLEAF_MAX	/* sorted entries per leaf */
+#define LEARNED_TAIL_CAP(bytes)	((int) ((LEARNED_ENTRY_AVAIL - (bytes)) / (8 + 6)))
+
+/*
+ * The unsorted entries of a leaf (its tail) or of a delta page (all of
+ * them): entry i of the page (base <= i < base + cap) is keys[i - base],
+ * tids[i - base].
+ */
+typedef struct LearnedEntries
+{
+	uint64	   *keys;
+	ItemPointerData *tids;
+	int			base;			/* sorted entries before them (leaf) or 0 */
+	int			cap;			/* room */
+} LearnedEntries;
+
+/* sorted entries of a (checked) leaf page, from its block header */
+static inline int
+learned_leaf_nsorted(Page page)
+{
+	uint16		n;
+
+	memcpy(&n, LearnedLeafBlock(page) + offsetof(li_cleaf_hdr, n), sizeof(n));
+	return n;
+}
+
+/* bytes of the compressed block of a (checked) leaf page */
+static inline uint32
+learned_leaf_block_bytes(Page page)
+{
+	uint32		b;
+
+	memcpy(&b, LearnedLeafBlock(page) + offsetof(li_cleaf_hdr, bytes), sizeof(b));
+	return b;
+}
+
+/* the unsorted entries of a checked leaf or delta page */
+static inline void
+learned_page_entries(Page page, LearnedEntries *e)
+{
+	if (LearnedPageGetOpaque(page)->page_type == LEARNED_PAGE_LEAF)
+	{
+		uint32		bytes = learned_leaf_block_bytes(page);
+		char	   *t = (char *) page + LEARNED_ENTRY_OFF + bytes;
+
+		e->cap = LEARNED_TAIL_CAP(bytes);
+		e->keys = (uint64 *) t;
+		e->tids = (ItemPointerData *) (t + 8 * e->cap);
+		e->base = learned_leaf_nsorted(page);
+	}
+	else
+	{
+		e->keys = LearnedPageKeys(page);
+		e->tids = LearnedPageTids(page);
+		e->base = 0;
+		e->cap = LEARNED_LEAF_CAP;
+	}
+}
+
+/* a view on the compressed block of a checked leaf page */
+static inline void
+learned_leaf_view(Page page, li_cleaf_view *v)
+{
+	li_cleaf_open(LearnedLeafBlock(page), v);
+}
+
+/* the TID of sorted entry i of a leaf view; false for a tombstone */
+static inline bool
+learned_leaf_tid(const li_cleaf_view *v, int i, ItemPointerData *tid)
+{
+	StaticAssertStmt(sizeof(ItemPointerData) == 3 * sizeof(uint16),
+					 "ItemPointerData is three uint16");
+	return li_cleaf_tid_at(v, (uint32) i, (uint16 *) tid) != 0;
+}
+
+/* entry i of a leaf (sorted part, then tail); false for a tombstone */
+static inline bool
+learned_leaf_entry(const li_cleaf_view *v, const LearnedEntries *tail, int i,
+				   uint64 *key, ItemPointerData *tid)
+{
+	if (i < (int) v->n)
+	{
+		*key = li_cleaf_key_at(v, (uint32) i);
+		return learned_leaf_tid(v, i, tid);
+	}
+	*key = tail->keys[i - tail->base];
+	*tid = tail->tids[i - tail->base];
+	return ItemPointerIsValid(tid);
+}
 #define LearnedModelData(page)	((char *) (page) + LEARNED_ENTRY_OFF)
 
 /* metapage contents (after the page header) */
@@ -149,8 +246,8 @@ typedef struct LearnedMetaPageData
 	uint32		generation;		/* current structure */
 	uint32		next_generation;	/* never reused, even after a crash */
 	uint16		keykind;		/* LearnedKeyKind */
-	uint16		leaf_cap;		/* entries per leaf page */
-	uint16		per_page;		/* entries per leaf page at build */
+	uint16		leaf_cap;		/* most sorted entries per leaf (LEARNED_LEAF_MAX) */
+	uint16		per_page;		/* bytes of a leaf's compressed block at build (fillfactor) */
 	uint16		null_cap;
 	uint32		epsilon;		/* epsilon the model was fitted with */
 	uint32		radius;			/* search radius = max(eps, ceil(max err)) */
@@ -516,6 +613,13 @@ typedef struct LearnedIndexCounts
 	uint64		delta_pages;
 	uint64		null_pages;
 	uint64		dirty_leaves;	/* leaves with delta pages */
+	/* compressed sorted parts of the leaves (format 2) */
+	uint64		sorted;			/* entries, dead included */
+	uint64		block_bytes;	/* bytes of the compressed blocks */
+	uint64		key_bits;		/* sum of key width x entries */
+	uint64		tid_bits;		/* sum of TID width x entries */
+	int			key_bits_max;
+	int			tid_bits_max;
 } LearnedIndexCounts;
 extern void learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts);
 

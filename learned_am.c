@@ -205,11 +205,11 @@ learned_get_retrain_threshold(Relation index)
 	return opts ? opts->retrain_threshold : LEARNED_DEFAULT_RETRAIN_THRESHOLD;
 }
 
-/* entries per leaf written by build and retrain */
+/* bytes of the compressed block of a leaf written by build and retrain */
 int
 learned_per_page(Relation index)
 {
-	return Max(1, LEARNED_LEAF_CAP * learned_get_fillfactor(index) / 100);
+	return Max(1, LEARNED_ENTRY_AVAIL * learned_get_fillfactor(index) / 100);
 }
 
 /* reloption fillfactor (percent of a leaf filled by build/retrain) */

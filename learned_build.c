@@ -42,7 +42,7 @@ build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
 	meta->generation = generation;
 	meta->next_generation = generation + 1;
 	meta->keykind = kind;
-	meta->leaf_cap = LEARNED_LEAF_CAP;
+	meta->leaf_cap = LEARNED_LEAF_MAX;
 	meta->per_page = per_page;
 	meta->null_cap = LEARNED_NULL_CAP;
 	meta->epsilon = epsilon;

@@ -72,6 +72,10 @@ typedef struct CheckState
 	/* every (key, TID) once (heapallindexed): sorted, then compared */
 	Tuplesortstate *dupsort;
 	TupleTableSlot *dupslot;
+	/* the leaf being checked, decoded: sorted entries, then its tail */
+	uint64	   *lkeys;
+	ItemPointerData *ltids;
+	int			lsorted;
 } CheckState;
 
 /* what an entry's heap TID names (verify_tid) */
@@ -408,23 +412,46 @@ verify_entries(CheckState *cs, BlockNumber blk, const char *what,
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Decode a (checked) leaf into cs->lkeys/ltids: its compressed sorted
+ * entries (tombstones as invalid TIDs), then its tail.
+ */
+static void
+decode_leaf(CheckState *cs, Page page)
+{
+	li_cleaf_view v;
+	LearnedEntries tail;
+	int			nitems = LearnedPageGetOpaque(page)->nitems;
+
+	if (cs->lkeys == NULL)
+	{
+		cs->lkeys = palloc(sizeof(uint64) * (LEARNED_LEAF_MAX + LEARNED_LEAF_CAP));
+		cs->ltids = palloc(sizeof(ItemPointerData) * (LEARNED_LEAF_MAX + LEARNED_LEAF_CAP));
+	}
+	learned_leaf_view(page, &v);
+	learned_page_entries(page, &tail);
+	for (int i = 0; i < nitems; i++)
+		(void) learned_leaf_entry(&v, &tail, i, &cs->lkeys[i], &cs->ltids[i]);
+	cs->lsorted = (int) v.n;
+}
+
 /* a leaf's entries: TIDs, range of its separators, tombstone count, fingerprints */
 static void
 check_leaf_entries(CheckState *cs, uint32 g, BlockNumber blk, Page page)
 {
 	LearnedCache *c = cs->c;
 	LearnedPageOpaque op = LearnedPageGetOpaque(page);
-	uint64	   *keys = LearnedPageKeys(page);
-	ItemPointerData *tids = LearnedPageTids(page);
+	uint64	   *keys = cs->lkeys;
+	ItemPointerData *tids = cs->ltids;
 	int			ns = learned_leaf_sorted(c, g);
 	uint64		lo = c->seps[g];
 	bool		has_hi = (g + 1 < c->meta.nleaf);
 	uint64		hi = has_hi ? c->seps[g + 1] : PG_UINT64_MAX;
 	int			ndead = 0;
 
-	if (op->nitems < ns)
-		CORRUPT(cs, blk, "Leaf %u has %u entries but the model says %d were written sorted.",
-				g, op->nitems, ns);
+	if (cs->lsorted != ns)
+		CORRUPT(cs, blk, "Leaf %u holds %d sorted entries but the model says %d were written sorted.",
+				g, cs->lsorted, ns);
 	for (int i = 0; i < op->nitems; i++)
 	{
 		check_tid(cs, blk, i, &tids[i]);
@@ -451,9 +478,9 @@ check_leaf_sorted(CheckState *cs, uint32 g, BlockNumber blk, Page page,
 {
 	LearnedCache *c = cs->c;
 	const LearnedMetaPageData *m = &c->meta;
-	uint64	   *keys = LearnedPageKeys(page);
+	uint64	   *keys = cs->lkeys;
 
-	for (int i = 0; i < learned_leaf_sorted(c, g); i++)
+	for (int i = 0; i < cs->lsorted; i++)
 	{
 		double		pred,
 					err;
@@ -536,9 +563,10 @@ check_leaves(CheckState *cs)
 		Buffer		pin = InvalidBuffer;
 
 		read_page(cs, blk, LEARNED_PAGE_LEAF, page, &pin);
+		decode_leaf(cs, page);
 		check_leaf_entries(cs, g, blk, page);
 		check_leaf_sorted(cs, g, blk, page, &have_prev, &prev);
-		verify_entries(cs, blk, "Entry", LearnedPageKeys(page), LearnedPageTids(page),
+		verify_entries(cs, blk, "Entry", cs->lkeys, cs->ltids,
 					   LearnedPageGetOpaque(page)->nitems);
 		check_delta_chain(cs, g, blk, LearnedPageGetOpaque(page)->next);
 		ReleaseBuffer(pin);
@@ -609,9 +637,9 @@ check_model(CheckState *cs)
 	{
 		if (g > 0 && c->seps[g] < c->seps[g - 1])
 			CORRUPT(cs, c->blknos[g], "Leaf %u's separator is smaller than leaf %u's.", g, g - 1);
-		if (c->nsorted[g] > LEARNED_LEAF_CAP)
+		if (c->nsorted[g] > LEARNED_LEAF_MAX)
 			CORRUPT(cs, c->blknos[g], "Leaf %u has %u sorted entries, more than %d per leaf.",
-					g, c->nsorted[g], LEARNED_LEAF_CAP);
+					g, c->nsorted[g], LEARNED_LEAF_MAX);
 	}
 	if (m->max_error > m->radius)
 		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Recorded max_error %.3f exceeds the search radius %u.",
@@ -863,7 +891,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	{
 		/* entries: at most a full leaf per block; more than the filter needs */
 		int64		total = Max((int64) (meta.nkeys + meta.nnulls),
-								(int64) cs.nblocks * LEARNED_LEAF_CAP / 2);
+								(int64) cs.nblocks * (LEARNED_LEAF_MAX / 4));
 
 		cs.filter = bloom_create(Max(total, 1024), maintenance_work_mem,
 								 pg_prng_uint64(&pg_global_prng_state));

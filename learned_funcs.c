@@ -68,8 +68,8 @@ learned_index_stats(PG_FUNCTION_ARGS)
 	LearnedCache *c;
 	LearnedIndexCounts counts;
 	TupleDesc	tupdesc;
-	Datum		values[16];
-	bool		nulls[16];
+	Datum		values[21];
+	bool		nulls[21];
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -101,6 +101,20 @@ learned_index_stats(PG_FUNCTION_ARGS)
 	values[13] = Int32GetDatum((int32) meta.radius);
 	values[14] = Int64GetDatum((int64) counts.dirty_leaves);
 	values[15] = Int64GetDatum((int64) meta.nlocal);
+	/* the compressed leaves: bytes per sorted entry, key and TID widths */
+	if (counts.sorted == 0)
+	{
+		nulls[16] = nulls[17] = nulls[19] = true;
+		values[16] = values[17] = values[19] = (Datum) 0;
+	}
+	else
+	{
+		values[16] = Float8GetDatum((double) counts.block_bytes / counts.sorted);
+		values[17] = Float8GetDatum((double) counts.key_bits / counts.sorted);
+		values[19] = Float8GetDatum((double) counts.tid_bits / counts.sorted);
+	}
+	values[18] = Int32GetDatum(counts.key_bits_max);
+	values[20] = Int32GetDatum(counts.tid_bits_max);
 
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
@@ -171,15 +185,16 @@ learned_index_segments(PG_FUNCTION_ARGS)
 	{
 		Buffer		buf = ReadBuffer(index, c->blknos[g]);
 		Page		page;
-		int			ns = learned_leaf_sorted(c, g);
+		li_cleaf_view v;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, meta.generation);
-		for (int i = 0; i < ns; i++)
+		learned_leaf_view(page, &v);
+		for (int i = 0; i < (int) v.n; i++)
 		{
-			uint64		k = LearnedPageKeys(page)[i];
+			uint64		k = li_cleaf_key_at(&v, (uint32) i);
 			size_t		s;
 			double		e;
 

@@ -178,8 +178,8 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	Buffer		buf;
 	Page		page;
 	LearnedPageOpaque opaque;
-	uint64	   *keys;
-	ItemPointerData *tids;
+	li_cleaf_view v;
+	LearnedEntries tail;
 	int			n,
 				i,
 				count = 0,
@@ -192,9 +192,9 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	page = BufferGetPage(buf);
 	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
 	opaque = LearnedPageGetOpaque(page);
-	keys = LearnedPageKeys(page);
-	tids = LearnedPageTids(page);
-	n = Min((int) opaque->nitems, learned_leaf_sorted(c, group));
+	learned_leaf_view(page, &v);
+	learned_page_entries(page, &tail);
+	n = (int) v.n;
 
 	/* sorted entries from the build: windowed search from the model */
 	if (lo == 0 || n == 0)
@@ -205,27 +205,32 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 					whi;
 
 		learned_model_window(c, group, lo, &wlo, &whi);
-		i = li_lower_bound_window(keys, n, lo, wlo, whi, NULL);
+		i = (int) li_cleaf_lower_bound(&v, lo, wlo, whi, NULL);
 	}
 	else
-		i = li_lower_bound(keys, n, lo);
+		i = (int) li_cleaf_lower_bound_in(&v, lo, 0, v.n);
 
-	for (; i < n && keys[i] <= hi; i++)
+	for (; i < n; i++)
 	{
-		if (!ItemPointerIsValid(&tids[i]))
+		uint64		key = li_cleaf_key_at(&v, (uint32) i);
+		ItemPointerData tid;
+
+		if (key > hi)
+			break;
+		if (!learned_leaf_tid(&v, i, &tid))
 			continue;
 		items_reserve(items, itemcap, count + 1);
-		learned_item_set(&(*items)[count++], keys[i], &tids[i]);
+		learned_item_set(&(*items)[count++], key, &tid);
 	}
 	nbase = count;
 
 	/* the unsorted tail of entries appended since */
 	items_reserve(items, itemcap, count + (opaque->nitems - n));
-	for (i = n; i < opaque->nitems; i++)
+	for (i = 0; i < opaque->nitems - n; i++)
 	{
-		if (keys[i] < lo || keys[i] > hi || !ItemPointerIsValid(&tids[i]))
+		if (tail.keys[i] < lo || tail.keys[i] > hi || !ItemPointerIsValid(&tail.tids[i]))
 			continue;
-		learned_item_set(&(*items)[count++], keys[i], &tids[i]);
+		learned_item_set(&(*items)[count++], tail.keys[i], &tail.tids[i]);
 	}
 
 	next = opaque->next;

@@ -176,11 +176,13 @@ learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
 	int			done = 0;
 	bool		overflowed;
 	int			chain = 0;
+	LearnedEntries tail;
 
 	/* the leaf's own free tail (unsorted, after its sorted entries) */
-	if (op->nitems < LEARNED_LEAF_CAP)
+	learned_page_entries(page, &tail);
+	if (op->nitems < tail.base + tail.cap)
 	{
-		int			take = Min(LEARNED_LEAF_CAP - op->nitems, k);
+		int			take = Min(tail.base + tail.cap - op->nitems, k);
 
 		append_items(index, buf, items, take);
 		done = take;

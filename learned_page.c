@@ -33,7 +33,17 @@ learned_init_page(Page page, uint16 type, uint32 generation)
 	opaque->ndead = 0;
 	opaque->page_type = type;
 	opaque->page_id = LEARNED_PAGE_ID;
-	if (type == LEARNED_PAGE_LEAF || type == LEARNED_PAGE_DELTA)
+	if (type == LEARNED_PAGE_LEAF)
+	{
+		/* an empty compressed block; the tail reaches the special space */
+		size_t		bytes;
+
+		if (li_cleaf_encode(NULL, NULL, 0, LearnedLeafBlock(page),
+							LEARNED_ENTRY_AVAIL, &bytes) != LI_OK)
+			elog(ERROR, "could not initialise a learned leaf page");
+		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_ENTRY_AVAIL;
+	}
+	else if (type == LEARNED_PAGE_DELTA)
 		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_LEAF_CAP * (8 + 6);
 	else if (type == LEARNED_PAGE_NULL)
 		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_NULL_CAP * 6;
@@ -82,8 +92,22 @@ learned_page_problem(Page page, uint16 type, uint32 generation)
 		(type == LEARNED_PAGE_LEAF || type == LEARNED_PAGE_MODEL))
 		return psprintf("Page generation %u is newer than the model's %u.",
 						op->generation, generation);
-	if ((type == LEARNED_PAGE_LEAF || type == LEARNED_PAGE_DELTA) &&
-		op->nitems > LEARNED_LEAF_CAP)
+	if (type == LEARNED_PAGE_LEAF)
+	{
+		int			ns;
+		int			cap;
+
+		if (li_cleaf_validate(LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL) != LI_OK)
+			return psprintf("Compressed leaf block header is invalid (widths or size).");
+		ns = learned_leaf_nsorted(page);
+		cap = LEARNED_TAIL_CAP(learned_leaf_block_bytes(page));
+		if (op->nitems < ns || op->nitems - ns > cap)
+			return psprintf("%u entries for %d sorted entries and a tail of %d.",
+							op->nitems, ns, cap);
+		if (op->ndead > op->nitems)
+			return psprintf("%u dead entries of %u.", op->ndead, op->nitems);
+	}
+	if (type == LEARNED_PAGE_DELTA && op->nitems > LEARNED_LEAF_CAP)
 		return psprintf("%u entries, more than the capacity %d.", op->nitems,
 						LEARNED_LEAF_CAP);
 	if (type == LEARNED_PAGE_NULL && op->nitems > LEARNED_NULL_CAP)
@@ -176,8 +200,8 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 	memcpy(meta, m, sizeof(LearnedMetaPageData));
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
-	if (meta->nleaf < 1 || meta->leaf_cap != LEARNED_LEAF_CAP ||
-		meta->per_page < 1 || meta->per_page > LEARNED_LEAF_CAP ||
+	if (meta->nleaf < 1 || meta->leaf_cap != LEARNED_LEAF_MAX ||
+		meta->per_page < 1 || meta->per_page > LEARNED_ENTRY_AVAIL ||
 		meta->model_bytes != LEARNED_BLOB_BYTES(meta->nsegments, meta->nleaf))
 	{
 		ReleaseBuffer(buf);

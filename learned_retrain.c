@@ -114,17 +114,18 @@ read_leaf_info(Relation index, LearnedCache *c, int g, LeafInfo *li)
 	Buffer		buf = ReadBuffer(index, c->blknos[g]);
 	Page		page;
 	LearnedPageOpaque op;
-	int			ns = learned_leaf_sorted(c, g);
+	li_cleaf_view v;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, c->meta.generation);
 	op = LearnedPageGetOpaque(page);
+	learned_leaf_view(page, &v);
 	li->nitems = op->nitems;
 	li->ndead = op->ndead;
 	li->delta = op->next;
-	li->has_sorted = (ns > 0 && op->nitems >= ns);
-	li->last_sorted = li->has_sorted ? LearnedPageKeys(page)[ns - 1] : 0;
+	li->has_sorted = (v.n > 0);
+	li->last_sorted = li->has_sorted ? li_cleaf_key_at(&v, v.n - 1) : 0;
 	UnlockReleaseBuffer(buf);
 }
 

@@ -118,16 +118,23 @@ check_leaf(UniqueCheck *uc, LearnedCache *c, int g, Buffer buf, uint64 key)
 {
 	Page		page = BufferGetPage(buf);
 	LearnedPageOpaque op = LearnedPageGetOpaque(page);
-	uint64	   *keys = LearnedPageKeys(page);
-	int			ns = Min((int) learned_leaf_sorted(c, g), (int) op->nitems);
-	int			lo = (int) li_lower_bound(keys, (uint32) ns, key);
-	int			hi = (int) li_upper_bound(keys, (uint32) ns, key);
-	UniqueVerdict v;
+	li_cleaf_view lv;
+	LearnedEntries tail;
+	UniqueVerdict v = UNIQUE_OK;
 	BlockNumber blk;
 
-	v = check_entries(uc, keys, LearnedPageTids(page), lo, hi, key);
+	learned_leaf_view(page, &lv);
+	learned_page_entries(page, &tail);
+	for (uint32 i = li_cleaf_lower_bound_in(&lv, key, 0, lv.n);
+		 v == UNIQUE_OK && i < lv.n && li_cleaf_key_at(&lv, i) == key; i++)
+	{
+		ItemPointerData tid;
+
+		if (learned_leaf_tid(&lv, (int) i, &tid))
+			v = check_entry(uc, &tid);
+	}
 	if (v == UNIQUE_OK)
-		v = check_entries(uc, keys, LearnedPageTids(page), ns, op->nitems, key);
+		v = check_entries(uc, tail.keys, tail.tids, 0, op->nitems - tail.base, key);
 	for (blk = op->next; v == UNIQUE_OK && blk != InvalidBlockNumber;)
 	{
 		Buffer		dbuf = ReadBuffer(uc->index, blk);

@@ -33,20 +33,30 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		Buffer		buf = ReadBuffer(index, c->blknos[g]);
 		Page		page;
 		LearnedPageOpaque op;
-		ItemPointerData *tids;
-		int			built = learned_leaf_sorted(c, g);
+		li_cleaf_view v;
+		LearnedEntries tail;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, c->meta.generation);
 		op = LearnedPageGetOpaque(page);
-		tids = LearnedPageTids(page);
+		learned_leaf_view(page, &v);
+		learned_page_entries(page, &tail);
+		counts->sorted += v.n;
+		counts->block_bytes += learned_leaf_block_bytes(page);
+		counts->key_bits += (uint64) v.kw * v.n;
+		counts->tid_bits += (uint64) v.tw * v.n;
+		counts->key_bits_max = Max(counts->key_bits_max, (int) v.kw);
+		counts->tid_bits_max = Max(counts->tid_bits_max, (int) v.tw);
 		for (int i = 0; i < op->nitems; i++)
 		{
-			if (!ItemPointerIsValid(&tids[i]))
+			uint64		key;
+			ItemPointerData tid;
+
+			if (!learned_leaf_entry(&v, &tail, i, &key, &tid))
 				counts->base_dead++;
-			else if (i >= built)
+			else if (i >= (int) v.n)
 				counts->pending++;
 			else
 				counts->base_live++;
@@ -214,29 +224,45 @@ bulkdelete_leaf(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
 {
 	Page		page = BufferGetPage(buf);
 	LearnedPageOpaque op = LearnedPageGetOpaque(page);
-	ItemPointerData *tids = LearnedPageTids(page);
+	li_cleaf_view v;
+	LearnedEntries tail;
+	int		   *dead = palloc(sizeof(int) * Max(1, op->nitems));
 	int			ndel = 0;
 
+	learned_leaf_view(page, &v);
+	learned_page_entries(page, &tail);
 	for (int i = 0; i < op->nitems; i++)
-		if (ItemPointerIsValid(&tids[i]) && callback(&tids[i], callback_state))
-			ndel++;
+	{
+		uint64		key;
+		ItemPointerData tid;
+
+		if (!learned_leaf_entry(&v, &tail, i, &key, &tid))
+			continue;
+		if (callback(&tid, callback_state))
+			dead[ndel++] = i;
+		else
+			(*live)++;
+	}
 	if (ndel > 0)
 	{
 		GenericXLogState *state = GenericXLogStart(index);
 		Page		p = GenericXLogRegisterBuffer(state, buf, 0);
 		LearnedPageOpaque pop = LearnedPageGetOpaque(p);
-		ItemPointerData *ptids = LearnedPageTids(p);
+		LearnedEntries ptail;
 
 		/* tombstones keep every other entry at its modelled position */
-		for (int i = 0; i < pop->nitems; i++)
-			if (ItemPointerIsValid(&ptids[i]) && callback(&ptids[i], callback_state))
-				ItemPointerSetInvalid(&ptids[i]);
+		learned_page_entries(p, &ptail);
+		for (int d = 0; d < ndel; d++)
+		{
+			if (dead[d] < (int) v.n)
+				li_cleaf_kill(LearnedLeafBlock(p), (uint32) dead[d]);
+			else
+				ItemPointerSetInvalid(&ptail.tids[dead[d] - ptail.base]);
+		}
 		pop->ndead += ndel;
 		GenericXLogFinish(state);
 	}
-	for (int i = 0; i < op->nitems; i++)
-		if (ItemPointerIsValid(&tids[i]))
-			(*live)++;
+	pfree(dead);
 	return ndel;
 }
 

@@ -15,22 +15,26 @@
 
 #include "learned.h"
 
+/* entries a writer keeps before cutting leaves: the last two leaves are
+ * balanced at the end, so at least one full leaf's worth stays pending */
+#define WRITER_PENDING (2 * LEARNED_LEAF_MAX)
+
 struct LearnedWriter
 {
 	Relation	index;
 	uint32		generation;
 	int			epsilon;
-	int			per_page;
+	int			budget;			/* bytes of a leaf's compressed block */
 	uint64		base_pos;
 	uint64		first_sep;
 	learned_sink_fn sink;
 	void	   *arg;
 
-	PGAlignedBlock leaf;		/* leaf being filled */
-	int			leaf_n;
-	PGAlignedBlock prev;		/* a full leaf not yet written: the last two
-								 * leaves are balanced at the end */
-	bool		have_prev;
+	uint64	   *pkeys;			/* pending entries, not yet in a leaf */
+	ItemPointerData *ptids;
+	int			npend;
+	int			last_m;			/* entries of the last leaf cut (a hint) */
+	PGAlignedBlock leaf;		/* page being written */
 	PGAlignedBlock nullpg;
 	int			null_n;
 	BlockNumber null_head;
@@ -65,11 +69,12 @@ writer_add_segments(LearnedWriter *w, li_segment *closed, int nclosed)
  * A writer turns a sorted stream of entries into leaf pages written through
  * `sink`, fitting the model in the same pass.  Its positions start at
  * base_pos and its first leaf gets the separator first_sep (a retrain that
- * rewrites a run of leaves inside the index uses both).
+ * rewrites a run of leaves inside the index uses both).  Each leaf holds
+ * as many entries as compress into `budget` bytes (learned_per_page).
  */
 LearnedWriter *
 learned_writer_begin(Relation index, uint32 generation, int epsilon,
-					 int per_page, uint64 base_pos, uint64 first_sep,
+					 int budget, uint64 base_pos, uint64 first_sep,
 					 learned_sink_fn sink, void *arg)
 {
 	LearnedWriter *w = palloc0(sizeof(LearnedWriter));
@@ -77,11 +82,13 @@ learned_writer_begin(Relation index, uint32 generation, int epsilon,
 	w->index = index;
 	w->generation = generation;
 	w->epsilon = epsilon;
-	w->per_page = per_page;
+	w->budget = Max(budget, (int) li_cleaf_bytes(1, 64, 48));
 	w->base_pos = base_pos;
 	w->first_sep = first_sep;
 	w->sink = sink;
 	w->arg = arg;
+	w->pkeys = palloc(sizeof(uint64) * WRITER_PENDING);
+	w->ptids = palloc(sizeof(ItemPointerData) * WRITER_PENDING);
 	w->null_head = InvalidBlockNumber;
 	w->fitter = palloc(li_fitter_size());
 	writer_check(li_fitter_init(w->fitter, (uint32) epsilon));
@@ -91,102 +98,109 @@ learned_writer_begin(Relation index, uint32 generation, int epsilon,
 	return w;
 }
 
-/* write a leaf of n entries through the sink and record it */
+/* compress pending entries [from, from + m) into a leaf, write and record it */
 static void
-writer_emit_leaf(LearnedWriter *w, Page page, int n)
+writer_emit_leaf(LearnedWriter *w, int from, int m)
 {
+	Page		page = w->leaf.data;
+	size_t		bytes;
 	BlockNumber blk;
 
-	LearnedPageGetOpaque(page)->nitems = n;
+	learned_init_page(page, LEARNED_PAGE_LEAF, w->generation);
+	if (li_cleaf_encode(w->pkeys + from, (const uint16 *) (w->ptids + from),
+						(uint32) m, LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL,
+						&bytes) != LI_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compress a learned index leaf of %d entries", m)));
+	LearnedPageGetOpaque(page)->nitems = m;
 	blk = w->sink(w->arg, page);
 	learned_model_add_leaf(&w->model,
-						   (w->model.nleaf == 0) ? w->first_sep : LearnedPageKeys(page)[0],
-						   blk, (uint16) n);
+						   (w->model.nleaf == 0) ? w->first_sep : w->pkeys[from],
+						   blk, (uint16) m);
+	w->last_m = m;
 }
 
-/* the current leaf is full: write the previous one, keep this one back */
-static void
-writer_flush_leaf(LearnedWriter *w)
+/* does a leaf of pending entries [from, from + m) fit the budget? */
+static bool
+writer_fits(LearnedWriter *w, int from, int m)
 {
-	if (w->have_prev)
-		writer_emit_leaf(w, w->prev.data, LearnedPageGetOpaque(w->prev.data)->nitems);
-	memcpy(w->prev.data, w->leaf.data, BLCKSZ);
-	LearnedPageGetOpaque(w->prev.data)->nitems = w->leaf_n;
-	w->have_prev = true;
-	w->leaf_n = 0;
+	li_cleaf_hdr h;
+
+	if (m > LEARNED_LEAF_MAX ||
+		li_cleaf_plan(w->pkeys + from, (const uint16 *) (w->ptids + from),
+					  (uint32) m, &h) != LI_OK)
+		return false;
+	return h.bytes <= (uint32) w->budget;
 }
 
 /*
- * Write the last leaves: a short last leaf is merged into the previous one
- * when both fit in one page, else the two share the entries evenly, so a
- * run never ends with a nearly empty leaf.
+ * How many of the n pending entries from `from` the next leaf takes: the
+ * search is first bounded near the last leaf's count (leaves of one run
+ * compress alike), then over everything if all of that fitted.
+ */
+static int
+writer_leaf_count(LearnedWriter *w, int from, int n)
+{
+	int			probe = Min(n, 2 * w->last_m + 64);
+	int			m;
+
+	m = (int) li_cleaf_fit(w->pkeys + from, (const uint16 *) (w->ptids + from),
+						   (uint32) probe, (size_t) w->budget);
+	if (m == probe && probe < n)
+		m = (int) li_cleaf_fit(w->pkeys + from, (const uint16 *) (w->ptids + from),
+							   (uint32) n, (size_t) w->budget);
+	return Max(m, 1);
+}
+
+/*
+ * Cut leaves from the pending entries.  Unless `last`, stop while at least
+ * a full leaf's worth (LEARNED_LEAF_MAX) remains, so the last two leaves
+ * can be balanced at the end: a short last leaf is merged into the
+ * previous one when both fit one leaf, else the two share the entries
+ * evenly, so a run never ends with a nearly empty leaf.
  */
 static void
-writer_flush_last(LearnedWriter *w)
+writer_cut(LearnedWriter *w, bool last)
 {
-	int			np = w->have_prev ? LearnedPageGetOpaque(w->prev.data)->nitems : 0;
-	int			nc = w->leaf_n;
-	int			total = np + nc;
+	int			from = 0;
 
-	if (!w->have_prev)
+	while (w->npend - from > (last ? 0 : LEARNED_LEAF_MAX))
 	{
-		if (nc == 0)
-			learned_init_page(w->leaf.data, LEARNED_PAGE_LEAF, w->generation);
-		writer_emit_leaf(w, w->leaf.data, nc);
-		return;
-	}
-	if (nc == 0 || nc >= w->per_page / 2)
-	{
-		writer_emit_leaf(w, w->prev.data, np);
-		if (nc > 0)
-			writer_emit_leaf(w, w->leaf.data, nc);
-	}
-	else
-	{
-		/* gather both (sorted) into prev, then split */
-		Page		a = w->prev.data;
-		Page		b = w->leaf.data;
-		uint64		keys[1200];
-		ItemPointerData tids[1200];
-		int			first;
+		int			rest = w->npend - from;
+		int			m = writer_leaf_count(w, from, rest);
 
-		StaticAssertStmt(2 * LEARNED_LEAF_CAP <= 1200, "scratch too small");
-		memcpy(keys, LearnedPageKeys(a), np * sizeof(uint64));
-		memcpy(keys + np, LearnedPageKeys(b), nc * sizeof(uint64));
-		memcpy(tids, LearnedPageTids(a), np * sizeof(ItemPointerData));
-		memcpy(tids + np, LearnedPageTids(b), nc * sizeof(ItemPointerData));
-		first = (total <= LEARNED_LEAF_CAP) ? total : (total + 1) / 2;
-		learned_init_page(a, LEARNED_PAGE_LEAF, w->generation);
-		memcpy(LearnedPageKeys(a), keys, first * sizeof(uint64));
-		memcpy(LearnedPageTids(a), tids, first * sizeof(ItemPointerData));
-		writer_emit_leaf(w, a, first);
-		if (total > first)
+		if (last && m < rest && rest - m < m / 2)
 		{
-			learned_init_page(b, LEARNED_PAGE_LEAF, w->generation);
-			memcpy(LearnedPageKeys(b), keys + first, (total - first) * sizeof(uint64));
-			memcpy(LearnedPageTids(b), tids + first, (total - first) * sizeof(ItemPointerData));
-			writer_emit_leaf(w, b, total - first);
+			int			half = (rest + 1) / 2;
+
+			if (writer_fits(w, from, half) && writer_fits(w, from + half, rest - half))
+				m = half;
 		}
+		writer_emit_leaf(w, from, m);
+		from += m;
+		CHECK_FOR_INTERRUPTS();
 	}
-	w->have_prev = false;
-	w->leaf_n = 0;
+	if (from > 0)
+	{
+		memmove(w->pkeys, w->pkeys + from, sizeof(uint64) * (w->npend - from));
+		memmove(w->ptids, w->ptids + from, sizeof(ItemPointerData) * (w->npend - from));
+		w->npend -= from;
+	}
 }
 
 /* add the next entry (keys in order) to the leaves and to the fit */
 void
 learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid)
 {
-	Page		page = w->leaf.data;
 	li_segment	closed[2];
 	int			nclosed;
 
-	if (w->leaf_n == w->per_page)
-		writer_flush_leaf(w);
-	if (w->leaf_n == 0)
-		learned_init_page(page, LEARNED_PAGE_LEAF, w->generation);
-	LearnedPageKeys(page)[w->leaf_n] = key;
-	LearnedPageTids(page)[w->leaf_n] = *tid;
-	w->leaf_n++;
+	if (w->npend == WRITER_PENDING)
+		writer_cut(w, false);
+	w->pkeys[w->npend] = key;
+	w->ptids[w->npend] = *tid;
+	w->npend++;
 
 	/* the separator is the lower bound of this run: fit it too */
 	if (w->nkeys == 0 && key > w->first_sep && w->first_sep > 0)
@@ -232,8 +246,9 @@ learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 {
 	li_segment	closed[2];
 	int			nclosed;
-	if (w->leaf_n > 0 || w->have_prev || w->model.nleaf == 0)
-		writer_flush_last(w);
+	writer_cut(w, true);
+	if (w->model.nleaf == 0)
+		writer_emit_leaf(w, 0, 0);	/* an empty index has one empty leaf */
 	if (w->null_n > 0)
 		writer_flush_null(w);
 
@@ -251,7 +266,9 @@ learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 	res->nkeys = w->nkeys;
 	res->null_head = w->null_head;
 	res->nnulls = w->nnulls;
-	/* the results live on; the writer (three page buffers) does not */
+	/* the results live on; the writer (page buffers, pending arrays) does not */
+	pfree(w->pkeys);
+	pfree(w->ptids);
 	pfree(w);
 }
 
@@ -317,6 +334,8 @@ learned_measure_error(Relation index, uint32 generation,
 	double		maxerr = 0.0;
 	li_run		run = {0, 0};
 	uint64		start = 0;
+	uint64	   *keys = palloc(sizeof(uint64) * LEARNED_LEAF_MAX);
+	li_cleaf_view v;
 
 	for (int g = 0; g < from; g++)
 		start += m->nsorted[g];
@@ -331,12 +350,14 @@ learned_measure_error(Relation index, uint32 generation,
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		learned_check_page(index, page, m->blknos[g], LEARNED_PAGE_LEAF, generation);
-		e = li_max_error_at(m->segs, m->nseg, nkeys, LearnedPageKeys(page),
-							LearnedPageGetOpaque(page)->nitems, start, &run);
+		learned_leaf_view(page, &v);
+		li_cleaf_decode_keys(&v, keys);
+		e = li_max_error_at(m->segs, m->nseg, nkeys, keys, v.n, start, &run);
 		maxerr = Max(maxerr, e);
 		start += m->nsorted[g];
 		UnlockReleaseBuffer(buf);
 	}
+	pfree(keys);
 	return maxerr;
 }
 

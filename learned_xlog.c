@@ -41,18 +41,25 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 	uint16		lens[3];
 	int			nr = 0;
 
-	Assert(k > 0 && n0 + k <= (isnull ? LEARNED_NULL_CAP : LEARNED_LEAF_CAP));
+	LearnedEntries e;
+	int			j;
+
 	Assert(op->page_type == LEARNED_PAGE_LEAF || op->page_type == LEARNED_PAGE_DELTA || isnull);
 	if (isnull)
 	{
+		Assert(k > 0 && n0 + k <= LEARNED_NULL_CAP);
 		ranges[nr] = (char *) &LearnedNullTids(page)[n0];
 		lens[nr++] = (uint16) (k * sizeof(ItemPointerData));
 	}
 	else
 	{
-		ranges[nr] = (char *) &LearnedPageKeys(page)[n0];
+		/* a leaf's tail or a delta page's entries */
+		learned_page_entries(page, &e);
+		j = n0 - e.base;
+		Assert(k > 0 && j >= 0 && j + k <= e.cap);
+		ranges[nr] = (char *) &e.keys[j];
 		lens[nr++] = (uint16) (k * sizeof(uint64));
-		ranges[nr] = (char *) &LearnedPageTids(page)[n0];
+		ranges[nr] = (char *) &e.tids[j];
 		lens[nr++] = (uint16) (k * sizeof(ItemPointerData));
 	}
 	ranges[nr] = (char *) &op->nitems;
@@ -60,9 +67,12 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 
 	START_CRIT_SECTION();
 	if (!isnull)
-		memcpy(&LearnedPageKeys(page)[n0], keys, k * sizeof(uint64));
-	memcpy(isnull ? &LearnedNullTids(page)[n0] : &LearnedPageTids(page)[n0],
-		   tids, k * sizeof(ItemPointerData));
+	{
+		memcpy(&e.keys[j], keys, k * sizeof(uint64));
+		memcpy(&e.tids[j], tids, k * sizeof(ItemPointerData));
+	}
+	else
+		memcpy(&LearnedNullTids(page)[n0], tids, k * sizeof(ItemPointerData));
 	op->nitems = (uint16) (n0 + k);
 	MarkBufferDirty(buf);
 	if (RelationNeedsWAL(index))

@@ -114,7 +114,7 @@ sub check_restored
 {
 	my ($db, $label) = @_;
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}),
-		'0.3.0', "$label: extension restored at 0.3.0");
+		'0.4.0', "$label: extension restored at 0.4.0");
 	is($node->safe_psql($db, $indexes_sql), $src_indexes,
 		"$label: indexdef and reloptions equal the source's");
 	is($node->safe_psql($db, $eps_sql), $src_eps,

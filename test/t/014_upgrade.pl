@@ -1,4 +1,4 @@
-# Extension upgrade 0.1.0 -> 0.2.0 -> 0.3.0 and removal: indexes built under 0.1.0
+# Extension upgrade 0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 and removal: indexes built under 0.1.0
 # keep answering like a sequential scan after ALTER EXTENSION UPDATE; the
 # new functions (learned_index_check, learned_index_segments,
 # learned_index_retrain(idx, full)) work on them; the upgraded extension
@@ -200,9 +200,9 @@ sub dt_compare
 my ($r0) = q1("$tzset $force_index EXPLAIN (COSTS OFF) $dtq[0]");
 unlike($r0, qr/using dt_d\b/, '0.2.0: date vs timestamp does not use the index');
 
-q1('ALTER EXTENSION learned_index UPDATE');
+q1(q{ALTER EXTENSION learned_index UPDATE TO '0.3.0'});
 is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}),
-	'0.3.0', 'ALTER EXTENSION UPDATE: extversion = 0.3.0');
+	'0.3.0', 'ALTER EXTENSION UPDATE TO 0.3.0: extversion = 0.3.0');
 dt_plans_use_index('0.3.0 (upgraded)');
 dt_compare('0.3.0 (upgraded)');
 compare('0.3.0 (upgraded)');
@@ -245,6 +245,29 @@ is(q1(q{SELECT bool_and(amvalidate(oid)) FROM pg_opclass
 	't', 'amvalidate accepts the upgraded datetime classes');
 
 # ------------------------------------------------------------------
+# 0.3.0 -> 0.4.0: learned_index_stats() reports the compressed leaves
+# ------------------------------------------------------------------
+is(q1(q{SELECT keys FROM learned_index_stats('t_k')}), q1('SELECT count(k) FROM t'),
+	'0.3.0 definition of learned_index_stats still works');
+q1('ALTER EXTENSION learned_index UPDATE');
+is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}),
+	'0.4.0', 'ALTER EXTENSION UPDATE: extversion = 0.4.0');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh4');
+$node->safe_psql('fresh4', 'CREATE EXTENSION learned_index');
+is(q1($funcs_sql), $node->safe_psql('fresh4', $funcs_sql),
+	'upgraded = fresh 0.4.0: function definitions and comments');
+is(q1(q{SELECT sorted_bytes_per_entry > 0 AND sorted_bytes_per_entry < 14
+                AND key_bits_max BETWEEN 0 AND 64 AND tid_bits_max BETWEEN 1 AND 48
+                AND key_bits_avg <= key_bits_max AND tid_bits_avg <= tid_bits_max
+         FROM learned_index_stats('t_k')}),
+	't', '0.4.0 learned_index_stats reports bytes per entry and widths');
+compare('0.4.0 (upgraded)');
+for my $idx (qw(t_k t_ts t_r dt_d dt_ts))
+{
+	is(q1("SELECT learned_index_check('$idx', true)"), '', "$idx: check after the 0.4.0 update");
+}
+
+# ------------------------------------------------------------------
 # DROP EXTENSION ... CASCADE
 # ------------------------------------------------------------------
 my $rows_before_drop = q1('SELECT count(*) FROM t');
@@ -271,16 +294,16 @@ is(q1('SELECT count(*) FROM t'), $rows_before_drop, 'table t survives with its r
 is(q1('SELECT count(*) FROM t WHERE k BETWEEN 300000 AND 450000'),
 	q1("$force_seq SELECT count(*) FROM t WHERE k BETWEEN 300000 AND 450000"), 'queries on t still work');
 
-# and it can be installed again, straight at 0.3.0
+# and it can be installed again, straight at 0.4.0
 q1('CREATE EXTENSION learned_index');
-is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}), '0.3.0', 're-created at 0.3.0');
+is(q1(q{SELECT extversion FROM pg_extension WHERE extname = 'learned_index'}), '0.4.0', 're-created at 0.4.0');
 q1('CREATE INDEX t_k ON t USING learned (k)');
 q1('CREATE INDEX t_ts ON t USING learned (ts)');
 q1('CREATE INDEX dt_d ON dt USING learned (d)');
 q1('CREATE INDEX dt_ts ON dt USING learned (ts)');
 compare('re-created extension');
-dt_plans_use_index('fresh 0.3.0');
-dt_compare('fresh 0.3.0');
+dt_plans_use_index('fresh 0.4.0');
+dt_compare('fresh 0.4.0');
 is(q1("SELECT learned_index_check('t_k', true)"), '', 'check passes on the new index');
 
 my $log = slurp_file($node->logfile);
