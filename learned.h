@@ -247,7 +247,7 @@ typedef struct LearnedMetaPageData
 	uint32		next_generation;	/* never reused, even after a crash */
 	uint16		keykind;		/* LearnedKeyKind */
 	uint16		leaf_cap;		/* most sorted entries per leaf (LEARNED_LEAF_MAX) */
-	uint16		per_page;		/* bytes of a leaf's compressed block at build (fillfactor) */
+	uint16		leaf_fill;		/* percent a build packs a leaf to (fillfactor) */
 	uint16		null_cap;
 	uint32		epsilon;		/* epsilon the model was fitted with */
 	uint32		radius;			/* search radius = max(eps, ceil(max err)) */
@@ -482,7 +482,7 @@ extern void learned_check_index_rel(Relation index);
 extern int	learned_get_epsilon(Relation index);
 extern int	learned_get_fillfactor(Relation index);
 extern double learned_get_retrain_threshold(Relation index);
-extern int	learned_per_page(Relation index);
+extern int	learned_leaf_fill(Relation index);
 
 /* learned_writer.c: page writer shared by build, retrain and buildempty */
 typedef struct LearnedWriter LearnedWriter;
@@ -515,7 +515,7 @@ typedef struct LearnedRunResult
 } LearnedRunResult;
 
 extern LearnedWriter *learned_writer_begin(Relation index, uint32 generation,
-										   int epsilon, int per_page,
+										   int epsilon, int leaf_fill,
 										   uint64 base_pos, uint64 first_sep,
 										   learned_sink_fn sink, void *arg);
 extern void learned_writer_add(LearnedWriter *w, uint64 key, ItemPointer tid);

@@ -205,11 +205,11 @@ learned_get_retrain_threshold(Relation index)
 	return opts ? opts->retrain_threshold : LEARNED_DEFAULT_RETRAIN_THRESHOLD;
 }
 
-/* bytes of the compressed block of a leaf written by build and retrain */
+/* how full build and retrain pack a leaf (percent: the fillfactor) */
 int
-learned_per_page(Relation index)
+learned_leaf_fill(Relation index)
 {
-	return Max(1, LEARNED_ENTRY_AVAIL * learned_get_fillfactor(index) / 100);
+	return learned_get_fillfactor(index);
 }
 
 /* reloption fillfactor (percent of a leaf filled by build/retrain) */

@@ -32,7 +32,7 @@
 /* fill a metapage image's contents for a freshly written structure */
 static void
 build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
-		   uint32 generation, int epsilon, int per_page, LearnedRunResult *res,
+		   uint32 generation, int epsilon, int leaf_fill, LearnedRunResult *res,
 		   BlockNumber model_head, uint32 model_bytes)
 {
 	memset(meta, 0, sizeof(LearnedMetaPageData));
@@ -43,7 +43,7 @@ build_meta(LearnedMetaPageData *meta, Relation index, LearnedKeyKind kind,
 	meta->next_generation = generation + 1;
 	meta->keykind = kind;
 	meta->leaf_cap = LEARNED_LEAF_MAX;
-	meta->per_page = per_page;
+	meta->leaf_fill = leaf_fill;
 	meta->null_cap = LEARNED_NULL_CAP;
 	meta->epsilon = epsilon;
 	meta->nleaf = res->model.nleaf;
@@ -184,7 +184,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedRunResult res;
 	BlockNumber model_head;
 	uint32		model_bytes;
-	int			per_page;
+	int			leaf_fill;
 	TupleTableSlot *outslot;
 	bool		shouldfree;
 	int64		ndone = 0;
@@ -201,7 +201,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.kind = learned_check_build(index);
 	bs.unique = indexInfo->ii_Unique;
 	bs.nulls_conflict = indexInfo->ii_Unique && indexInfo->ii_NullsNotDistinct;
-	per_page = learned_per_page(index);
+	leaf_fill = learned_leaf_fill(index);
 
 	/* metapage first, so that it is block 0 */
 	metabuf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
@@ -217,7 +217,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 								   nullsfirst, maintenance_work_mem, NULL,
 								   TUPLESORT_NONE);
 	bs.writer = learned_writer_begin(index, 1, learned_get_epsilon(index),
-									 per_page, 0, 0, build_sink, index);
+									 leaf_fill, 0, 0, build_sink, index);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
 								 LEARNED_PHASE_TABLESCAN);
@@ -263,7 +263,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	learned_writer_finish(bs.writer, true, &res);
 	model_head = learned_write_model(&res.model, 1, build_sink, index,
 									 &model_bytes);
-	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), per_page,
+	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), leaf_fill,
 			   &res, model_head, model_bytes);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ndone);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_VERIFY);
@@ -327,14 +327,14 @@ learned_buildempty(Relation index)
 	BlockNumber model_head;
 	uint32		model_bytes;
 	LearnedKeyKind kind = learned_check_build(index);
-	int			per_page = learned_per_page(index);
+	int			leaf_fill = learned_leaf_fill(index);
 
-	w = learned_writer_begin(index, 1, learned_get_epsilon(index), per_page,
+	w = learned_writer_begin(index, 1, learned_get_epsilon(index), leaf_fill,
 							 0, 0, empty_sink, es);
 	learned_writer_finish(w, true, &res);
 	model_head = learned_write_model(&res.model, 1, empty_sink, es,
 									 &model_bytes);
-	build_meta(&meta, index, kind, 1, learned_get_epsilon(index), per_page,
+	build_meta(&meta, index, kind, 1, learned_get_epsilon(index), leaf_fill,
 			   &res, model_head, model_bytes);
 	learned_init_page(es->pages[0].data, LEARNED_PAGE_META, meta.generation);
 	memcpy(LearnedPageGetMeta(es->pages[0].data), &meta, sizeof(meta));

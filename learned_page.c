@@ -201,7 +201,7 @@ learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta)
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
 	if (meta->nleaf < 1 || meta->leaf_cap != LEARNED_LEAF_MAX ||
-		meta->per_page < 1 || meta->per_page > LEARNED_ENTRY_AVAIL ||
+		meta->leaf_fill < 1 || meta->leaf_fill > 100 ||
 		meta->model_bytes != LEARNED_BLOB_BYTES(meta->nsegments, meta->nleaf))
 	{
 		ReleaseBuffer(buf);

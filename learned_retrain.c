@@ -71,7 +71,7 @@ typedef struct RetrainState
 
 	/* the new structure */
 	int			epsilon;
-	int			P;				/* entries per leaf of a whole rewrite */
+	int			P;				/* leaf fill (percent) of a whole rewrite */
 	uint32		newgen;
 	LearnedModelArrays out;		/* its segments and leaves */
 	uint64		npos;			/* its positions so far */
@@ -209,14 +209,14 @@ retrain_choose_leaves(RetrainState *rt)
 
 	rt->full = (rt->mode == LEARNED_RETRAIN_FULL || rt->ndirty * 2 > rt->L ||
 				rt->epsilon != (int) rt->meta.epsilon ||
-				learned_per_page(rt->index) != (int) rt->meta.per_page);
+				learned_leaf_fill(rt->index) != (int) rt->meta.leaf_fill);
 	if (rt->ndirty == 0 && !rt->full)
 		return false;
 	if (rt->full)
 	{
 		for (int g = 0; g < rt->L; g++)
 			rt->dirty[g] = true;
-		rt->P = learned_per_page(rt->index);
+		rt->P = learned_leaf_fill(rt->index);
 	}
 	return true;
 }
@@ -475,7 +475,7 @@ retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
 	newmeta->generation = rt->newgen;
 	newmeta->next_generation = rt->newgen + 1;
 	newmeta->epsilon = rt->epsilon;
-	newmeta->per_page = rt->P;
+	newmeta->leaf_fill = rt->P;
 	newmeta->nleaf = rt->out.nleaf;
 	newmeta->nsegments = rt->out.nseg;
 	newmeta->nkeys = rt->npos;
@@ -613,7 +613,7 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	learned_read_meta(index, &rt.meta);
 	rt.c = learned_cache_acquire(index, &rt.meta);
 	rt.L = rt.meta.nleaf;
-	rt.P = rt.meta.per_page;
+	rt.P = rt.meta.leaf_fill;
 
 	todo = retrain_choose_leaves(&rt);
 	if (todo)

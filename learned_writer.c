@@ -24,7 +24,8 @@ struct LearnedWriter
 	Relation	index;
 	uint32		generation;
 	int			epsilon;
-	int			budget;			/* bytes of a leaf's compressed block */
+	int			fill;			/* percent: room is kept for (100 - fill) / fill
+								 * more entries in each leaf's tail */
 	uint64		base_pos;
 	uint64		first_sep;
 	learned_sink_fn sink;
@@ -70,11 +71,12 @@ writer_add_segments(LearnedWriter *w, li_segment *closed, int nclosed)
  * `sink`, fitting the model in the same pass.  Its positions start at
  * base_pos and its first leaf gets the separator first_sep (a retrain that
  * rewrites a run of leaves inside the index uses both).  Each leaf holds
- * as many entries as compress into `budget` bytes (learned_per_page).
+ * as many entries as compress into the page while its tail keeps room for
+ * (100 - fill) / fill more (fill: learned_leaf_fill, the fillfactor).
  */
 LearnedWriter *
 learned_writer_begin(Relation index, uint32 generation, int epsilon,
-					 int budget, uint64 base_pos, uint64 first_sep,
+					 int fill, uint64 base_pos, uint64 first_sep,
 					 learned_sink_fn sink, void *arg)
 {
 	LearnedWriter *w = palloc0(sizeof(LearnedWriter));
@@ -82,7 +84,7 @@ learned_writer_begin(Relation index, uint32 generation, int epsilon,
 	w->index = index;
 	w->generation = generation;
 	w->epsilon = epsilon;
-	w->budget = Max(budget, (int) li_cleaf_bytes(1, 64, 48));
+	w->fill = Min(Max(fill, 1), 100);
 	w->base_pos = base_pos;
 	w->first_sep = first_sep;
 	w->sink = sink;
@@ -121,17 +123,28 @@ writer_emit_leaf(LearnedWriter *w, int from, int m)
 	w->last_m = m;
 }
 
-/* does a leaf of pending entries [from, from + m) fit the budget? */
+/* does a leaf of pending entries [from, from + m), with its tail room, fit? */
 static bool
 writer_fits(LearnedWriter *w, int from, int m)
 {
 	li_cleaf_hdr h;
+	uint64		tail;
 
 	if (m > LEARNED_LEAF_MAX ||
 		li_cleaf_plan(w->pkeys + from, (const uint16 *) (w->ptids + from),
 					  (uint32) m, &h) != LI_OK)
 		return false;
-	return h.bytes <= (uint32) w->budget;
+	tail = ((uint64) m * (100 - w->fill) + w->fill - 1) / w->fill;
+	return h.bytes + LI_TAIL_ENTRY_BYTES * tail <= LEARNED_ENTRY_AVAIL;
+}
+
+/* li_cleaf_fit_tail over n pending entries from `from` */
+static int
+writer_fit(LearnedWriter *w, int from, int n)
+{
+	return (int) li_cleaf_fit_tail(w->pkeys + from, (const uint16 *) (w->ptids + from),
+								   (uint32) n, LEARNED_ENTRY_AVAIL,
+								   (uint32) (100 - w->fill), (uint32) w->fill);
 }
 
 /*
@@ -145,11 +158,9 @@ writer_leaf_count(LearnedWriter *w, int from, int n)
 	int			probe = Min(n, 2 * w->last_m + 64);
 	int			m;
 
-	m = (int) li_cleaf_fit(w->pkeys + from, (const uint16 *) (w->ptids + from),
-						   (uint32) probe, (size_t) w->budget);
+	m = writer_fit(w, from, probe);
 	if (m == probe && probe < n)
-		m = (int) li_cleaf_fit(w->pkeys + from, (const uint16 *) (w->ptids + from),
-							   (uint32) n, (size_t) w->budget);
+		m = writer_fit(w, from, n);
 	return Max(m, 1);
 }
 

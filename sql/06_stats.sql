@@ -33,15 +33,16 @@ INSERT INTO tdist SELECT 'nulls', CASE WHEN g % 3 = 0 THEN NULL ELSE g * 7 END F
 INSERT INTO tdist SELECT 'extremes', CASE WHEN g % 2 = 0 THEN -9223372036854775808 + g ELSE 9223372036854775807 - g END
     FROM generate_series(1, 20000) g;
 
--- leaf pages expected for nk keys at a fillfactor: a leaf's compressed
--- block holds at most 8192 entries and fills 8152 * fillfactor / 100 bytes;
--- the widest entries (64-bit key residuals, 48-bit TIDs) take 14 bytes and
--- a block 56 bytes more (header, slack), so no index needs more leaves than
--- that worst case (+1 for the balanced last two), nor fewer than nk / 8192
+-- leaf pages expected for nk keys at a fillfactor ff: a leaf's compressed
+-- block holds at most 8192 entries, and a leaf of m entries keeps room for
+-- (100 - ff) / ff * m more in its tail (14 bytes each); the widest entries
+-- (64-bit key residuals, 48-bit TIDs) take 14 bytes and a block 56 bytes
+-- more (header, slack), so no index needs more leaves than that worst case
+-- (+1 for the balanced last two), nor fewer than nk / 8192
 CREATE FUNCTION pages_fit(leaf_pages bigint, nk bigint, ff int) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
     SELECT leaf_pages BETWEEN greatest(1, ceil(nk / 8192.0))
-                          AND greatest(1, ceil(nk / floor((8152 * ff / 100 - 56) / 14.0)) + 1)
+                          AND greatest(1, ceil(nk / floor((8152 - 70) * ff / 1400.0)) + 1)
 $$;
 
 -- build one index per distribution and epsilon, and check what

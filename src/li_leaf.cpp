@@ -121,22 +121,37 @@ extern "C" uint32_t
 li_cleaf_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 			 size_t budget) noexcept
 {
+	return li_cleaf_fit_tail(keys, tids, n, budget, 0, 1);
+}
+
+extern "C" uint32_t
+li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+				  size_t avail, uint32_t tail_num, uint32_t tail_den) noexcept
+{
 	li_cleaf_hdr h;
 	uint32_t	lo = 1,
 				hi = n < LI_CLEAF_MAX ? n : LI_CLEAF_MAX;
 
 	if (n == 0)
 		return 0;
-	plan(keys, tids, hi, &h);
-	if (h.bytes <= budget)
+	if (tail_den == 0)
+		tail_den = 1;
+
+	/* block bytes plus the tail room reserved for m entries */
+	auto		need = [&](uint32_t m) {
+		plan(keys, tids, m, &h);
+		return (uint64_t) h.bytes +
+			LI_TAIL_ENTRY_BYTES * (((uint64_t) m * tail_num + tail_den - 1) / tail_den);
+	};
+
+	if (need(hi) <= avail)
 		return hi;
-	/* invariant: lo fits (one entry always does), hi does not */
+	/* invariant: lo is taken (one entry always is), hi does not fit */
 	while (hi - lo > 1)
 	{
 		uint32_t	mid = lo + (hi - lo) / 2;
 
-		plan(keys, tids, mid, &h);
-		if (h.bytes <= budget)
+		if (need(mid) <= avail)
 			lo = mid;
 		else
 			hi = mid;

@@ -203,6 +203,18 @@ uint32_t	li_cleaf_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 						 size_t budget) LI_NOEXCEPT;
 
 /*
+ * The same, with room kept for a tail of unsorted entries after the block
+ * (LI_TAIL_ENTRY_BYTES each): m entries need block bytes plus
+ * ceil(m * tail_num / tail_den) tail entries within avail bytes.  A
+ * fillfactor f% keeps room for (100 - f) / f more entries, as a btree leaf
+ * filled to f% has room for that many more tuples.
+ */
+#define LI_TAIL_ENTRY_BYTES 14
+uint32_t	li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+							  size_t avail, uint32_t tail_num,
+							  uint32_t tail_den) LI_NOEXCEPT;
+
+/*
  * Encode entries [0, n) (keys sorted) into out[0, outcap); *bytes gets the
  * block size.  LI_ERR_ARG if n > LI_CLEAF_MAX, keys are not sorted or the
  * block does not fit.
