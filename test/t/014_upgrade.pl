@@ -214,7 +214,7 @@ for my $idx (qw(t_k t_ts t_r dt_d dt_ts))
 # a fresh 0.3.0 install; only the family names differ (the 0.2.0 classes
 # keep one family each, fresh installs have datetime_ops)
 $node->safe_psql('postgres', 'CREATE DATABASE fresh3');
-$node->safe_psql('fresh3', 'CREATE EXTENSION learned_index');
+$node->safe_psql('fresh3', q{CREATE EXTENSION learned_index VERSION '0.3.0'});
 my $opclass3_sql = q{
 	SELECT string_agg(format('%s %s %s', opc.opcname, opc.opcintype::regtype, opc.opcdefault),
 	                  E'\n' ORDER BY opc.opcname)
