@@ -11,10 +11,15 @@ my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\n");
 $primary->start;
+# a slot keeps the WAL the standby still needs: with consistency checking
+# every record carries page images, and a slow (loaded) standby must not
+# find its next segment recycled
+$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('standby_slot')");
 my $backup = 'bk';
 $primary->backup($backup);
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, $backup, has_streaming => 1);
+$standby->append_conf('postgresql.conf', "primary_slot_name = 'standby_slot'\n");
 $standby->start;
 
 $primary->safe_psql('postgres', 'CREATE EXTENSION learned_index');
