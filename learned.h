@@ -616,8 +616,8 @@ typedef struct LearnedIndexCounts
 	/* compressed sorted parts of the leaves (format 2) */
 	uint64		sorted;			/* entries, dead included */
 	uint64		block_bytes;	/* bytes of the compressed blocks */
-	uint64		key_bits;		/* sum of key width x entries */
-	uint64		tid_bits;		/* sum of TID width x entries */
+	uint64		key_bits;		/* key residual bits + group tables */
+	uint64		tid_bits;		/* the same for TIDs */
 	int			key_bits_max;
 	int			tid_bits_max;
 } LearnedIndexCounts;

@@ -34,6 +34,7 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		Page		page;
 		LearnedPageOpaque op;
 		li_cleaf_view v;
+		li_cleaf_widths widths;
 		LearnedEntries tail;
 
 		CHECK_FOR_INTERRUPTS();
@@ -43,12 +44,13 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		op = LearnedPageGetOpaque(page);
 		learned_leaf_view(page, &v);
 		learned_page_entries(page, &tail);
+		li_cleaf_get_widths(LearnedLeafBlock(page), &widths);
 		counts->sorted += v.n;
 		counts->block_bytes += learned_leaf_block_bytes(page);
-		counts->key_bits += (uint64) v.kw * v.n;
-		counts->tid_bits += (uint64) v.tw * v.n;
-		counts->key_bits_max = Max(counts->key_bits_max, (int) v.kw);
-		counts->tid_bits_max = Max(counts->tid_bits_max, (int) v.tw);
+		counts->key_bits += widths.key_bits;
+		counts->tid_bits += widths.tid_bits;
+		counts->key_bits_max = Max(counts->key_bits_max, (int) widths.key_max);
+		counts->tid_bits_max = Max(counts->tid_bits_max, (int) widths.tid_max);
 		for (int i = 0; i < op->nitems; i++)
 		{
 			uint64		key;

@@ -1,14 +1,17 @@
 /*
- * li_leaf.cpp -- the compressed leaf codec: width planning, encoding,
- * validation of stored blocks, tombstoning in place (see li_leaf.h for the
- * format).
+ * li_leaf.cpp -- the compressed leaf codec: planning (line, group offsets
+ * and widths), encoding, validation of stored blocks, tombstoning in place
+ * (see li_leaf.h for the format).
  */
 #include "li_leaf.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace
 {
+
+const uint32_t G = LI_CLEAF_GROUP;
 
 /* bits needed to write v (0 for 0) */
 inline uint32_t
@@ -24,25 +27,158 @@ tid_blk(const uint16_t *t)
 	return ((uint32_t) t[0] << 16) | t[1];
 }
 
-/* the line through keys[0] and keys[n-1]: integer and 2^-32 parts */
-void
-line_of(const uint64_t *keys, uint32_t n, uint64_t *sint, uint32_t *sfrac)
-{
-	*sint = 0;
-	*sfrac = 0;
-	if (n < 2 || keys[n - 1] <= keys[0])
-		return;
-	unsigned __int128 q = ((unsigned __int128) (keys[n - 1] - keys[0]) << 32) / (n - 1);
-
-	*sint = (uint64_t) (q >> 32);
-	*sfrac = (uint32_t) q;
-}
-
-/* prediction of the line at i (mod 2^64) */
+/* prediction of a line at i (mod 2^64) */
 inline uint64_t
 line_at(uint64_t base, uint64_t sint, uint32_t sfrac, uint32_t i)
 {
 	return base + (uint64_t) i * sint + (((uint64_t) i * sfrac) >> 32);
+}
+
+/* a column's values are produced on the fly: keys, or TIDs as blk * M + off */
+struct Source
+{
+	const uint64_t *keys;
+	const uint16_t *tids;
+	uint64_t	mult;
+
+	/* value i */
+	uint64_t	at(uint32_t i) const
+	{
+		if (keys)
+			return keys[i];
+		return (uint64_t) tid_blk(&tids[3 * i]) * mult + tids[3 * i + 2];
+	}
+};
+
+/* what planning a column yields: header part, widths per group, offsets */
+struct ColPlan
+{
+	li_ccol		col;
+	uint32_t	gw;
+	uint8_t		w[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint64_t	goff[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+};
+
+/* the slope of [a, b] between i0 and i1 (i1 > i0) in 32.32 fixed point, 0 if b < a */
+inline unsigned __int128
+slope_q(uint64_t a, uint64_t b, uint32_t i0, uint32_t i1)
+{
+	if (b <= a)
+		return 0;
+	return ((unsigned __int128) (b - a) << 32) / (i1 - i0);
+}
+
+/*
+ * Plan one column of n values: the line (base = value 0, slope = the
+ * median of the groups' endpoint slopes), each group's offset above the
+ * smallest and its residual width.
+ */
+void
+plan_column(const Source &src, uint32_t n, ColPlan *p)
+{
+	uint32_t	ng = li_cleaf_ngroups(n);
+	unsigned __int128 slopes[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint32_t	ns = 0;
+	int64_t		gmin[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint64_t	res_bits = 0;
+
+	std::memset(&p->col, 0, sizeof(p->col));
+	p->gw = 0;
+	if (n == 0)
+		return;
+	for (uint32_t g = 0; g < ng; g++)
+	{
+		uint32_t	i0 = g * G;
+		uint32_t	i1 = std::min(n, i0 + G) - 1;
+
+		if (i1 > i0)
+			slopes[ns++] = slope_q(src.at(i0), src.at(i1), i0, i1);
+	}
+	unsigned __int128 q = 0;
+
+	if (ns > 0)
+	{
+		std::nth_element(slopes, slopes + ns / 2, slopes + ns);
+		q = slopes[ns / 2];
+	}
+	/* a slope beyond 2^64 per entry cannot help: values span 2^64 */
+	if ((q >> 96) != 0)
+		q = 0;
+	p->col.base = src.at(0);
+	p->col.slope_int = (uint64_t) (q >> 32);
+	p->col.slope_frac = (uint32_t) q;
+
+	int64_t		rmin = 0;
+
+	for (uint32_t g = 0; g < ng; g++)
+	{
+		uint32_t	i0 = g * G;
+		uint32_t	i1 = std::min(n, i0 + G);
+		int64_t		lo = 0;
+		uint64_t	hi = 0;
+
+		for (uint32_t i = i0; i < i1; i++)
+		{
+			int64_t		d = (int64_t) (src.at(i) -
+									   line_at(p->col.base, p->col.slope_int,
+											   p->col.slope_frac, i));
+
+			if (i == i0 || d < lo)
+				lo = d;
+		}
+		for (uint32_t i = i0; i < i1; i++)
+		{
+			uint64_t	u = src.at(i) - line_at(p->col.base, p->col.slope_int,
+												p->col.slope_frac, i) - (uint64_t) lo;
+
+			hi = std::max(hi, u);
+		}
+		gmin[g] = lo;
+		p->w[g] = (uint8_t) bit_width(hi);
+		res_bits += (uint64_t) (i1 - i0) * p->w[g];
+		if (g == 0 || lo < rmin)
+			rmin = lo;
+	}
+	uint64_t	omax = 0;
+
+	for (uint32_t g = 0; g < ng; g++)
+	{
+		p->goff[g] = (uint64_t) gmin[g] - (uint64_t) rmin;
+		omax = std::max(omax, p->goff[g]);
+	}
+	p->gw = bit_width(omax);
+	p->col.rmin = (uint64_t) rmin;
+	p->col.res_bits = (uint32_t) res_bits;
+}
+
+/* the largest offset + 1 of the TIDs (M: TID = blk * M + off) */
+uint32_t
+tid_mult(const uint16_t *tids, uint32_t n)
+{
+	uint32_t	omax = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		omax = std::max<uint32_t>(omax, tids[3 * i + 2]);
+	return omax + 1;
+}
+
+/* plan both columns and the header of entries [0, n) */
+void
+plan(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cleaf_hdr *h,
+	 ColPlan *kp, ColPlan *tp)
+{
+	std::memset(h, 0, sizeof(*h));
+	h->n = (uint16_t) n;
+	h->version = LI_CLEAF_VERSION;
+	h->mult = n > 0 ? tid_mult(tids, n) : 1;
+	plan_column(Source{keys, nullptr, 0}, n, kp);
+	plan_column(Source{nullptr, tids, h->mult}, n, tp);
+	h->kgw = (uint8_t) kp->gw;
+	h->tgw = (uint8_t) tp->gw;
+	h->key = kp->col;
+	h->tid = tp->col;
+	h->bytes = (uint32_t) li_cleaf_bytes(n, kp->gw, kp->col.res_bits, tp->gw,
+										 tp->col.res_bits);
 }
 
 /* OR the w-bit value val into the zeroed bit array p at bit position pos */
@@ -62,47 +198,58 @@ bits_put(uint8_t *p, uint64_t pos, uint32_t w, uint64_t val)
 	}
 }
 
-/* widths and parameters of entries [0, n), without checking the order */
-void
-plan(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cleaf_hdr *h)
+/* write a planned column's arrays at p; returns the end */
+uint8_t *
+write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
 {
-	std::memset(h, 0, sizeof(*h));
-	h->n = (uint16_t) n;
-	h->version = LI_CLEAF_VERSION;
-	if (n > 0)
+	uint32_t	ng = li_cleaf_ngroups(n);
+	uint8_t    *goff = p + (size_t) ng * 4;
+	uint8_t    *res = goff + ((size_t) ng * cp.gw + 7) / 8;
+	uint64_t	pos = 0;
+
+	for (uint32_t g = 0; g < ng; g++)
 	{
-		uint64_t	sint;
-		uint32_t	sfrac;
-		int64_t		dmin = 0,
-					dmax = 0;
-		uint32_t	bmin = UINT32_MAX,
-					bmax = 0,
-					omax = 0;
+		uint32_t	meta = ((uint32_t) cp.w[g] << 24) | (uint32_t) pos;
+		uint32_t	i1 = std::min(n, (g + 1) * G);
 
-		line_of(keys, n, &sint, &sfrac);
-		for (uint32_t i = 0; i < n; i++)
+		std::memcpy(p + (size_t) g * 4, &meta, sizeof(meta));
+		bits_put(goff, (uint64_t) g * cp.gw, cp.gw, cp.goff[g]);
+		for (uint32_t i = g * G; i < i1; i++)
 		{
-			int64_t		d = (int64_t) (keys[i] - line_at(keys[0], sint, sfrac, i));
-			uint32_t	b = tid_blk(&tids[3 * i]);
+			uint64_t	u = src.at(i) -
+				line_at(cp.col.base, cp.col.slope_int, cp.col.slope_frac, i) -
+				cp.col.rmin - cp.goff[g];
 
-			if (i == 0 || d < dmin)
-				dmin = d;
-			if (i == 0 || d > dmax)
-				dmax = d;
-			bmin = b < bmin ? b : bmin;
-			bmax = b > bmax ? b : bmax;
-			omax = tids[3 * i + 2] > omax ? tids[3 * i + 2] : omax;
+			bits_put(res, pos, cp.w[g], u);
+			pos += cp.w[g];
 		}
-		h->kw = (uint8_t) bit_width((uint64_t) dmax - (uint64_t) dmin);
-		h->bw = (uint8_t) bit_width(bmax - bmin);
-		h->ow = (uint8_t) bit_width(omax);
-		h->min_blk = bmin;
-		h->base = keys[0];
-		h->slope_int = sint;
-		h->slope_frac = sfrac;
-		h->rmin = (uint64_t) dmin;
 	}
-	h->bytes = (uint32_t) li_cleaf_bytes(n, h->kw, (uint32_t) h->bw + h->ow);
+	return res + (pos + 7) / 8;
+}
+
+/* check one column's group table against its arrays; the end, or nullptr */
+const uint8_t *
+check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw,
+			 uint32_t n)
+{
+	li_cview	v;
+	const uint8_t *next = li_ccol_open(p, &c, gw, n, &v);
+	uint64_t	pos = 0;
+
+	if (next > end)
+		return nullptr;
+	for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+	{
+		uint32_t	meta;
+		uint32_t	len = std::min(n - g * G, G);
+
+		std::memcpy(&meta, v.table + (size_t) g * 4, sizeof(meta));
+		/* groups are laid out one after the other, as the encoder does */
+		if ((meta >> 24) > 64 || (meta & 0xFFFFFF) != pos)
+			return nullptr;
+		pos += (uint64_t) len * (meta >> 24);
+	}
+	return pos == c.res_bits ? next : nullptr;
 }
 
 }								/* namespace */
@@ -111,9 +258,12 @@ extern "C" li_status
 li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 			  li_cleaf_hdr *h) noexcept
 {
+	ColPlan		kp,
+				tp;
+
 	if (h == nullptr || n > LI_CLEAF_MAX || (n > 0 && (keys == nullptr || tids == nullptr)))
 		return LI_ERR_ARG;
-	plan(keys, tids, n, h);
+	plan(keys, tids, n, h, &kp, &tp);
 	return LI_OK;
 }
 
@@ -129,17 +279,19 @@ li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 				  size_t avail, uint32_t tail_num, uint32_t tail_den) noexcept
 {
 	li_cleaf_hdr h;
+	ColPlan		kp,
+				tp;
 	uint32_t	lo = 1,
 				hi = n < LI_CLEAF_MAX ? n : LI_CLEAF_MAX;
 
-	if (n == 0)
+	if (n == 0 || keys == nullptr || tids == nullptr)
 		return 0;
 	if (tail_den == 0)
 		tail_den = 1;
 
 	/* block bytes plus the tail room reserved for m entries */
 	auto		need = [&](uint32_t m) {
-		plan(keys, tids, m, &h);
+		plan(keys, tids, m, &h, &kp, &tp);
 		return (uint64_t) h.bytes +
 			LI_TAIL_ENTRY_BYTES * (((uint64_t) m * tail_num + tail_den - 1) / tail_den);
 	};
@@ -164,6 +316,8 @@ li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 				uint8_t *out, size_t outcap, size_t *bytes) noexcept
 {
 	li_cleaf_hdr h;
+	ColPlan		kp,
+				tp;
 
 	if (out == nullptr || bytes == nullptr || n > LI_CLEAF_MAX ||
 		(n > 0 && (keys == nullptr || tids == nullptr)))
@@ -171,25 +325,20 @@ li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 	for (uint32_t i = 1; i < n; i++)
 		if (keys[i] < keys[i - 1])
 			return LI_ERR_ARG;
-	plan(keys, tids, n, &h);
+	plan(keys, tids, n, &h, &kp, &tp);
 	if (h.bytes > outcap)
 		return LI_ERR_ARG;
 	std::memset(out, 0, h.bytes);
 	std::memcpy(out, &h, sizeof(h));
 
-	uint8_t    *kbits = out + LI_CLEAF_HDR;
-	uint8_t    *tbits = kbits + ((size_t) n * h.kw + 7) / 8;
-	uint32_t	tw = (uint32_t) h.bw + h.ow;
+	uint8_t    *dead = out + LI_CLEAF_HDR;
+	uint8_t    *p = dead + ((size_t) n + 7) / 8;
 
 	for (uint32_t i = 0; i < n; i++)
-	{
-		uint64_t	u = keys[i] - line_at(h.base, h.slope_int, h.slope_frac, i) - h.rmin;
-		uint64_t	t = ((uint64_t) (tid_blk(&tids[3 * i]) - h.min_blk) << h.ow) |
-			tids[3 * i + 2];
-
-		bits_put(kbits, (uint64_t) i * h.kw, h.kw, u);
-		bits_put(tbits, (uint64_t) i * tw, tw, t);
-	}
+		if (tids[3 * i + 2] == 0)
+			dead[i / 8] |= (uint8_t) (1u << (i % 8));
+	p = write_column(Source{keys, nullptr, 0}, n, kp, p);
+	(void) write_column(Source{nullptr, tids, h.mult}, n, tp, p);
 	*bytes = h.bytes;
 	return LI_OK;
 }
@@ -202,10 +351,18 @@ li_cleaf_validate(const uint8_t *block, size_t len) noexcept
 	if (block == nullptr || len < LI_CLEAF_HDR)
 		return LI_ERR_CORRUPT;
 	std::memcpy(&h, block, sizeof(h));
-	if (h.version != LI_CLEAF_VERSION || h.n > LI_CLEAF_MAX || h.kw > 64 ||
-		h.bw > 32 || h.ow > 16 ||
-		h.bytes != li_cleaf_bytes(h.n, h.kw, (uint32_t) h.bw + h.ow) ||
+	if (h.version != LI_CLEAF_VERSION || h.n > LI_CLEAF_MAX || h.kgw > 64 ||
+		h.tgw > 64 || h.mult == 0 || h.mult > 65536 ||
+		h.key.res_bits > (uint64_t) h.n * 64 || h.tid.res_bits > (uint64_t) h.n * 64 ||
+		h.bytes != li_cleaf_bytes(h.n, h.kgw, h.key.res_bits, h.tgw, h.tid.res_bits) ||
 		h.bytes > len)
+		return LI_ERR_CORRUPT;
+
+	const uint8_t *end = block + h.bytes - 8;
+	const uint8_t *p = block + LI_CLEAF_HDR + ((size_t) h.n + 7) / 8;
+
+	p = check_column(p, end, h.key, h.kgw, h.n);
+	if (p == nullptr || check_column(p, end, h.tid, h.tgw, h.n) == nullptr)
 		return LI_ERR_CORRUPT;
 	return LI_OK;
 }
@@ -213,20 +370,11 @@ li_cleaf_validate(const uint8_t *block, size_t len) noexcept
 extern "C" void
 li_cleaf_kill(uint8_t *block, uint32_t i) noexcept
 {
-	li_cleaf_view v;
+	uint16_t	n;
 
-	li_cleaf_open(block, &v);
-	if (i >= v.n || v.ow == 0)
-		return;
-
-	uint64_t	pos = (uint64_t) i * v.tw;
-	uint8_t    *p = const_cast<uint8_t *>(v.tbits) + (pos >> 3);
-	uint64_t	word;
-
-	/* ow <= 16 and the shift < 8: the offset bits lie in one 64-bit word */
-	std::memcpy(&word, p, sizeof(word));
-	word &= ~((((uint64_t) 1 << v.ow) - 1) << (pos & 7));
-	std::memcpy(p, &word, sizeof(word));
+	std::memcpy(&n, block, sizeof(n));
+	if (i < n)
+		block[LI_CLEAF_HDR + i / 8] |= (uint8_t) (1u << (i % 8));
 }
 
 extern "C" void
@@ -234,4 +382,30 @@ li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) noexcept
 {
 	for (uint32_t i = 0; i < v->n; i++)
 		out[i] = li_cleaf_key_at(v, i);
+}
+
+extern "C" void
+li_cleaf_get_widths(const uint8_t *block, li_cleaf_widths *w) noexcept
+{
+	li_cleaf_hdr h;
+	li_cleaf_view v;
+	uint32_t	ng;
+
+	std::memcpy(&h, block, sizeof(h));
+	li_cleaf_open(block, &v);
+	ng = li_cleaf_ngroups(h.n);
+	w->key_bits = h.key.res_bits + (uint64_t) ng * (32 + h.kgw);
+	w->tid_bits = h.tid.res_bits + (uint64_t) ng * (32 + h.tgw);
+	w->key_max = 0;
+	w->tid_max = 0;
+	for (uint32_t g = 0; g < ng; g++)
+	{
+		uint32_t	mk,
+					mt;
+
+		std::memcpy(&mk, v.key.table + (size_t) g * 4, sizeof(mk));
+		std::memcpy(&mt, v.tid.table + (size_t) g * 4, sizeof(mt));
+		w->key_max = std::max(w->key_max, mk >> 24);
+		w->tid_max = std::max(w->tid_max, mt >> 24);
+	}
 }

@@ -2,22 +2,35 @@
  * li_leaf.h -- the compressed leaf codec (leaf format 2).
  *
  * A compressed leaf holds n sorted (key, TID) entries in a byte block that
- * stays randomly accessible:
+ * stays randomly accessible.  Keys and TIDs are two integer sequences coded
+ * alike ("columns"):
  *
- *   keys:  key_i = pred(i) + rmin + u_i  (mod 2^64), where
- *          pred(i) = base + i*slope_int + ((i*slope_frac) >> 32) is the line
- *          through the first and last key, and u_i is stored in kw bits;
- *   TIDs:  t_i = ((blk_i - min_blk) << ow) | off_i, in bw + ow bits
- *          (offset 0 marks a dead entry: a tombstone).
+ *   keys:  x_i = key_i (a 64-bit code)
+ *   TIDs:  x_i = blk_i * M + off_i, M = the largest offset + 1
  *
- * Block layout (all integers little-endian as stored by the machine that
- * wrote them, like every other page field):
+ * and each column x_i = line(i) + rmin + goff[g] + u_i  (mod 2^64), where
+ * line(i) = base + i*slope_int + ((i*slope_frac) >> 32) is one line per
+ * leaf (slope: the median of the groups' slopes), g = i / 64 is the
+ * entry's group, goff[g] (gw bits, one width per column) the group's
+ * offset and u_i the residual, stored in the group's own width w[g].  A
+ * step in the data (an outage in a time series, a new heap page) costs one
+ * group offset instead of widening every residual.  Dead entries
+ * (tombstones) are bits of a bitmap.
  *
- *   [0, 48)                 li_cleaf_hdr
- *   [48, 48+K)              key residuals, K = ceil(n*kw/8) bytes
- *   [48+K, 48+K+T)          TID fields, T = ceil(n*(bw+ow)/8) bytes
- *   8 bytes of zero slack (so that every field is read with one unaligned
- *   64-bit load plus at most one byte), the total rounded up to 8.
+ * Block layout (integers in machine order, like every page field):
+ *
+ *   [0, 80)   li_cleaf_hdr
+ *   dead bitmap: ceil(n/8) bytes
+ *   per column (keys, then TIDs):
+ *     group table: uint32 per group, (w << 24) | bit position of the
+ *                  group's first residual in the residual array
+ *     group offsets: ngroups fields of gw bits
+ *     residuals: sum over groups of (group size * w[g]) bits
+ *   8 bytes of zero slack (every field is read with one unaligned 64-bit
+ *   load and at most one more byte); the total rounded up to 8.
+ *
+ * Bit arrays are packed least-significant bit first: bit p of an array is
+ * bit (p mod 8) of its byte p / 8.  Every array starts on a byte.
  *
  * Plain C (static inline) so that the shim's per-row paths (key_at, the
  * in-leaf lower bound, TID decode) inline; encoding and validation are
@@ -34,49 +47,81 @@
 extern "C" {
 #endif
 
-#define LI_CLEAF_HDR	48		/* header bytes */
+#define LI_CLEAF_HDR	80		/* header bytes */
 #define LI_CLEAF_MAX	8192	/* most entries in one compressed leaf */
-#define LI_CLEAF_VERSION 1
+#define LI_CLEAF_GROUP	64		/* entries per group */
+#define LI_CLEAF_VERSION 2
+
+/* one coded column's parameters (in the header) */
+typedef struct li_ccol
+{
+	uint64_t	base;			/* the line's value at i = 0 */
+	uint64_t	slope_int;		/* integer part of the line's slope */
+	uint64_t	rmin;			/* added to every value (mod 2^64) */
+	uint32_t	slope_frac;		/* fraction of the slope, in 2^-32 */
+	uint32_t	res_bits;		/* bits of the residual array */
+} li_ccol;
 
 typedef struct li_cleaf_hdr
 {
 	uint16_t	n;				/* entries */
-	uint8_t		kw;				/* key residual width, 0..64 */
-	uint8_t		bw;				/* block delta width, 0..32 */
-	uint8_t		ow;				/* offset width, 0..16 */
 	uint8_t		version;		/* LI_CLEAF_VERSION */
-	uint16_t	pad0;
+	uint8_t		kgw;			/* key group offset width, 0..64 */
+	uint8_t		tgw;			/* TID group offset width, 0..64 */
+	uint8_t		pad0;
+	uint16_t	pad1;
 	uint32_t	bytes;			/* size of the whole block */
-	uint32_t	min_blk;		/* smallest block number */
-	uint64_t	base;			/* key 0 (the line's value at i = 0) */
-	uint64_t	slope_int;		/* integer part of the line's slope */
-	uint32_t	slope_frac;		/* fraction of the slope, in 2^-32 */
-	uint32_t	pad1;
-	uint64_t	rmin;			/* added to every residual (mod 2^64) */
+	uint32_t	mult;			/* M: TID = blk * M + off */
+	li_ccol		key;			/* 32 bytes */
+	li_ccol		tid;			/* 32 bytes */
 } li_cleaf_hdr;
 
-/* a decoded header plus pointers into the block: what readers use */
-typedef struct li_cleaf_view
+/* a decoded column: parameters and pointers into the block */
+typedef struct li_cview
 {
-	const uint8_t *kbits;
-	const uint8_t *tbits;
+	const uint8_t *table;		/* uint32 per group */
+	const uint8_t *goff;		/* group offsets, gw bits each */
+	const uint8_t *res;			/* residuals */
 	uint64_t	base;
 	uint64_t	slope_int;
 	uint64_t	rmin;
 	uint32_t	slope_frac;
+	uint32_t	gw;
+} li_cview;
+
+/* a decoded header plus pointers into the block: what readers use */
+typedef struct li_cleaf_view
+{
+	const uint8_t *dead;		/* tombstone bitmap */
+	li_cview	key;
+	li_cview	tid;
 	uint32_t	n;
-	uint32_t	kw;
-	uint32_t	tw;				/* bw + ow */
-	uint32_t	ow;
-	uint32_t	min_blk;
+	uint32_t	mult;
+	uint32_t	bytes;
 } li_cleaf_view;
 
-/* bytes of a block of n entries with key width kw and TID width tw */
-static inline size_t
-li_cleaf_bytes(uint32_t n, uint32_t kw, uint32_t tw)
+/* groups of n entries */
+static inline uint32_t
+li_cleaf_ngroups(uint32_t n)
 {
-	size_t		b = LI_CLEAF_HDR + ((size_t) n * kw + 7) / 8 +
-		((size_t) n * tw + 7) / 8 + 8;
+	return (n + LI_CLEAF_GROUP - 1) / LI_CLEAF_GROUP;
+}
+
+/* bytes of one column's arrays */
+static inline size_t
+li_ccol_bytes(uint32_t n, uint32_t gw, uint64_t res_bits)
+{
+	uint32_t	ng = li_cleaf_ngroups(n);
+
+	return (size_t) ng * 4 + ((size_t) ng * gw + 7) / 8 + (size_t) ((res_bits + 7) / 8);
+}
+
+/* bytes of a block of n entries with these group offset widths and residual bits */
+static inline size_t
+li_cleaf_bytes(uint32_t n, uint32_t kgw, uint64_t kbits, uint32_t tgw, uint64_t tbits)
+{
+	size_t		b = LI_CLEAF_HDR + ((size_t) n + 7) / 8 +
+		li_ccol_bytes(n, kgw, kbits) + li_ccol_bytes(n, tgw, tbits) + 8;
 
 	return (b + 7) & ~(size_t) 7;
 }
@@ -98,51 +143,85 @@ li_bits_get(const uint8_t *p, uint64_t pos, uint32_t w)
 	return (w == 64) ? v : (v & ((UINT64_C(1) << w) - 1));
 }
 
+/* set up a column view whose arrays start at p; returns the end */
+static inline const uint8_t *
+li_ccol_open(const uint8_t *p, const li_ccol *c, uint32_t gw, uint32_t n, li_cview *v)
+{
+	uint32_t	ng = li_cleaf_ngroups(n);
+
+	v->base = c->base;
+	v->slope_int = c->slope_int;
+	v->slope_frac = c->slope_frac;
+	v->rmin = c->rmin;
+	v->gw = gw;
+	v->table = p;
+	v->goff = p + (size_t) ng * 4;
+	v->res = v->goff + ((size_t) ng * gw + 7) / 8;
+	return v->res + (size_t) ((c->res_bits + 7) / 8);
+}
+
 /* a view on a block already validated with li_cleaf_validate */
 static inline void
 li_cleaf_open(const uint8_t *block, li_cleaf_view *v)
 {
 	li_cleaf_hdr h;
+	const uint8_t *p;
 
 	memcpy(&h, block, sizeof(h));
 	v->n = h.n;
-	v->kw = h.kw;
-	v->tw = (uint32_t) h.bw + h.ow;
-	v->ow = h.ow;
-	v->min_blk = h.min_blk;
-	v->base = h.base;
-	v->slope_int = h.slope_int;
-	v->slope_frac = h.slope_frac;
-	v->rmin = h.rmin;
-	v->kbits = block + LI_CLEAF_HDR;
-	v->tbits = v->kbits + ((size_t) h.n * h.kw + 7) / 8;
+	v->mult = h.mult;
+	v->bytes = h.bytes;
+	v->dead = block + LI_CLEAF_HDR;
+	p = v->dead + ((size_t) h.n + 7) / 8;
+	p = li_ccol_open(p, &h.key, h.kgw, h.n, &v->key);
+	(void) li_ccol_open(p, &h.tid, h.tgw, h.n, &v->tid);
+}
+
+/* value i of a column */
+static inline uint64_t
+li_ccol_at(const li_cview *c, uint32_t i)
+{
+	uint32_t	g = i / LI_CLEAF_GROUP;
+	uint32_t	meta;
+	uint32_t	w;
+	uint64_t	line = c->base + (uint64_t) i * c->slope_int +
+		(((uint64_t) i * c->slope_frac) >> 32);
+
+	memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
+	w = meta >> 24;
+	return line + c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw) +
+		li_bits_get(c->res, (uint64_t) (meta & 0xFFFFFF) + (uint64_t) (i % LI_CLEAF_GROUP) * w, w);
 }
 
 /* the key of entry i (i < n) */
 static inline uint64_t
 li_cleaf_key_at(const li_cleaf_view *v, uint32_t i)
 {
-	uint64_t	pred = v->base + (uint64_t) i * v->slope_int +
-		(((uint64_t) i * v->slope_frac) >> 32);
+	return li_ccol_at(&v->key, i);
+}
 
-	return pred + v->rmin + li_bits_get(v->kbits, (uint64_t) i * v->kw, v->kw);
+/* is entry i a tombstone? */
+static inline int
+li_cleaf_dead(const li_cleaf_view *v, uint32_t i)
+{
+	return (v->dead[i / 8] >> (i % 8)) & 1;
 }
 
 /*
  * The TID of entry i as an ItemPointerData (bi_hi, bi_lo, posid); returns
- * 0 for a tombstone (offset 0), 1 otherwise.
+ * 0 for a tombstone (whose offset then reads 0, an invalid TID), else 1.
  */
 static inline int
 li_cleaf_tid_at(const li_cleaf_view *v, uint32_t i, uint16_t tid[3])
 {
-	uint64_t	t = li_bits_get(v->tbits, (uint64_t) i * v->tw, v->tw);
-	uint32_t	off = (uint32_t) (v->ow ? (t & ((UINT64_C(1) << v->ow) - 1)) : 0);
-	uint32_t	blk = v->min_blk + (uint32_t) (t >> v->ow);
+	uint64_t	x = li_ccol_at(&v->tid, i);
+	uint32_t	blk = (uint32_t) (x / v->mult);
+	int			live = !li_cleaf_dead(v, i);
 
 	tid[0] = (uint16_t) (blk >> 16);
 	tid[1] = (uint16_t) (blk & 0xffff);
-	tid[2] = (uint16_t) off;
-	return off != 0;
+	tid[2] = live ? (uint16_t) (x % v->mult) : 0;
+	return live;
 }
 
 /* first i in [lo, hi) with key_at(i) >= key, or hi (keys sorted) */
@@ -190,14 +269,23 @@ li_cleaf_lower_bound(const li_cleaf_view *v, uint64_t key, int64_t lo,
 	return li_cleaf_lower_bound_in(v, key, 0, v->n);
 }
 
-/* Plan the widths of a block for entries [0, n): fills *h (bytes too). */
+/* widths of a block, for statistics */
+typedef struct li_cleaf_widths
+{
+	uint64_t	key_bits;		/* key residual bits + group tables and offsets */
+	uint64_t	tid_bits;		/* the same for TIDs */
+	uint32_t	key_max;		/* widest key group */
+	uint32_t	tid_max;		/* widest TID group */
+} li_cleaf_widths;
+
+/* Plan a block for entries [0, n): fills *h (bytes too). */
 li_status	li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 						  li_cleaf_hdr *h) LI_NOEXCEPT;
 
 /*
  * The number m <= min(n, LI_CLEAF_MAX) of leading entries to put in one
  * block of at most budget bytes: the largest m found by a binary search on
- * the block size (at least 1 when n >= 1 and budget fits one entry).
+ * the block size (at least 1 when n >= 1).
  */
 uint32_t	li_cleaf_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 						 size_t budget) LI_NOEXCEPT;
@@ -215,26 +303,31 @@ uint32_t	li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t 
 							  uint32_t tail_den) LI_NOEXCEPT;
 
 /*
- * Encode entries [0, n) (keys sorted) into out[0, outcap); *bytes gets the
- * block size.  LI_ERR_ARG if n > LI_CLEAF_MAX, keys are not sorted or the
- * block does not fit.
+ * Encode entries [0, n) (keys sorted; a TID with offset 0 is written as a
+ * tombstone) into out[0, outcap); *bytes gets the block size.  LI_ERR_ARG
+ * if n > LI_CLEAF_MAX, keys are not sorted or the block does not fit.
  */
 li_status	li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 							uint8_t *out, size_t outcap, size_t *bytes) LI_NOEXCEPT;
 
 /*
- * Check a block header read from untrusted storage: widths in range, n <=
- * LI_CLEAF_MAX, bytes == li_cleaf_bytes(...) <= len.  LI_OK or
- * LI_ERR_CORRUPT.  (It does not decode the entries: the checker verifies
- * their order.)
+ * Check a block read from untrusted storage: header fields in range,
+ * bytes == what n, the widths and residual sizes need, <= len, and every
+ * group's width and residual position inside its array.  LI_OK or
+ * LI_ERR_CORRUPT; after LI_OK every read of li_cleaf_open's view stays
+ * inside the block.  (It does not check the order of the keys: the
+ * checker does.)
  */
 li_status	li_cleaf_validate(const uint8_t *block, size_t len) LI_NOEXCEPT;
 
-/* Mark entry i dead in place (clear its offset bits); i < n. */
+/* Mark entry i dead in place (its bit in the tombstone bitmap); i < n. */
 void		li_cleaf_kill(uint8_t *block, uint32_t i) LI_NOEXCEPT;
 
 /* Decode every key into out[0, n). */
 void		li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) LI_NOEXCEPT;
+
+/* Bits per column of a block (validated), for statistics. */
+void		li_cleaf_get_widths(const uint8_t *block, li_cleaf_widths *w) LI_NOEXCEPT;
 
 #ifdef __cplusplus
 }
