@@ -5,9 +5,11 @@
 # TID of the entry of a deleted (not yet vacuumed) row: the heap-to-index
 # direction cannot see them (every visible row keeps its entry), only the
 # index-to-heap verification of heapallindexed does.  Leaves are compressed
-# (docs/design.md, leaf format 2): the helpers below read and write their
-# bit-packed TID fields; a damaged block header (wrong width, truncated
-# size) must be reported by the check and by scans, never crash them.
+# (docs/design.md, leaf format 2): TIDs are damaged in the plain entries of
+# leaf tails (rows inserted after the build) and, for the compressed part,
+# through its header (the TID line moved past the heap, the key line made
+# to descend, a width out of range, a truncated block): the check reports
+# each, and scans report a damaged header instead of crashing.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -28,42 +30,40 @@ $node->safe_psql('postgres', q{
 	INSERT INTO t VALUES (NULL);
 });
 my @cases = qw(intact magic version order type badtid swaptid model
-  misdirect unusedtid pastend nullmisdirect width truncated);
+  misdirect unusedtid pastend cpastend nullmisdirect width truncated);
 for my $c (@cases)
 {
 	$node->safe_psql('postgres', "CREATE INDEX idx_$c ON t USING learned (k)");
 }
-# an entry made twice needs two entries with one key: a table of pairs
-$node->safe_psql('postgres', q{
-	CREATE TABLE d (k int8);
-	INSERT INTO d SELECT g * 3 FROM generate_series(1, 5000) g, generate_series(1, 2);
-	CREATE INDEX idx_duptid ON d USING learned (k);
-});
-# rows inserted after the build sit in a leaf's tail (14-byte entries)
-$node->safe_psql('postgres', 'INSERT INTO t VALUES (1), (2)');
-# rows whose entries are misdirected: deleted, so that no visible row
-# loses its entry; and the live row the first one is pointed at
+# rows inserted after the build sit in leaf tails as plain 14-byte entries:
+# the misdirected entries are made there.  1 and 2 stay; 301, 601 and 901
+# are deleted (not vacuumed), so that no visible row loses its entry
+$node->safe_psql('postgres', 'INSERT INTO t VALUES (1), (2), (301), (601), (901)');
 my %ctid;
-for my $k (300, 600, 900, 3000)
+for my $k (1, 2, 601, 3000)
 {
 	my ($blk, $off) = $node->safe_psql('postgres',
 		"SELECT ctid FROM t WHERE k = $k") =~ /\((\d+),(\d+)\)/;
 	$ctid{$k} = [ $blk, $off ];
 }
-$node->safe_psql('postgres', 'DELETE FROM t WHERE k IN (300, 600, 900)');
+$node->safe_psql('postgres', 'DELETE FROM t WHERE k IN (301, 601, 901)');
+# an entry made twice needs two entries with one key (tail entries again)
+$node->safe_psql('postgres', q{
+	CREATE TABLE d (k int8);
+	CREATE INDEX idx_duptid ON d USING learned (k);
+	INSERT INTO d SELECT g * 3 FROM generate_series(1, 200) g, generate_series(1, 2);
+});
 # a HOT chain: h's row k = 5 gets a heap-only version (v is not indexed)
 $node->safe_psql('postgres', q{
 	CREATE TABLE h (k int8, v int) WITH (fillfactor = 50);
-	INSERT INTO h SELECT g, 0 FROM generate_series(1, 100) g;
 	CREATE INDEX idx_heaponly ON h USING learned (k);
+	INSERT INTO h SELECT g, 0 FROM generate_series(1, 100) g;
+	UPDATE h SET v = 1 WHERE k = 5;
 });
-my ($hot_root_blk, $hot_root_off) = $node->safe_psql('postgres',
-	"SELECT ctid FROM h WHERE k = 5") =~ /\((\d+),(\d+)\)/;
-$node->safe_psql('postgres', 'UPDATE h SET v = 1 WHERE k = 5');
 my ($hot_blk, $hot_off) = $node->safe_psql('postgres',
 	"SELECT ctid FROM h WHERE k = 5") =~ /\((\d+),(\d+)\)/;
-my $node_ctids_d = $node->safe_psql('postgres', 'SELECT ctid FROM d WHERE k = 3000 ORDER BY ctid');
-my $dup_to;
+my $dup_to = join(',', $node->safe_psql('postgres',
+	'SELECT min(ctid) FROM d WHERE k = 300') =~ /\((\d+),(\d+)\)/);
 my %path;
 for my $c (@cases)
 {
@@ -114,21 +114,16 @@ sub find_page
 }
 
 # ------------------------------------------------------------------
-# compressed leaves: the block header at page offset 24 (src/li_leaf.h)
+# leaf pages (format 2): a compressed block at page offset 24
+# (src/li_leaf.h), then the tail of plain entries
 # ------------------------------------------------------------------
-my $HDR = 48;
-
-# the header of the leaf in block $b of $data, with derived offsets
+# the header of the leaf in block $b of $data, and where its tail is
 sub leaf_header
 {
 	my ($data, $b) = @_;
 	my $base = $b * $BLCKSZ + 24;
 	my %h;
-	@h{qw(n kw bw ow version bytes min_blk base slope_int slope_frac rmin)} =
-	  unpack('S C C C C x2 L L Q< Q< L x4 Q<', substr($data, $base, $HDR));
-	$h{tw} = $h{bw} + $h{ow};
-	$h{kbits} = $base + $HDR;
-	$h{tbits} = $h{kbits} + int(($h{n} * $h{kw} + 7) / 8);
+	@h{qw(n version kgw tgw bytes mult)} = unpack('S C C C x3 L L', substr($data, $base, 16));
 	my $cap = int((8152 - $h{bytes}) / 14);
 	$h{tail_keys} = $base + $h{bytes};
 	$h{tail_tids} = $h{tail_keys} + 8 * $cap;
@@ -136,65 +131,53 @@ sub leaf_header
 	return \%h;
 }
 
-# the w-bit field at bit $pos of the bit array starting at byte $off
-sub get_bits
+# the int8 key $k as the index stores it (sign bit flipped, little-endian)
+sub key_code
 {
-	my ($data, $off, $pos, $w) = @_;
-	my $v = 0;
-	$v |= vec($data, $off * 8 + $pos + $_, 1) << $_ for 0 .. $w - 1;
-	return $v;
+	my $code = pack('q<', $_[0]);
+	substr($code, 7, 1) = chr(ord(substr($code, 7, 1)) ^ 0x80);
+	return $code;
 }
 
-# write the w-bit field at bit $pos of the bit array at byte $off of $file
-sub put_bits
+# byte offsets of the key and the TID of every plain (tail or delta) entry
+# of int8 key $k in $file, in page order
+sub plain_entries
 {
-	my ($file, $off, $pos, $w, $val) = @_;
-	my $first = int($pos / 8);
-	my $last = int(($pos + $w - 1) / 8);
+	my ($file, $k) = @_;
 	my $data = read_file_bytes($file);
-	my $bytes = substr($data, $off + $first, $last - $first + 1);
-	vec($bytes, $pos - 8 * $first + $_, 1) = ($val >> $_) & 1 for 0 .. $w - 1;
-	write_at($file, $off + $first, $bytes);
-}
-
-# (block, offset) of sorted entry $i of leaf header $h
-sub leaf_tid
-{
-	my ($data, $h, $i) = @_;
-	my $t = get_bits($data, $h->{tbits}, $i * $h->{tw}, $h->{tw});
-	return ($h->{min_blk} + ($t >> $h->{ow}), $t & ((1 << $h->{ow}) - 1));
-}
-
-# set sorted entry $i's TID; dies if (blk, off) does not fit the widths
-sub set_leaf_tid
-{
-	my ($file, $h, $i, $blk, $off) = @_;
-	my $d = $blk - $h->{min_blk};
-	die "TID ($blk,$off) does not fit the leaf's widths"
-	  if $d < 0 || $d >= (1 << $h->{bw}) || $off >= (1 << $h->{ow});
-	put_bits($file, $h->{tbits}, $i * $h->{tw}, $h->{tw}, ($d << $h->{ow}) | $off);
-}
-
-# the sorted entries of int8 key $k: (block, first index, count, header).
-# Keys are found by the TIDs of the rows that hold them ($ctids: list of
-# [blk, off]): the key decode needs 64-bit modular arithmetic, the TIDs not
-sub find_entries
-{
-	my ($file, $ctids) = @_;
-	my $data = read_file_bytes($file);
-	my %want = map {; "$_->[0],$_->[1]" => 1 } @$ctids;
+	my $code = key_code($k);
+	my @found;
 	for my $b (1 .. length($data) / $BLCKSZ - 1)
 	{
-		my ($ptype, $id) = unpack('S S', substr($data, $b * $BLCKSZ + 8188, 4));
-		next unless $ptype == 2 && $id == 0xFF8C;
-		my $h = leaf_header($data, $b);
-		for my $i (0 .. $h->{n} - 1)
+		my ($nitems, $ptype, $id) =
+		  unpack('x8 S x2 S S', substr($data, $b * $BLCKSZ + 8176, 16));
+		next unless $id == 0xFF8C && ($ptype == 2 || $ptype == 3);
+		my ($keys, $tids, $from);
+		if ($ptype == 2)
 		{
-			my ($blk, $off) = leaf_tid($data, $h, $i);
-			return ($b, $i, $h, $data) if $want{"$blk,$off"};
+			my $h = leaf_header($data, $b);
+			($keys, $tids, $from) = ($h->{tail_keys}, $h->{tail_tids}, $h->{n});
+		}
+		else
+		{
+			($keys, $tids, $from) = ($b * $BLCKSZ + 24, $b * $BLCKSZ + 24 + 8 * 582, 0);
+		}
+		for my $j (0 .. $nitems - $from - 1)
+		{
+			push @found, [ $keys + 8 * $j, $tids + 6 * $j ]
+			  if substr($data, $keys + 8 * $j, 8) eq $code;
 		}
 	}
-	die "no entry for the given TIDs in $file";
+	die "no plain entry with key $k in $file" unless @found;
+	return @found;
+}
+
+# the (first) plain entry of int8 key $k gets heap TID ($blk,$off)
+sub redirect_entry
+{
+	my ($file, $k, $blk, $off) = @_;
+	my ($e) = plain_entries($file, $k);
+	write_at($file, $e->[1], pack('S S S', $blk >> 16, $blk & 0xFFFF, $off));
 }
 
 # metapage magic and version
@@ -213,32 +196,27 @@ write_at($path{version}, 28, pack('L', 99));
 	write_at($path{type}, $b * $BLCKSZ + 8176 + 12, pack('S', 3));
 }
 
-# a heap TID with an impossible offset number, in a leaf's tail (the rows
-# inserted after the build)
+# a heap TID with an impossible offset number, in a leaf's tail
 {
-	my $data = read_file_bytes($path{badtid});
-	my $b = find_page($path{badtid}, 2, 20);
-	my $h = leaf_header($data, $b);
-	die "no tail entry" unless $h->{nitems} > $h->{n};
-	write_at($path{badtid}, $h->{tail_tids} + 4, pack('S', 5000));
+	my ($e) = plain_entries($path{badtid}, 2);
+	write_at($path{badtid}, $e->[1] + 4, pack('S', 5000));
 }
 
 # two TIDs swapped: the structure is fine, but the keys no longer match
 # their heap tuples, which only heapallindexed can see
 {
+	my ($e1) = plain_entries($path{swaptid}, 1);
+	my ($e2) = plain_entries($path{swaptid}, 2);
 	my $data = read_file_bytes($path{swaptid});
-	my $b = find_page($path{swaptid}, 2, 20);
-	my $h = leaf_header($data, $b);
-	my @t3 = leaf_tid($data, $h, 3);
-	my @t8 = leaf_tid($data, $h, 8);
-	set_leaf_tid($path{swaptid}, $h, 3, @t8);
-	set_leaf_tid($path{swaptid}, $h, 8, @t3);
+	my ($t1, $t2) = (substr($data, $e1->[1], 6), substr($data, $e2->[1], 6));
+	write_at($path{swaptid}, $e1->[1], $t2);
+	write_at($path{swaptid}, $e2->[1], $t1);
 }
 
-# a key width of 65 bits: the block header is invalid
+# a key group width of 65 bits: the block header is invalid
 {
 	my $b = find_page($path{width}, 2, 20);
-	write_at($path{width}, $b * $BLCKSZ + 24 + 2, pack('C', 65));
+	write_at($path{width}, $b * $BLCKSZ + 24 + 3, pack('C', 65));
 }
 
 # the block claims more entries than its size holds (truncated bits)
@@ -249,36 +227,34 @@ write_at($path{version}, 28, pack('L', 99));
 	write_at($path{truncated}, $b * $BLCKSZ + 24, pack('S', $h->{n} + 500));
 }
 
-# one entry made twice: of the two entries of k = 3000 in d, the second
+# compressed TIDs: the TID column's base moves 4000000 blocks on (M * 4000000
+# added to blk * M + off): every entry of the leaf points past the heap
+{
+	my $data = read_file_bytes($path{cpastend});
+	my $b = find_page($path{cpastend}, 2, 20);
+	my $h = leaf_header($data, $b);
+	my ($base) = unpack('Q<', substr($data, $b * $BLCKSZ + 24 + 48, 8));
+	write_at($path{cpastend}, $b * $BLCKSZ + 24 + 48, pack('Q<', $base + $h->{mult} * 4000000));
+}
+
+# one entry made twice: of the two entries of k = 300 in d, the second
 # gets the first's heap TID (same key, order kept)
 {
-	my @ct = map { [ /\((\d+),(\d+)\)/ ] } split /\n/, $node_ctids_d;
-	my ($b, $i, $h, $data) = find_entries($path{duptid}, \@ct);
-	my @t = leaf_tid($data, $h, $i);
-	set_leaf_tid($path{duptid}, $h, $i + 1, @t);
-	$dup_to = join(',', @t);
+	my @e = plain_entries($path{duptid}, 300);
+	my $data = read_file_bytes($path{duptid});
+	my ($first) = grep { my ($hi, $lo, $o) = unpack('S S S', substr($data, $_->[1], 6));
+		(($hi << 16) | $lo) . ",$o" eq $dup_to } @e;
+	my ($second) = grep { $_ != $first } @e;
+	write_at($path{duptid}, $second->[1], substr($data, $first->[1], 6));
 }
 
-# the (only) entry of the row at heap TID $from gets heap TID ($blk,$off)
-sub redirect_entry
-{
-	my ($file, $from, $blk, $off) = @_;
-	my ($b, $i, $h) = find_entries($file, [$from]);
-	set_leaf_tid($file, $h, $i, $blk, $off);
-}
-
-# the entry of deleted row k = 300 leads to the live row k = 3000; that of
-# k = 600 to an unused line pointer (offset 250: no heap page of t has that
-# many rows); for k = 900, the leaf's smallest block number becomes 4000000,
-# so its entries point past the heap's end
-redirect_entry($path{misdirect}, $ctid{300}, @{ $ctid{3000} });
-redirect_entry($path{unusedtid}, $ctid{600}, $ctid{600}[0], 250);
-{
-	my ($b) = find_entries($path{pastend}, [ $ctid{900} ]);
-	write_at($path{pastend}, $b * $BLCKSZ + 24 + 12, pack('L', 4000000));
-}
+# the entry of deleted row k = 301 leads to the live row k = 3000; that of
+# k = 601 to an unused line pointer; that of k = 901 past the heap's end
+redirect_entry($path{misdirect}, 301, @{ $ctid{3000} });
+redirect_entry($path{unusedtid}, 601, $ctid{601}[0], 290);
+redirect_entry($path{pastend}, 901, 4000000, 1);
 # the entry of k = 5 names its heap-only version instead of the chain's root
-redirect_entry($path{heaponly}, [ $hot_root_blk, $hot_root_off ], $hot_blk, $hot_off);
+redirect_entry($path{heaponly}, 5, $hot_blk, $hot_off);
 # the NULL entry leads to the live row k = 3000
 {
 	my $b = find_page($path{nullmisdirect}, 4, 1);
@@ -314,24 +290,25 @@ check_fails('badtid', 'false', qr/invalid heap TID/);
 is($node->safe_psql('postgres', "SELECT learned_index_check('idx_swaptid', false)"), '',
 	'swapped TIDs pass the structural check');
 check_fails('swaptid', 'true', qr/lacks matching index entry|whose indexed key/);
-for my $c (qw(misdirect unusedtid pastend heaponly nullmisdirect))
+for my $c (qw(misdirect unusedtid pastend cpastend heaponly nullmisdirect))
 {
 	is($node->safe_psql('postgres', "SELECT learned_index_check('idx_$c', false)"), '',
 		"$c: the structural check passes");
 }
 my $to = join(',', @{ $ctid{3000} });
-my $unused = "$ctid{600}[0],250";
+my $unused = "$ctid{601}[0],290";
 check_fails('misdirect', 'true',
-	qr/Entry \d+ \(key 300\) points to heap tuple \($to\), whose indexed key is 3000/);
+	qr/Entry \d+ \(key 301\) points to heap tuple \($to\), whose indexed key is 3000/);
 check_fails('unusedtid', 'true', qr/points to heap item \($unused\), which is unused/);
-check_fails('pastend', 'true', qr/points to heap block 400\d{4}, past the end of table "t"/);
+check_fails('pastend', 'true', qr/points to heap block 4000000, past the end of table "t"/);
+check_fails('cpastend', 'true', qr/points to heap block 400\d{4}, past the end of table "t"/);
 check_fails('heaponly', 'true',
 	qr/Entry \d+ \(key 5\) points to heap-only tuple \($hot_blk,$hot_off\) instead of the root/);
 check_fails('nullmisdirect', 'true',
 	qr/NULL entry 0 \(key NULL\) points to heap tuple \($to\), whose indexed key is 3000/);
 is($node->safe_psql('postgres', "SELECT learned_index_check('idx_duptid', false)"), '',
 	'duptid: the structural check passes');
-check_fails('duptid', 'true', qr/The entry \(key 3000, heap TID \($dup_to\)\) is in the index twice/);
+check_fails('duptid', 'true', qr/The entry \(key 300, heap TID \($dup_to\)\) is in the index twice/);
 check_fails('width', 'false', qr/Compressed leaf block header is invalid/);
 check_fails('truncated', 'false', qr/Compressed leaf block header is invalid/);
 # what the misdirected entry does to a query (so the check must see it)
@@ -342,7 +319,7 @@ check_fails('truncated', 'false', qr/Compressed leaf block header is invalid/);
 		DROP INDEX $others;
 		SET enable_seqscan = off;
 		SET enable_bitmapscan = off;
-		SELECT count(*) FROM t WHERE k = 300;
+		SELECT count(*) FROM t WHERE k = 301;
 		ROLLBACK;}), '1', 'misdirect: an index scan returns a row that is not there');
 }
 check_fails('model', 'false', qr/invalid parameters/);
