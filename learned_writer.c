@@ -148,20 +148,61 @@ writer_fit(LearnedWriter *w, int from, int n)
 }
 
 /*
- * How many of the n pending entries from `from` the next leaf takes: the
- * search is first bounded near the last leaf's count (leaves of one run
- * compress alike), then over everything if all of that fitted.
+ * How many of the n pending entries from `from` the next leaf takes.
+ * Leaves of one run compress alike, so the search starts at the last
+ * leaf's count and gallops up or down from it in steps of 1/64 of it,
+ * then bisects until the bracket is within 1/256 of the count (a leaf may
+ * stay that much short of full); the first leaf of a run is a plain binary
+ * search.  Each probe plans a block (li_cleaf_plan), so this keeps a build
+ * to a handful of probes per leaf.
  */
 static int
 writer_leaf_count(LearnedWriter *w, int from, int n)
 {
-	int			probe = Min(n, 2 * w->last_m + 64);
-	int			m;
+	int			cap = Min(n, LEARNED_LEAF_MAX);
+	int			m = Min(w->last_m, cap);
+	int			step,
+				lo,
+				hi;
 
-	m = writer_fit(w, from, probe);
-	if (m == probe && probe < n)
-		m = writer_fit(w, from, n);
-	return Max(m, 1);
+	if (m <= 0)
+		return Max(writer_fit(w, from, n), 1);
+	step = Max(m / 64, 1);
+	if (writer_fits(w, from, m))
+	{
+		for (lo = m;; step *= 2)
+		{
+			if (lo == cap)
+				return lo;
+			hi = Min(lo + step, cap);
+			if (!writer_fits(w, from, hi))
+				break;
+			lo = hi;
+		}
+	}
+	else
+	{
+		for (hi = m;; step *= 2)
+		{
+			lo = Max(hi - step, 1);
+			if (writer_fits(w, from, lo))
+				break;
+			if (lo == 1)
+				return 1;
+			hi = lo;
+		}
+	}
+	/* lo fits, hi does not */
+	while (hi - lo > Max(1, lo / 256))
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (writer_fits(w, from, mid))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /*
