@@ -298,7 +298,9 @@ li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 
 	if (need(hi) <= avail)
 		return hi;
-	/* invariant: lo is taken (one entry always is), hi does not fit */
+	if (need(1) > avail)
+		return 0;				/* not even one entry */
+	/* invariant: lo fits, hi does not */
 	while (hi - lo > 1)
 	{
 		uint32_t	mid = lo + (hi - lo) / 2;
