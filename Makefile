@@ -60,12 +60,12 @@ $(SHIM_OBJS): learned.h src/li_core.h src/li_leaf.h
 UNIT_SRCS = $(wildcard test/unit/*.cpp)
 BUILD_DIR = build
 
-$(BUILD_DIR)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O2 -g $(LI_WARN) -Isrc $(UNIT_SRCS) $(CORE_SRCS) \
 		-lgtest -lgtest_main -pthread -o $@
 
-$(BUILD_DIR)/unit_tests_asan: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/unit_tests_asan: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -93,7 +93,7 @@ FUZZ_CXXFLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	$(LI_WARN) -Isrc
 
-$(BUILD_DIR)/fuzz_fit: test/fuzz/fuzz_fit.cpp $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/fuzz_fit: test/fuzz/fuzz_fit.cpp $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) test/fuzz/fuzz_fit.cpp $(CORE_SRCS) -o $@
 
@@ -114,7 +114,7 @@ fuzz: $(BUILD_DIR)/fuzz_fit
 # ---------------------------------------------------------------------
 MICRO_ARGS ?=
 
-$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O2 $(LI_WARN) -Isrc bench/micro/micro_bench.cpp \
 		$(CORE_SRCS) -lbenchmark -lpthread -o $@
