@@ -181,21 +181,27 @@ plan(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cleaf_hdr *h,
 										 tp->col.res_bits);
 }
 
-/* OR the w-bit value val into the zeroed bit array p at bit position pos */
-void
+/*
+ * OR the w-bit value val (w <= 64, val < 2^w) into the zeroed bit array p
+ * at bit position pos, a word at a time: one unaligned 64-bit
+ * read-modify-write and at most one more byte, the mirror of li_bits_get
+ * (it may touch the 7 bytes after the field's last byte with zero bits:
+ * the block's 8 bytes of slack keep that inside the block)
+ */
+inline void
 bits_put(uint8_t *p, uint64_t pos, uint32_t w, uint64_t val)
 {
-	for (uint32_t done = 0; done < w;)
-	{
-		uint64_t	bit = pos + done;
-		uint32_t	s = (uint32_t) (bit & 7);
-		uint32_t	take = 8 - s;
+	uint8_t    *b = p + (pos >> 3);
+	uint32_t	s = (uint32_t) (pos & 7);
+	uint64_t	v;
 
-		if (take > w - done)
-			take = w - done;
-		p[bit >> 3] |= (uint8_t) (((val >> done) & ((1u << take) - 1)) << s);
-		done += take;
-	}
+	if (w == 0)
+		return;
+	std::memcpy(&v, b, sizeof(v));
+	v |= val << s;
+	std::memcpy(b, &v, sizeof(v));
+	if (s + w > 64)
+		b[8] |= (uint8_t) (val >> (64 - s));
 }
 
 /* write a planned column's arrays at p; returns the end */
