@@ -114,27 +114,24 @@ plan_column(const Source &src, uint32_t n, ColPlan *p)
 	{
 		uint32_t	i0 = g * G;
 		uint32_t	i1 = std::min(n, i0 + G);
-		int64_t		lo = 0;
-		uint64_t	hi = 0;
+		int64_t		lo = INT64_MAX,
+					dmax = INT64_MIN;
 
+		/*
+		 * one pass: the residuals u = d - lo of the group (d signed, lo
+		 * the smallest) are at most dmax - lo, exactly, as unsigned
+		 */
 		for (uint32_t i = i0; i < i1; i++)
 		{
 			int64_t		d = (int64_t) (src.at(i) -
 									   line_at(p->col.base, p->col.slope_int,
 											   p->col.slope_frac, i));
 
-			if (i == i0 || d < lo)
-				lo = d;
-		}
-		for (uint32_t i = i0; i < i1; i++)
-		{
-			uint64_t	u = src.at(i) - line_at(p->col.base, p->col.slope_int,
-												p->col.slope_frac, i) - (uint64_t) lo;
-
-			hi = std::max(hi, u);
+			lo = std::min(lo, d);
+			dmax = std::max(dmax, d);
 		}
 		gmin[g] = lo;
-		p->w[g] = (uint8_t) bit_width(hi);
+		p->w[g] = (uint8_t) bit_width((uint64_t) dmax - (uint64_t) lo);
 		res_bits += (uint64_t) (i1 - i0) * p->w[g];
 		if (g == 0 || lo < rmin)
 			rmin = lo;
