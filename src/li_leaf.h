@@ -284,10 +284,11 @@ li_status	li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 
 /*
  * The number m <= min(n, LI_CLEAF_MAX) of leading entries to put in one
- * block of at most budget bytes, found by a binary search on the block
- * size: m entries fit the budget and m + 1 do not (unless m is
+ * block of at most budget bytes, found by an interpolation search on the
+ * planned size: m entries fit the budget and m + 1 do not (unless m is
  * min(n, LI_CLEAF_MAX)); 0 when n is 0 or not even one entry fits (a
- * one-entry block takes 104 bytes).
+ * one-entry block takes 104 bytes).  (The size is not monotone in m: the
+ * line changes with the entries; a larger m may fit too.)
  */
 uint32_t	li_cleaf_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 						 size_t budget) LI_NOEXCEPT;

@@ -1431,6 +1431,62 @@ TEST(Leaf, FitBudget)
 	}
 }
 
+/*
+ * li_cleaf_fit_tail where what an entry costs changes along the entries
+ * (so an estimate from the first entries is far off): dense keys then
+ * uniform ones, uniform then dense, runs of each, duplicates then a
+ * cliff; heap TIDs then random ones; every budget, tail ratios from none
+ * to 50 tail entries an entry
+ */
+TEST(Leaf, FitMixedLeaves)
+{
+	std::mt19937_64 rng(556);
+	const int	iters = small_scale() ? 12 : 60;
+
+	for (int it = 0; it < iters; it++)
+	{
+		const uint32_t n = (it % 3 == 0) ? 2 * LI_CLEAF_MAX : 1 + (uint32_t) (rng() % 9000);
+		Entries		e;
+		uint64_t	k = rng() % 1000;
+		uint32_t	run = 1 + (uint32_t) (rng() % 3000);
+
+		for (uint32_t i = 0; i < n; i++)
+		{
+			bool		cheap;
+
+			switch (it % 4)
+			{
+				case 0:
+					cheap = i < run;
+					break;
+				case 1:
+					cheap = i >= run;
+					break;
+				case 2:
+					cheap = (i / run) % 2 == 0;
+					break;
+				default:
+					cheap = i % 1000 < 990;
+					break;
+			}
+			k += cheap ? (it % 4 == 3 ? 0 : 1) : 1 + (rng() >> 20);
+			e.keys.push_back(k);
+		}
+		heap_order_tids(e, 7);
+		for (uint32_t i = n / 2; i < n; i++)
+			if (it % 2)
+				set_tid(e, i, (uint32_t) rng(), (uint16_t) (1 + rng() % 291));
+		for (size_t avail : {(size_t) 104, (size_t) 300, (size_t) 4000, (size_t) 8152,
+				 (size_t) 20000, (size_t) (100 + rng() % 100000)})
+			for (uint32_t num : {0u, 5u, 20u, 50u})
+			{
+				ASSERT_NO_FATAL_FAILURE(check_fit(e, n, avail, num, num ? 100 - num : 1));
+			}
+		ASSERT_NO_FATAL_FAILURE(check_fit(e, n, 1 << 20, 50, 1));
+		ASSERT_NO_FATAL_FAILURE(check_fit(e, n, SIZE_MAX, 5, 95));
+	}
+}
+
 /* a budget smaller than any one-entry block: no entry fits, m = 0 */
 TEST(Leaf, FitTinyBudget)
 {
