@@ -60,12 +60,12 @@ $(SHIM_OBJS): learned.h src/li_core.h src/li_leaf.h
 UNIT_SRCS = $(wildcard test/unit/*.cpp)
 BUILD_DIR = build
 
-$(BUILD_DIR)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O2 -g $(LI_WARN) -Isrc $(UNIT_SRCS) $(CORE_SRCS) \
 		-lgtest -lgtest_main -pthread -o $@
 
-$(BUILD_DIR)/unit_tests_asan: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/unit_tests_asan: $(UNIT_SRCS) $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -82,28 +82,44 @@ unittest-asan: $(BUILD_DIR)/unit_tests_asan
 EXTRA_CLEAN = $(BUILD_DIR)
 
 # ---------------------------------------------------------------------
-# libFuzzer target for the fit and the windowed search (clang).
-# `make fuzz [FUZZ_SECONDS=60]` fuzzes a copy of test/fuzz/corpus kept in
-# build/fuzz_corpus (the committed seeds are never modified); crash inputs
-# land in build/fuzz_artifacts/ and make fails.
+# libFuzzer targets (clang): fuzz_fit (the fit and the windowed search) and
+# fuzz_leaf (the compressed leaf codec, src/li_leaf.h).
+# `make fuzz [FUZZ_SECONDS=60]` runs each for half of FUZZ_SECONDS (at least
+# 1 s each) on a copy of its seeds (test/fuzz/corpus -> build/fuzz_corpus,
+# test/fuzz/corpus_leaf -> build/fuzz_corpus_leaf; the committed seeds are
+# never modified); crash inputs land in build/fuzz_artifacts/ (fuzz_leaf's
+# prefixed leaf-) and make fails.
 # ---------------------------------------------------------------------
 FUZZ_CXX ?= clang++-14
 FUZZ_SECONDS ?= 60
 FUZZ_CXXFLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	$(LI_WARN) -Isrc
+# libFuzzer reads -max_total_time=0 as "no limit": never pass 0
+FUZZ_FIT_SECONDS = $(shell s=$$(( ($(FUZZ_SECONDS) + 1) / 2 )); [ $$s -ge 1 ] || s=1; echo $$s)
+FUZZ_LEAF_SECONDS = $(shell s=$$(( $(FUZZ_SECONDS) / 2 )); [ $$s -ge 1 ] || s=1; echo $$s)
 
-$(BUILD_DIR)/fuzz_fit: test/fuzz/fuzz_fit.cpp $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/fuzz_fit: test/fuzz/fuzz_fit.cpp $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) test/fuzz/fuzz_fit.cpp $(CORE_SRCS) -o $@
 
+$(BUILD_DIR)/fuzz_leaf: test/fuzz/fuzz_leaf.cpp $(CORE_SRCS) src/li_core.h src/li_leaf.h
+	@mkdir -p $(BUILD_DIR)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) test/fuzz/fuzz_leaf.cpp $(CORE_SRCS) -o $@
+
 .PHONY: fuzz
-fuzz: $(BUILD_DIR)/fuzz_fit
-	@mkdir -p $(BUILD_DIR)/fuzz_corpus $(BUILD_DIR)/fuzz_artifacts
+fuzz: $(BUILD_DIR)/fuzz_fit $(BUILD_DIR)/fuzz_leaf
+	@mkdir -p $(BUILD_DIR)/fuzz_corpus $(BUILD_DIR)/fuzz_corpus_leaf \
+		$(BUILD_DIR)/fuzz_artifacts
 	cp test/fuzz/corpus/* $(BUILD_DIR)/fuzz_corpus/
-	$(BUILD_DIR)/fuzz_fit -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	cp test/fuzz/corpus_leaf/* $(BUILD_DIR)/fuzz_corpus_leaf/
+	$(BUILD_DIR)/fuzz_fit -max_total_time=$(FUZZ_FIT_SECONDS) -max_len=4096 \
 		-timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD_DIR)/fuzz_artifacts/ $(BUILD_DIR)/fuzz_corpus
+	$(BUILD_DIR)/fuzz_leaf -max_total_time=$(FUZZ_LEAF_SECONDS) -max_len=4096 \
+		-timeout=10 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD_DIR)/fuzz_artifacts/leaf- \
+		$(BUILD_DIR)/fuzz_corpus_leaf
 
 # ---------------------------------------------------------------------
 # Micro-benchmark of the C++ core in memory (Google Benchmark from Debian's
@@ -114,7 +130,7 @@ fuzz: $(BUILD_DIR)/fuzz_fit
 # ---------------------------------------------------------------------
 MICRO_ARGS ?=
 
-$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h
+$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O2 $(LI_WARN) -Isrc bench/micro/micro_bench.cpp \
 		$(CORE_SRCS) -lbenchmark -lpthread -o $@

@@ -284,8 +284,11 @@ li_status	li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 
 /*
  * The number m <= min(n, LI_CLEAF_MAX) of leading entries to put in one
- * block of at most budget bytes: the largest m found by a binary search on
- * the block size (at least 1 when n >= 1).
+ * block of at most budget bytes, found by an interpolation search on the
+ * planned size: m entries fit the budget and m + 1 do not (unless m is
+ * min(n, LI_CLEAF_MAX)); 0 when n is 0 or not even one entry fits (a
+ * one-entry block takes 104 bytes).  (The size is not monotone in m: the
+ * line changes with the entries; a larger m may fit too.)
  */
 uint32_t	li_cleaf_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 						 size_t budget) LI_NOEXCEPT;
@@ -293,9 +296,10 @@ uint32_t	li_cleaf_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 /*
  * The same, with room kept for a tail of unsorted entries after the block
  * (LI_TAIL_ENTRY_BYTES each): m entries need block bytes plus
- * ceil(m * tail_num / tail_den) tail entries within avail bytes.  A
- * fillfactor f% keeps room for (100 - f) / f more entries, as a btree leaf
- * filled to f% has room for that many more tuples.
+ * ceil(m * tail_num / tail_den) tail entries within avail bytes (same
+ * contract: 0 when not even one entry fits).  A fillfactor f% keeps room
+ * for (100 - f) / f more entries, as a btree leaf filled to f% has room
+ * for that many more tuples.
  */
 #define LI_TAIL_ENTRY_BYTES 14
 uint32_t	li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,

@@ -15,6 +15,26 @@
  *                                   (counters learned_ns, std_ns, ratio:
  *                                   medians over the blocks; see BM_paired)
  *
+ * Compressed leaves (src/li_leaf.h), per key set (uniform, dense,
+ * timeseries, dups100) and TID layout (random, heap): 64 consecutive leaves
+ * of li_cleaf_fit_tail(8152 bytes, fillfactor 95's tail room) entries each
+ * (counters bytes_per_entry, entries per leaf, key_bits / tid_bits per
+ * entry and mean widest group key_max / tid_max, from li_cleaf_get_widths)
+ *   leaf_key_at/<k>/<t>             li_cleaf_key_at of a random entry (ns)
+ *   leaf_lower_bound/<k>/<t>/<p>    li_cleaf_lower_bound, window of 66
+ *                                   entries holding the answer, present or
+ *                                   absent keys (ns/lookup)
+ *   leaf_lower_bound_plain/...      std::lower_bound in the same window of
+ *                                   the uncompressed keys
+ *   leaf_tid_at/<k>/<t>             li_cleaf_tid_at, sequential (ns/TID)
+ *   leaf_encode/<k>/<t>             li_cleaf_encode of one leaf (counter
+ *                                   ns_per_entry)
+ *   leaf_fit/<k>/<t>                li_cleaf_fit_tail from a leaf's first
+ *                                   entry over up to 16384 entries
+ *                                   (counter ns_per_entry)
+ *   leaf_fit_writer/<k>/<t>         the writer's call: first over
+ *                                   2 * the previous leaf's count + 64
+ *
  * Data sets are generated deterministically (fixed seeds, std::mt19937_64);
  * see bench/micro/README.md.  1M keys by default; LI_MICRO_BIG=1 adds 10M.
  *
@@ -36,6 +56,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -44,6 +65,7 @@
 #include <vector>
 
 #include "li_core.h"
+#include "li_leaf.h"
 
 namespace
 {
@@ -546,6 +568,507 @@ BM_paired(benchmark::State &state, std::string name, size_t n, uint32_t eps)
 	state.counters["ratio"] = ml > 0 ? ms / ml : 0.0;
 }
 
+/* ---------------------------------------------------------------------
+ * Compressed leaves (src/li_leaf.h): kLeafCount consecutive leaves of
+ * li_cleaf_fit_tail(kLeafAvail, kLeafTailNum / kLeafTailDen) entries each,
+ * cut from a key set and a TID layout as the writer cuts them at
+ * fillfactor 95; see bench/micro/README.md.
+ * ------------------------------------------------------------------- */
+const char *const kLeafKeys[] = {"uniform", "dense", "timeseries", "dups100"};
+const char *const kLeafTids[] = {"random", "heap"};
+constexpr size_t kLeafAvail = 8152;	/* LEARNED_ENTRY_AVAIL of an 8 kB page */
+constexpr uint32_t kLeafTailNum = 5;	/* fillfactor 95: (100 - 95) / 95 */
+constexpr uint32_t kLeafTailDen = 95;
+constexpr size_t kLeafPending = 16384;	/* the writer's pending entries */
+constexpr size_t kLeafCount = 64;
+constexpr size_t kLeafSource = kLeafCount * LI_CLEAF_MAX;	/* keys cut */
+constexpr size_t kLeafProbes = size_t(1) << 16;	/* power of two */
+
+/* kLeafSource sorted keys of a leaf data set; false if unknown */
+bool
+leaf_keys(const std::string &name, std::vector<uint64_t> &keys)
+{
+	keys.clear();
+	keys.reserve(kLeafSource);
+	if (name == "uniform")
+	{
+		/* the middle of a sorted set of 10M uniform 64-bit keys */
+		const size_t big = 10000000;
+		std::vector<uint64_t> all(big);
+		std::mt19937_64 rng(1001);
+
+		for (auto &k : all)
+			k = rng();
+		std::sort(all.begin(), all.end());
+		keys.assign(all.begin() + (big - kLeafSource) / 2,
+					all.begin() + (big + kLeafSource) / 2);
+	}
+	else if (name == "dense")
+	{
+		for (size_t i = 0; i < kLeafSource; i++)
+			keys.push_back(UINT64_C(1000000000) + i);
+	}
+	else if (name == "timeseries")
+	{
+		/* ns timestamps, 1 ms apart, each up to 1 us late */
+		std::mt19937_64 rng(1011);
+		const uint64_t t0 = UINT64_C(1700000000000000000);
+
+		for (size_t i = 0; i < kLeafSource; i++)
+			keys.push_back(t0 + i * 1000000 + rng() % 1000);
+	}
+	else if (name == "dups100")
+	{
+		/* random 40-bit values, 100 copies each */
+		std::mt19937_64 rng(1012);
+		size_t		d = kLeafSource / 100 + 1;
+		std::vector<uint64_t> vals;
+
+		while (vals.size() < d)
+		{
+			for (size_t i = vals.size(); i < d; i++)
+				vals.push_back(rng() >> 24);
+			std::sort(vals.begin(), vals.end());
+			vals.erase(std::unique(vals.begin(), vals.end()), vals.end());
+		}
+		for (size_t i = 0; i < kLeafSource; i++)
+			keys.push_back(vals[i / 100]);
+	}
+	else
+		return false;
+	return true;
+}
+
+/* TIDs of n entries: random heap order or key-ordered heap */
+void
+leaf_tids(const std::string &name, size_t n, std::vector<uint16_t> &tids)
+{
+	std::mt19937_64 rng(1013);
+
+	tids.resize(3 * n);
+	for (size_t i = 0; i < n; i++)
+	{
+		uint32_t	blk;
+		uint16_t	off;
+
+		if (name == "random")
+		{
+			/* blocks up to 54,000, offsets up to 185 */
+			blk = (uint32_t) (rng() % 54000);
+			off = (uint16_t) (1 + rng() % 185);
+		}
+		else
+		{
+			/* consecutive: 185 a page */
+			blk = 1000 + (uint32_t) (i / 185);
+			off = (uint16_t) (1 + i % 185);
+		}
+		tids[3 * i] = (uint16_t) (blk >> 16);
+		tids[3 * i + 1] = (uint16_t) blk;
+		tids[3 * i + 2] = off;
+	}
+}
+
+/* the leaves of one (keys, TIDs) pair, with probes */
+struct LeafSet
+{
+	std::string keys_name,
+				tids_name;
+	std::string err;
+	std::vector<uint64_t> keys;
+	std::vector<uint16_t> tids;
+	std::vector<std::vector<uint8_t>> blocks;
+	std::vector<li_cleaf_view> views;
+	std::vector<size_t> first;	/* source index of each leaf's entry 0 */
+	size_t		entries = 0,
+				bytes = 0;
+	uint64_t	key_bits = 0,	/* li_cleaf_get_widths, summed */
+				tid_bits = 0;
+	double		key_max = 0,	/* mean widest group */
+				tid_max = 0;
+};
+
+/* li_cleaf_fit_tail over up to n entries from pos, as the writer asks it */
+uint32_t
+leaf_fit(const LeafSet &s, size_t pos, size_t n)
+{
+	n = std::min(n, s.keys.size() - pos);
+	return li_cleaf_fit_tail(s.keys.data() + pos, s.tids.data() + 3 * pos,
+							 (uint32_t) n, kLeafAvail, kLeafTailNum, kLeafTailDen);
+}
+
+std::unique_ptr<LeafSet> g_leaf;
+
+/* build (or reuse) the leaves of keys_name x tids_name */
+LeafSet &
+get_leafset(const std::string &kn, const std::string &tn)
+{
+	if (g_leaf && g_leaf->keys_name == kn && g_leaf->tids_name == tn)
+		return *g_leaf;
+	g_leaf.reset();
+	g_leaf.reset(new LeafSet);
+	LeafSet    &s = *g_leaf;
+
+	s.keys_name = kn;
+	s.tids_name = tn;
+	if (!leaf_keys(kn, s.keys))
+	{
+		s.err = "unknown leaf key set " + kn;
+		return s;
+	}
+	leaf_tids(tn, s.keys.size(), s.tids);
+	for (size_t pos = 0; s.blocks.size() < kLeafCount && pos < s.keys.size();)
+	{
+		uint32_t	m = leaf_fit(s, pos, kLeafPending);
+		size_t		nb = 0;
+		std::vector<uint8_t> b(kLeafAvail);
+
+		if (m == 0 ||
+			li_cleaf_encode(s.keys.data() + pos, s.tids.data() + 3 * pos, m,
+							b.data(), b.size(), &nb) != LI_OK ||
+			li_cleaf_validate(b.data(), nb) != LI_OK)
+		{
+			s.err = "li_cleaf_fit/encode failed";
+			return s;
+		}
+		b.resize(nb);
+		s.blocks.push_back(std::move(b));
+		s.first.push_back(pos);
+		s.entries += m;
+		s.bytes += nb;
+		pos += m;
+	}
+	for (auto &b : s.blocks)
+	{
+		li_cleaf_view v;
+
+		li_cleaf_widths w;
+
+		li_cleaf_open(b.data(), &v);
+		li_cleaf_get_widths(b.data(), &w);
+		s.views.push_back(v);
+		s.key_bits += w.key_bits;
+		s.tid_bits += w.tid_bits;
+		s.key_max += w.key_max;
+		s.tid_max += w.tid_max;
+	}
+	s.key_max /= (double) s.views.size();
+	s.tid_max /= (double) s.views.size();
+
+	/* sanity check (untimed): every key and TID decodes */
+	for (size_t l = 0; l < s.views.size(); l++)
+		for (uint32_t i = 0; i < s.views[l].n; i++)
+		{
+			uint16_t	t[3];
+			size_t		j = s.first[l] + i;
+
+			li_cleaf_tid_at(&s.views[l], i, t);
+			if (li_cleaf_key_at(&s.views[l], i) != s.keys[j] ||
+				std::memcmp(t, &s.tids[3 * j], sizeof(t)) != 0)
+			{
+				s.err = "a leaf does not decode to its entries";
+				return s;
+			}
+		}
+	return s;
+}
+
+/* the counters every leaf benchmark reports */
+void
+leaf_counters(benchmark::State &state, const LeafSet &s)
+{
+	state.counters["bytes_per_entry"] = (double) s.bytes / (double) s.entries;
+	state.counters["entries"] = (double) s.entries / (double) s.blocks.size();
+	state.counters["key_bits"] = (double) s.key_bits / (double) s.entries;
+	state.counters["tid_bits"] = (double) s.tid_bits / (double) s.entries;
+	state.counters["key_max"] = s.key_max;
+	state.counters["tid_max"] = s.tid_max;
+}
+
+/* li_cleaf_key_at of a random entry of a random leaf */
+void
+BM_leaf_key_at(benchmark::State &state, std::string kn, std::string tn)
+{
+	LeafSet    &s = get_leafset(kn, tn);
+
+	if (!s.err.empty())
+	{
+		state.SkipWithError(s.err.c_str());
+		return;
+	}
+	struct Probe
+	{
+		const li_cleaf_view *v;
+		uint32_t	i;
+	};
+	std::vector<Probe> probes(kLeafProbes);
+	std::mt19937_64 rng(21);
+
+	for (auto &p : probes)
+	{
+		p.v = &s.views[rng() % s.views.size()];
+		p.i = (uint32_t) (rng() % p.v->n);
+	}
+	size_t		q = 0;
+
+	for (auto _ : state)
+	{
+		const Probe &p = probes[q++ & (kLeafProbes - 1)];
+		uint64_t	k = li_cleaf_key_at(p.v, p.i);
+
+		benchmark::DoNotOptimize(k);
+	}
+	state.SetItemsProcessed(state.iterations());
+	leaf_counters(state, s);
+}
+
+/* a lookup: leaf, key, model-like window of 66 entries, expected answer */
+struct LeafProbe
+{
+	const li_cleaf_view *v;
+	const uint64_t *keys;		/* the leaf's uncompressed keys */
+	uint64_t	key;
+	int64_t		lo,
+				hi;
+	uint32_t	expect;
+};
+
+/*
+ * kLeafProbes lookups of present keys (or of absent ones: strictly between
+ * two neighbours), window [lb + d - 33, lb + d + 33), d uniform in
+ * [-32, 32]: the answer is always inside, as with an epsilon-32 model
+ */
+bool
+leaf_probes(const LeafSet &s, bool absent, std::vector<LeafProbe> &out)
+{
+	std::mt19937_64 rng(absent ? 23 : 22);
+	std::vector<std::vector<uint32_t>> gaps(s.views.size());
+	size_t		ngaps = 0;
+
+	/* absent keys: the entries i followed by a gap of 2 or more */
+	for (size_t l = 0; absent && l < s.views.size(); l++)
+	{
+		const uint64_t *k = s.keys.data() + s.first[l];
+
+		for (uint32_t i = 0; i + 1 < s.views[l].n; i++)
+			if (k[i + 1] - k[i] >= 2)
+				gaps[l].push_back(i);
+		ngaps += gaps[l].size();
+	}
+	if (absent && ngaps == 0)
+		return false;
+	out.clear();
+	while (out.size() < kLeafProbes)
+	{
+		size_t		l = rng() % s.views.size();
+		const li_cleaf_view *v = &s.views[l];
+		const uint64_t *k = s.keys.data() + s.first[l];
+		uint32_t	i = (uint32_t) (rng() % v->n);
+		uint64_t	key = k[i];
+
+		if (absent)
+		{
+			if (gaps[l].empty())
+				continue;
+			i = gaps[l][rng() % gaps[l].size()];
+			key = k[i] + 1 + rng() % (k[i + 1] - k[i] - 1);
+		}
+		uint32_t	lb = (uint32_t) (std::lower_bound(k, k + v->n, key) - k);
+		int64_t		d = (int64_t) (rng() % 65) - 32;
+		LeafProbe	p = {v, k, key, (int64_t) lb + d - 33, (int64_t) lb + d + 33, lb};
+
+		out.push_back(p);
+	}
+	return true;
+}
+
+/* li_cleaf_lower_bound with a 66-entry window (present or absent keys) */
+void
+BM_leaf_lower_bound(benchmark::State &state, std::string kn, std::string tn,
+					bool absent)
+{
+	LeafSet    &s = get_leafset(kn, tn);
+	std::vector<LeafProbe> probes;
+
+	if (!s.err.empty())
+	{
+		state.SkipWithError(s.err.c_str());
+		return;
+	}
+	if (!leaf_probes(s, absent, probes))
+	{
+		state.SkipWithError("no absent key lies inside a leaf of this set");
+		return;
+	}
+	/* sanity check (untimed): exact, and the window is used */
+	for (const LeafProbe &p : probes)
+	{
+		int			used = 0;
+
+		if (li_cleaf_lower_bound(p.v, p.key, p.lo, p.hi, &used) != p.expect || !used)
+		{
+			state.SkipWithError("li_cleaf_lower_bound returned a wrong position");
+			return;
+		}
+	}
+	size_t		q = 0;
+
+	for (auto _ : state)
+	{
+		const LeafProbe &p = probes[q++ & (kLeafProbes - 1)];
+		uint32_t	r = li_cleaf_lower_bound(p.v, p.key, p.lo, p.hi, nullptr);
+
+		benchmark::DoNotOptimize(r);
+	}
+	state.SetItemsProcessed(state.iterations());
+	leaf_counters(state, s);
+}
+
+/* the same lookups on the uncompressed keys: std::lower_bound in the window */
+void
+BM_leaf_lower_bound_plain(benchmark::State &state, std::string kn,
+						  std::string tn)
+{
+	LeafSet    &s = get_leafset(kn, tn);
+	std::vector<LeafProbe> probes;
+
+	if (!s.err.empty() || !leaf_probes(s, false, probes))
+	{
+		state.SkipWithError(s.err.empty() ? "no probes" : s.err.c_str());
+		return;
+	}
+	size_t		q = 0;
+
+	for (auto _ : state)
+	{
+		const LeafProbe &p = probes[q++ & (kLeafProbes - 1)];
+		int64_t		lo = std::max<int64_t>(p.lo, 0);
+		int64_t		hi = std::min<int64_t>(p.hi, p.v->n);
+		const uint64_t *r = std::lower_bound(p.keys + lo, p.keys + hi, p.key);
+
+		benchmark::DoNotOptimize(r);
+	}
+	state.SetItemsProcessed(state.iterations());
+}
+
+/* li_cleaf_tid_at sequentially through every leaf (one TID an iteration) */
+void
+BM_leaf_tid_at(benchmark::State &state, std::string kn, std::string tn)
+{
+	LeafSet    &s = get_leafset(kn, tn);
+
+	if (!s.err.empty())
+	{
+		state.SkipWithError(s.err.c_str());
+		return;
+	}
+	size_t		l = 0;
+	uint32_t	i = 0;
+	int			live = 0;
+
+	for (auto _ : state)
+	{
+		uint16_t	t[3];
+
+		live += li_cleaf_tid_at(&s.views[l], i, t);
+		benchmark::DoNotOptimize(t);
+		if (++i == s.views[l].n)
+		{
+			i = 0;
+			l = (l + 1) % s.views.size();
+		}
+	}
+	benchmark::DoNotOptimize(live);
+	state.SetItemsProcessed(state.iterations());
+	leaf_counters(state, s);
+}
+
+/* CPU time of this thread, ns */
+double
+thread_cpu_ns()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+/* what BM_leaf_build times */
+enum LeafBuild
+{
+	LEAF_ENCODE,				/* li_cleaf_encode of the leaf's entries */
+	LEAF_FIT,					/* li_cleaf_fit_tail over up to 16384 */
+	LEAF_FIT_WRITER				/* the writer's: bounded near the last count */
+};
+
+/*
+ * li_cleaf_encode of one leaf (round robin over the leaves), or
+ * li_cleaf_fit_tail from a leaf's first entry (LEAF_FIT: over the 16384
+ * entries the writer keeps pending; LEAF_FIT_WRITER: as
+ * writer_leaf_count, first over 2 * the previous leaf's count + 64, then
+ * over all if that all fitted); ns_per_entry = thread CPU time / entries;
+ * for the writer's way, counter differs = share of leaves where it cut
+ * another count than LEAF_FIT
+ */
+void
+BM_leaf_build(benchmark::State &state, std::string kn, std::string tn,
+			  LeafBuild what)
+{
+	LeafSet    &s = get_leafset(kn, tn);
+
+	if (!s.err.empty())
+	{
+		state.SkipWithError(s.err.c_str());
+		return;
+	}
+	std::vector<uint8_t> out(kLeafAvail);
+	size_t		l = 0,
+				done = 0,
+				differs = 0,
+				fits = 0;
+	bool		ok = true;
+	double		t0 = thread_cpu_ns();
+
+	for (auto _ : state)
+	{
+		size_t		pos = s.first[l];
+		size_t		nb = 0;
+
+		if (what == LEAF_FIT)
+			ok = ok && leaf_fit(s, pos, kLeafPending) == s.views[l].n;
+		else if (what == LEAF_FIT_WRITER)
+		{
+			size_t		rest = std::min(kLeafPending, s.keys.size() - pos);
+			size_t		probe = std::min<size_t>(rest, 2 * s.views[l ? l - 1 : 0].n + 64);
+			uint32_t	m = leaf_fit(s, pos, probe);
+
+			if (m == probe && probe < rest)
+				m = leaf_fit(s, pos, rest);
+			differs += m != s.views[l].n;
+			fits++;
+		}
+		else
+			ok = ok && li_cleaf_encode(s.keys.data() + pos, s.tids.data() + 3 * pos,
+									   s.views[l].n, out.data(), out.size(), &nb) == LI_OK;
+		benchmark::DoNotOptimize(out.data());
+		benchmark::ClobberMemory();
+		done += s.views[l].n;
+		l = (l + 1) % s.views.size();
+	}
+	double		t1 = thread_cpu_ns();
+
+	if (!ok)
+	{
+		state.SkipWithError("li_cleaf_fit/encode failed");
+		return;
+	}
+	state.SetItemsProcessed((int64_t) done);
+	state.counters["ns_per_entry"] = done ? (t1 - t0) / (double) done : 0.0;
+	if (what == LEAF_FIT_WRITER)
+		state.counters["differs"] = fits ? (double) differs / (double) fits : 0.0;
+	leaf_counters(state, s);
+}
+
 int
 dump_model(const std::string &dir, const std::string &name, size_t n,
 		   uint32_t eps, size_t npoints)
@@ -735,6 +1258,44 @@ main(int argc, char **argv)
 											 BM_paired, name, n, eps)
 					->MinTime(min_time);
 			}
+		}
+
+	/* compressed leaves: every key set x TID layout */
+	for (const char *kn : kLeafKeys)
+		for (const char *tn : kLeafTids)
+		{
+			std::string k = kn,
+						t = tn;
+			std::string sfx = k + "/" + t;
+
+			benchmark::RegisterBenchmark(("leaf_key_at/" + sfx).c_str(),
+										 BM_leaf_key_at, k, t)
+				->MinTime(min_time);
+			benchmark::RegisterBenchmark(("leaf_lower_bound/" + sfx + "/present").c_str(),
+										 BM_leaf_lower_bound, k, t, false)
+				->MinTime(min_time);
+			if (k != "dense")	/* dense keys leave no absent key inside */
+				benchmark::RegisterBenchmark(("leaf_lower_bound/" + sfx + "/absent").c_str(),
+											 BM_leaf_lower_bound, k, t, true)
+					->MinTime(min_time);
+			benchmark::RegisterBenchmark(("leaf_lower_bound_plain/" + sfx + "/present").c_str(),
+										 BM_leaf_lower_bound_plain, k, t)
+				->MinTime(min_time);
+			benchmark::RegisterBenchmark(("leaf_tid_at/" + sfx).c_str(),
+										 BM_leaf_tid_at, k, t)
+				->MinTime(min_time);
+			benchmark::RegisterBenchmark(("leaf_encode/" + sfx).c_str(),
+										 BM_leaf_build, k, t, LEAF_ENCODE)
+				->MinTime(min_time)
+				->Unit(benchmark::kMicrosecond);
+			benchmark::RegisterBenchmark(("leaf_fit/" + sfx).c_str(),
+										 BM_leaf_build, k, t, LEAF_FIT)
+				->MinTime(min_time)
+				->Unit(benchmark::kMicrosecond);
+			benchmark::RegisterBenchmark(("leaf_fit_writer/" + sfx).c_str(),
+										 BM_leaf_build, k, t, LEAF_FIT_WRITER)
+				->MinTime(min_time)
+				->Unit(benchmark::kMicrosecond);
 		}
 
 	benchmark::Initialize(&argc, argv);

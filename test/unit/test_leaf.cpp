@@ -1,0 +1,1971 @@
+/*
+ * test_leaf.cpp -- the compressed leaf codec (src/li_leaf.h, the group
+ * codec of leaf format 2): round trip of every key, TID and tombstone, the
+ * exact in-leaf lower bound for any window, group widths on adversarial
+ * keys and TIDs (dense keys and a heap in key order need no or few bits, a
+ * step in the data costs one group offset), tombstones in place,
+ * li_cleaf_fit / li_cleaf_fit_tail's budget, encode's argument checks and
+ * li_cleaf_validate on blocks wrong in one field at a time.
+ *
+ * Blocks live in std::vector buffers of exactly their size, so that the ASan
+ * run (LI_TEST_SCALE=small, fewer random leaves) catches a read past a block.
+ */
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "li_leaf.h"
+
+namespace
+{
+
+/* true for the ASan run */
+bool
+small_scale()
+{
+	const char *s = std::getenv("LI_TEST_SCALE");
+
+	return s != nullptr && std::strcmp(s, "small") == 0;
+}
+
+/* bits needed to write v (0 for 0) */
+uint32_t
+bitw(uint64_t v)
+{
+	return v == 0 ? 0 : 64 - (uint32_t) __builtin_clzll(v);
+}
+
+/* sorted keys and their TIDs (3 uint16 each), as the codec takes them */
+struct Entries
+{
+	std::vector<uint64_t> keys;
+	std::vector<uint16_t> tids;
+
+	uint32_t	n() const { return (uint32_t) keys.size(); }
+};
+
+/* block number of TID i */
+uint32_t
+blk_of(const uint16_t *t)
+{
+	return ((uint32_t) t[0] << 16) | t[1];
+}
+
+/* append one entry */
+void
+push(Entries &e, uint64_t key, uint32_t blk, uint16_t off)
+{
+	e.keys.push_back(key);
+	e.tids.push_back((uint16_t) (blk >> 16));
+	e.tids.push_back((uint16_t) (blk & 0xffff));
+	e.tids.push_back(off);
+}
+
+/* overwrite the TID of entry i */
+void
+set_tid(Entries &e, size_t i, uint32_t blk, uint16_t off)
+{
+	e.tids[3 * i] = (uint16_t) (blk >> 16);
+	e.tids[3 * i + 1] = (uint16_t) (blk & 0xffff);
+	e.tids[3 * i + 2] = off;
+}
+
+/* the header li_cleaf_plan gives (expects LI_OK) */
+li_cleaf_hdr
+plan_of(const Entries &e)
+{
+	li_cleaf_hdr h;
+
+	EXPECT_EQ(li_cleaf_plan(e.keys.data(), e.tids.data(), e.n(), &h), LI_OK);
+	return h;
+}
+
+/* the header stored in a block */
+li_cleaf_hdr
+hdr_of(const std::vector<uint8_t> &block)
+{
+	li_cleaf_hdr h;
+
+	std::memcpy(&h, block.data(), sizeof(h));
+	return h;
+}
+
+/* li_cleaf_get_widths of a block */
+li_cleaf_widths
+widths_of(const std::vector<uint8_t> &block)
+{
+	li_cleaf_widths w;
+
+	li_cleaf_get_widths(block.data(), &w);
+	return w;
+}
+
+/* encode e into a buffer of exactly the block's size; false on failure */
+bool
+encode(const Entries &e, std::vector<uint8_t> &block)
+{
+	li_cleaf_hdr h;
+	size_t		bytes = 0;
+
+	if (li_cleaf_plan(e.keys.data(), e.tids.data(), e.n(), &h) != LI_OK)
+	{
+		ADD_FAILURE() << "li_cleaf_plan failed, n=" << e.n();
+		return false;
+	}
+	block.assign(h.bytes, 0xA5);
+	li_status	st = li_cleaf_encode(e.keys.data(), e.tids.data(), e.n(),
+									 block.data(), block.size(), &bytes);
+
+	if (st != LI_OK || bytes != h.bytes)
+	{
+		ADD_FAILURE() << "li_cleaf_encode: status " << st << " bytes " << bytes
+					  << " planned " << h.bytes << " n=" << e.n();
+		return false;
+	}
+	return true;
+}
+
+/* the widths of e's encoded block */
+li_cleaf_widths
+widths_of(const Entries &e)
+{
+	std::vector<uint8_t> block;
+	li_cleaf_widths w = {0, 0, 0, 0};
+
+	if (encode(e, block))
+		w = widths_of(block);
+	return w;
+}
+
+/* std::lower_bound position of key */
+uint32_t
+std_lb(const std::vector<uint64_t> &keys, uint64_t key)
+{
+	return (uint32_t) (std::lower_bound(keys.begin(), keys.end(), key) -
+					   keys.begin());
+}
+
+/* the width of group g of a column (from its group table) */
+uint32_t
+group_width(const li_cview &c, uint32_t g)
+{
+	uint32_t	meta;
+
+	std::memcpy(&meta, c.table + (size_t) g * 4, sizeof(meta));
+	return meta >> 24;
+}
+
+/*
+ * One column's group tables are tight and in order: positions follow each
+ * other and add up to res_bits, every group's smallest residual is 0 and
+ * its largest needs exactly the group's width, the smallest group offset
+ * is 0 and the largest needs exactly gw bits (no bit wasted).
+ */
+void
+check_column_tight(const li_cview &c, const li_ccol &hc, uint32_t n,
+				   const char *what)
+{
+	uint64_t	pos = 0,
+				omin = UINT64_MAX,
+				omax = 0;
+
+	for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+	{
+		uint32_t	meta;
+		uint32_t	len = std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP);
+		uint64_t	umin = UINT64_MAX,
+					umax = 0,
+					o;
+
+		std::memcpy(&meta, c.table + (size_t) g * 4, sizeof(meta));
+		uint32_t	w = meta >> 24;
+
+		ASSERT_LE(w, 64u) << what << " group " << g;
+		ASSERT_EQ(meta & 0xFFFFFF, pos) << what << " group " << g;
+		for (uint32_t j = 0; j < len; j++)
+		{
+			uint64_t	u = li_bits_get(c.res, pos + (uint64_t) j * w, w);
+
+			umin = std::min(umin, u);
+			umax = std::max(umax, u);
+		}
+		ASSERT_EQ(umin, 0u) << what << " group " << g << ": smallest residual";
+		ASSERT_EQ(bitw(umax), w) << what << " group " << g << ": width not tight";
+		o = li_bits_get(c.goff, (uint64_t) g * c.gw, c.gw);
+		omin = std::min(omin, o);
+		omax = std::max(omax, o);
+		pos += (uint64_t) len * w;
+	}
+	ASSERT_EQ(pos, hc.res_bits) << what;
+	if (n > 0)
+	{
+		ASSERT_EQ(omin, 0u) << what << ": smallest group offset";
+		ASSERT_EQ(bitw(omax), c.gw) << what << ": group offset width not tight";
+	}
+}
+
+/* both columns of a block are tight (check_column_tight) */
+void
+check_tight(const std::vector<uint8_t> &block)
+{
+	li_cleaf_view v;
+	li_cleaf_hdr h = hdr_of(block);
+
+	li_cleaf_open(block.data(), &v);
+	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.key, h.key, v.n, "key"));
+	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.tid, h.tid, v.n, "TID"));
+}
+
+/*
+ * The block decodes to exactly e: validate accepts it, every key_at and
+ * tid_at (block, offset, liveness) and tombstone bit matches, decode_keys
+ * too, the header is li_cleaf_plan's of e (or of `planned`: the entries
+ * before kills) and li_cleaf_get_widths agrees with the group tables.
+ */
+void
+check_round_trip(const Entries &e, const std::vector<uint8_t> &block,
+				 const Entries *planned = nullptr)
+{
+	li_cleaf_view v;
+	li_cleaf_hdr h = plan_of(planned ? *planned : e);
+	const uint32_t n = e.n();
+	const uint32_t ng = li_cleaf_ngroups(n);
+
+	ASSERT_EQ(li_cleaf_validate(block.data(), block.size()), LI_OK);
+	ASSERT_EQ(block.size() % 8, 0u);
+	ASSERT_EQ(block.size(), (size_t) h.bytes);
+	ASSERT_EQ(std::memcmp(block.data(), &h, sizeof(h)), 0)
+		<< "stored header differs from li_cleaf_plan's";
+	li_cleaf_open(block.data(), &v);
+	ASSERT_EQ(v.n, n);
+	ASSERT_EQ(v.mult, h.mult);
+	ASSERT_EQ(v.bytes, h.bytes);
+	ASSERT_EQ(v.key.gw, (uint32_t) h.kgw);
+	ASSERT_EQ(v.tid.gw, (uint32_t) h.tgw);
+
+	/* the widths reported for statistics */
+	li_cleaf_widths w = widths_of(block);
+	uint32_t	kmax = 0,
+				tmax = 0;
+
+	for (uint32_t g = 0; g < ng; g++)
+	{
+		kmax = std::max(kmax, group_width(v.key, g));
+		tmax = std::max(tmax, group_width(v.tid, g));
+	}
+	ASSERT_EQ(w.key_max, kmax);
+	ASSERT_EQ(w.tid_max, tmax);
+	ASSERT_LE(w.key_max, 64u);
+	ASSERT_LE(w.tid_max, 64u);
+	ASSERT_EQ(w.key_bits, h.key.res_bits + (uint64_t) ng * (32 + h.kgw));
+	ASSERT_EQ(w.tid_bits, h.tid.res_bits + (uint64_t) ng * (32 + h.tgw));
+
+	for (uint32_t i = 0; i < n; i++)
+	{
+		uint16_t	t[3] = {1, 1, 1};
+		int			live = li_cleaf_tid_at(&v, i, t);
+
+		ASSERT_EQ(li_cleaf_key_at(&v, i), e.keys[i]) << "key " << i << " of " << n;
+		ASSERT_EQ(blk_of(t), blk_of(&e.tids[3 * i])) << "block of TID " << i << " of " << n;
+		ASSERT_EQ(t[2], e.tids[3 * i + 2]) << "offset of TID " << i << " of " << n;
+		ASSERT_EQ(live, e.tids[3 * i + 2] != 0 ? 1 : 0) << "liveness of " << i;
+		ASSERT_EQ(li_cleaf_dead(&v, i), live ? 0 : 1) << "tombstone bit of " << i;
+	}
+	std::vector<uint64_t> dec(n + 1, 0x5A5A);
+
+	li_cleaf_decode_keys(&v, dec.data());
+	ASSERT_EQ(dec[n], 0x5A5Au) << "decode_keys wrote past n";
+	dec.resize(n);
+	ASSERT_EQ(dec, e.keys);
+}
+
+/* the windows to try for a key whose lower bound is lb among n entries */
+std::vector<std::pair<int64_t, int64_t>>
+windows_for(int64_t lb, int64_t n)
+{
+	return {
+		/* right: the answer is inside (or on a border) */
+		{lb, lb}, {lb - 1, lb + 1}, {lb, lb + 1}, {lb - 1, lb},
+		{lb - 33, lb + 33}, {0, n}, {lb - 1000, lb + 1000},
+		/* too small, off to the left or to the right */
+		{lb - 10, lb - 1}, {lb - 2, lb - 1}, {lb + 1, lb + 2},
+		{lb + 1, lb + 10}, {lb - 65, lb - 33}, {lb + 33, lb + 66},
+		/* empty elsewhere, inverted */
+		{lb - 1, lb - 1}, {lb + 1, lb + 1}, {0, 0}, {n, n},
+		{lb + 5, lb - 5}, {lb, lb - 1},
+		/* negative, beyond n, extremes */
+		{-5, -1}, {-100, lb}, {-1, 0}, {n + 1, n + 10}, {lb, n + 100},
+		{n + 1, n + 1}, {INT64_MIN, INT64_MIN}, {INT64_MIN, INT64_MAX},
+		{INT64_MAX, INT64_MAX}, {INT64_MAX, INT64_MIN}, {INT64_MIN, lb},
+		{lb, INT64_MAX}, {INT64_MIN, -1}, {n, INT64_MAX},
+	};
+}
+
+/*
+ * li_cleaf_lower_bound of key equals std::lower_bound for every window of
+ * windows_for(), and uses the window exactly when the clamped window holds
+ * the answer; false after the first mismatch (reported).
+ */
+bool
+check_key(const std::vector<uint64_t> &keys, const li_cleaf_view *v,
+		  uint64_t key)
+{
+	const int64_t n = (int64_t) keys.size();
+	const uint32_t lb = std_lb(keys, key);
+
+	if (li_cleaf_lower_bound_in(v, key, 0, v->n) != lb)
+	{
+		ADD_FAILURE() << "lower_bound_in key=" << key << " expected " << lb;
+		return false;
+	}
+	for (auto w : windows_for(lb, n))
+	{
+		int			used = -1;
+		uint32_t	got = li_cleaf_lower_bound(v, key, w.first, w.second, &used);
+		int64_t		clo = std::max<int64_t>(w.first, 0);
+		int64_t		chi = std::min<int64_t>(w.second, n);
+		int			expect_used = (clo <= (int64_t) lb && (int64_t) lb <= chi);
+
+		if (got != lb || used != expect_used ||
+			li_cleaf_lower_bound(v, key, w.first, w.second, nullptr) != lb)
+		{
+			ADD_FAILURE() << "n=" << n << " key=" << key << " window [" << w.first
+						  << "," << w.second << "): got " << got << " used " << used
+						  << ", expected " << lb << " used " << expect_used;
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Exact lower bound for present keys, their neighbours (k-1, k+1, the
+ * midpoint to the next key) and 0 / UINT64_MAX; every distinct key up to
+ * max_probes of them (evenly spaced above that).
+ */
+void
+check_lower_bounds(const Entries &e, const std::vector<uint8_t> &block,
+				   size_t max_probes = 4096)
+{
+	li_cleaf_view v;
+	const std::vector<uint64_t> &keys = e.keys;
+	const size_t n = keys.size();
+	size_t		step = std::max<size_t>(1, n / max_probes);
+
+	li_cleaf_open(block.data(), &v);
+	if (!check_key(keys, &v, 0) || !check_key(keys, &v, UINT64_MAX) ||
+		!check_key(keys, &v, 1) || !check_key(keys, &v, UINT64_MAX - 1))
+		return;
+	for (size_t i = 0; i < n; i += step)
+	{
+		uint64_t	k = keys[i];
+		size_t		j = std_lb(keys, k);
+
+		if (!check_key(keys, &v, k) || !check_key(keys, &v, k - 1) ||
+			!check_key(keys, &v, k + 1))
+			return;
+		j = (size_t) (std::upper_bound(keys.begin(), keys.end(), k) - keys.begin());
+		if (j < n && !check_key(keys, &v, k + (keys[j] - k) / 2))
+			return;
+	}
+}
+/*
+ * encode, round trip, tight group tables, lower bounds: everything a leaf
+ * must satisfy
+ */
+void
+check_all(const Entries &e, size_t max_probes = 4096)
+{
+	std::vector<uint8_t> block;
+
+	ASSERT_TRUE(encode(e, block));
+	ASSERT_NO_FATAL_FAILURE(check_round_trip(e, block));
+	ASSERT_NO_FATAL_FAILURE(check_tight(block));
+	check_lower_bounds(e, block, max_probes);
+}
+
+/* random heap TIDs: blocks < 54000, offsets 1..291 */
+void
+random_tids(Entries &e, std::mt19937_64 &rng)
+{
+	e.tids.resize(3 * e.keys.size());
+	for (size_t i = 0; i < e.keys.size(); i++)
+		set_tid(e, i, (uint32_t) (rng() % 54000), (uint16_t) (1 + rng() % 291));
+}
+
+/* key-ordered heap TIDs: consecutive, 185 a page, from block b0 */
+void
+heap_order_tids(Entries &e, uint32_t b0)
+{
+	e.tids.resize(3 * e.keys.size());
+	for (size_t i = 0; i < e.keys.size(); i++)
+		set_tid(e, i, b0 + (uint32_t) (i / 185), (uint16_t) (1 + i % 185));
+}
+
+/* n sorted keys of one of several adversarial shapes */
+std::vector<uint64_t>
+random_keys(std::mt19937_64 &rng, uint32_t n, int shape)
+{
+	std::vector<uint64_t> k(n);
+	uint64_t	start = rng();
+
+	switch (shape)
+	{
+		case 0:					/* uniform 64-bit */
+			for (auto &x : k)
+				x = rng();
+			break;
+		case 1:					/* extremes of both domains, and random */
+			{
+				static const uint64_t ext[] = {
+					0, 1, 2, UINT64_MAX, UINT64_MAX - 1, UINT64_C(1) << 63,
+					(UINT64_C(1) << 63) - 1, li_encode_int64(INT64_MIN),
+					li_encode_int64(INT64_MAX), li_encode_int64(0),
+					li_encode_int64(-1), li_encode_int64(1)};
+
+				for (auto &x : k)
+					x = (rng() % 3) ? ext[rng() % 12] : rng();
+			}
+			break;
+		case 2:					/* dense run from a random start */
+			for (uint32_t i = 0; i < n; i++)
+				k[i] = start + i;
+			break;
+		case 3:					/* time series: step, jitter, pauses */
+			{
+				uint64_t	step = 1 + rng() % 1000000;
+				uint64_t	jit = rng() % (step + 1);
+				uint64_t	t = rng() >> 2;
+
+				for (auto &x : k)
+				{
+					t += step + (rng() % 50 == 0 ? rng() % (step * 1000) : 0);
+					x = t + (jit ? rng() % jit : 0);
+				}
+			}
+			break;
+		case 4:					/* few distinct values, long runs */
+			{
+				uint64_t	d = 1 + rng() % 8;
+
+				for (auto &x : k)
+					x = start + (rng() % d) * (rng() % 2 ? 1 : (UINT64_C(1) << 40));
+			}
+			break;
+		case 5:					/* clusters with huge gaps */
+			for (auto &x : k)
+				x = (rng() % 4) * (UINT64_MAX / 4) + rng() % 100;
+			break;
+		default:				/* small range near one end */
+			for (auto &x : k)
+				x = (rng() % 2) ? rng() % 1000 : UINT64_MAX - rng() % 1000;
+			break;
+	}
+	std::sort(k.begin(), k.end());
+	return k;
+}
+
+const int kShapes = 7;
+
+
+/* ---------------------------------------------------------------------
+ * round trip and lower bound on adversarial inputs
+ * ------------------------------------------------------------------- */
+
+/* an empty leaf: plan, encode, validate, lower bound 0 for any window */
+TEST(Leaf, Empty)
+{
+	Entries		e;
+	li_cleaf_hdr h = plan_of(e);
+
+	EXPECT_EQ(h.n, 0);
+	EXPECT_EQ(h.version, LI_CLEAF_VERSION);
+	EXPECT_EQ(h.kgw, 0);
+	EXPECT_EQ(h.tgw, 0);
+	EXPECT_EQ(h.mult, 1u);
+	EXPECT_EQ(h.key.res_bits, 0u);
+	EXPECT_EQ(h.tid.res_bits, 0u);
+	EXPECT_EQ(h.bytes, li_cleaf_bytes(0, 0, 0, 0, 0));
+	EXPECT_EQ(h.bytes, 88u);
+	EXPECT_EQ(li_cleaf_plan(nullptr, nullptr, 0, &h), LI_OK);
+	EXPECT_EQ(li_cleaf_fit(nullptr, nullptr, 0, 7744), 0u);
+	EXPECT_EQ(li_cleaf_fit_tail(nullptr, nullptr, 0, 8152, 5, 95), 0u);
+
+	std::vector<uint8_t> block;
+
+	ASSERT_TRUE(encode(e, block));
+	check_round_trip(e, block);
+
+	li_cleaf_view v;
+	int			used = -1;
+
+	li_cleaf_open(block.data(), &v);
+	EXPECT_EQ(li_cleaf_lower_bound(&v, 5, 0, 0, &used), 0u);
+	EXPECT_EQ(used, 1);
+	EXPECT_EQ(li_cleaf_lower_bound(&v, 5, 1, 3, &used), 0u);
+	EXPECT_EQ(used, 0);
+	EXPECT_EQ(li_cleaf_lower_bound(&v, UINT64_MAX, INT64_MIN, INT64_MAX, &used), 0u);
+	EXPECT_EQ(used, 1);
+	check_lower_bounds(e, block);
+
+	li_cleaf_widths w = widths_of(block);
+
+	EXPECT_EQ(w.key_bits, 0u);
+	EXPECT_EQ(w.tid_bits, 0u);
+	EXPECT_EQ(w.key_max, 0u);
+	EXPECT_EQ(w.tid_max, 0u);
+}
+
+/* one entry, at either end of the key domain and in the middle: 0 bits */
+TEST(Leaf, OneKey)
+{
+	for (uint64_t key : {UINT64_C(0), UINT64_C(42), UINT64_MAX, UINT64_C(1) << 63})
+	{
+		Entries		e;
+
+		push(e, key, 7, 3);
+		li_cleaf_hdr h = plan_of(e);
+
+		EXPECT_EQ(h.kgw, 0) << key;
+		EXPECT_EQ(h.tgw, 0) << key;
+		EXPECT_EQ(h.mult, 4u) << key;
+		EXPECT_EQ(h.key.res_bits + h.tid.res_bits, 0u) << key;
+		EXPECT_EQ(h.bytes, li_cleaf_bytes(1, 0, 0, 0, 0)) << key;
+		EXPECT_EQ(h.bytes, 104u) << key;
+		check_all(e);
+	}
+}
+
+/* 0 and UINT64_MAX in one leaf; residuals that need all 64 bits */
+TEST(Leaf, Extremes64)
+{
+	Entries		e;
+
+	push(e, 0, 1, 1);
+	push(e, UINT64_MAX, 1, 2);
+	push(e, UINT64_MAX, 1, 3);
+	EXPECT_EQ(widths_of(e).key_max, 64u);
+	check_all(e);
+
+	e = Entries();
+	push(e, 0, 1, 1);
+	push(e, 0, 1, 2);
+	push(e, UINT64_MAX, 1, 3);
+	EXPECT_GE(widths_of(e).key_max, 63u);
+	check_all(e);
+
+	/* two keys: the line is exact whatever they are */
+	e = Entries();
+	push(e, 0, 1, 1);
+	push(e, UINT64_MAX, 1, 2);
+	EXPECT_EQ(widths_of(e).key_max, 0u);
+	EXPECT_EQ(plan_of(e).key.res_bits, 0u);
+	check_all(e);
+
+	/* 0 and UINT64_MAX in groups of their own, dense runs elsewhere */
+	e = Entries();
+	for (uint32_t i = 0; i < 64; i++)
+		push(e, i / 63 * 5, 1, (uint16_t) (1 + i));
+	for (uint32_t i = 0; i < 64; i++)
+		push(e, (UINT64_C(1) << 62) + i, 2, (uint16_t) (1 + i));
+	for (uint32_t i = 0; i < 64; i++)
+		push(e, UINT64_MAX - 63 + i, 3, (uint16_t) (1 + i));
+	e.keys[0] = 0;
+	e.keys.back() = UINT64_MAX;
+	check_all(e);
+
+	/* every int64 extreme, encoded, with duplicates, in one leaf */
+	e = Entries();
+	for (int64_t x : {INT64_MIN, INT64_MIN, INT64_MIN + 1, (int64_t) -1,
+			 (int64_t) 0, (int64_t) 0, (int64_t) 1, INT64_MAX - 1, INT64_MAX,
+			 INT64_MAX})
+		push(e, li_encode_int64(x), 100, 1);
+	check_all(e);
+
+	/* uint64 extremes and random keys, many leaf sizes */
+	std::mt19937_64 rng(4242);
+
+	for (uint32_t n : {3u, 4u, 5u, 17u, 64u, 65u, 127u, 500u, 3000u})
+	{
+		Entries		f;
+
+		f.keys = random_keys(rng, n, 1);
+		f.keys.front() = 0;
+		f.keys.back() = UINT64_MAX;
+		random_tids(f, rng);
+		check_all(f);
+	}
+}
+
+/* all keys equal: 0 key bits in every group, the lower bound is 0 or n */
+TEST(Leaf, AllEqual)
+{
+	for (uint64_t key : {UINT64_C(0), UINT64_C(12345), UINT64_MAX})
+		for (uint32_t n : {2u, 3u, 100u, (uint32_t) LI_CLEAF_MAX})
+		{
+			Entries		e;
+
+			for (uint32_t i = 0; i < n; i++)
+				push(e, key, i / 185, (uint16_t) (1 + i % 185));
+			li_cleaf_hdr h = plan_of(e);
+
+			EXPECT_EQ(widths_of(e).key_max, 0u) << "n=" << n << " key=" << key;
+			EXPECT_EQ(h.kgw, 0) << "n=" << n << " key=" << key;
+			EXPECT_EQ(h.key.res_bits, 0u) << "n=" << n << " key=" << key;
+			check_all(e);
+		}
+}
+
+/*
+ * dense keys (any start, any step): 0 residual bits in every group and no
+ * group offsets, so a key costs only its share of the group table
+ */
+TEST(Leaf, Dense)
+{
+	std::mt19937_64 rng(7);
+
+	for (uint64_t step : {UINT64_C(1), UINT64_C(2), UINT64_C(1000), UINT64_C(1) << 40})
+		for (uint32_t n : {2u, 3u, 64u, 65u, 552u, (uint32_t) LI_CLEAF_MAX})
+		{
+			Entries		e;
+			uint64_t	start = (step == 1) ? UINT64_MAX - n + 1 : rng() % 1000;
+
+			for (uint32_t i = 0; i < n; i++)
+				e.keys.push_back(start + i * step);
+			heap_order_tids(e, 1000);
+			li_cleaf_widths w = widths_of(e);
+			li_cleaf_hdr h = plan_of(e);
+
+			SCOPED_TRACE(testing::Message() << "n=" << n << " step=" << step);
+			EXPECT_EQ(w.key_max, 0u);
+			EXPECT_EQ(h.kgw, 0);
+			EXPECT_EQ(h.key.res_bits, 0u);
+			EXPECT_EQ(w.key_bits, (uint64_t) li_cleaf_ngroups(n) * 32);
+			check_all(e);
+		}
+}
+
+/*
+ * A step in the data costs one group offset: dense runs broken by jumps at
+ * group borders keep 0 residual bits in every group (the jumps go to the
+ * group offsets); a jump inside a group widens that group only (with at
+ * least three groups: the line's slope is their median)
+ */
+TEST(Leaf, GroupOffsets)
+{
+	std::mt19937_64 rng(17);
+
+	for (uint32_t n : {130u, 200u, 1000u, (uint32_t) LI_CLEAF_MAX})
+	{
+		Entries		e;
+		uint64_t	k = rng() % 1000;
+		uint64_t	jumps = 0;
+
+		for (uint32_t i = 0; i < n; i++)
+		{
+			if (i > 0 && i % LI_CLEAF_GROUP == 0)
+			{
+				uint64_t	j = 1 + (rng() >> (24 + rng() % 40));
+
+				k += j;
+				jumps += j;
+			}
+			e.keys.push_back(k++);
+		}
+		random_tids(e, rng);
+		li_cleaf_widths w = widths_of(e);
+		li_cleaf_hdr h = plan_of(e);
+
+		SCOPED_TRACE(testing::Message() << "n=" << n);
+		EXPECT_EQ(w.key_max, 0u);
+		EXPECT_EQ(h.key.res_bits, 0u);
+		EXPECT_GT(h.kgw, 0);
+		EXPECT_LE(h.kgw, bitw(jumps));
+		check_all(e, 512);
+
+		/* one jump of 2^40 inside group 1: group 1 only needs bits */
+		for (uint32_t i = LI_CLEAF_GROUP + 17; i < n; i++)
+			e.keys[i] += UINT64_C(1) << 40;
+		std::vector<uint8_t> block;
+
+		ASSERT_TRUE(encode(e, block));
+		li_cleaf_view v;
+		uint32_t	wide = 0;
+
+		li_cleaf_open(block.data(), &v);
+		for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+			if (group_width(v.key, g) > 0)
+			{
+				EXPECT_EQ(g, 1u);
+				EXPECT_GE(group_width(v.key, g), 40u);
+				wide++;
+			}
+		EXPECT_EQ(wide, 1u);
+		check_all(e, 512);
+	}
+}
+
+/*
+ * The line's slope is the median of the groups' slopes: groups of steps
+ * 1, 4 and 16 in any order, most of step 4, take a slope of exactly 4, so
+ * that the step-4 groups need no residual bits and only the others do
+ */
+TEST(Leaf, LineSlopeIsMedian)
+{
+	std::mt19937_64 rng(23);
+
+	for (int rep = 0; rep < 20; rep++)
+	{
+		std::vector<uint64_t> steps = {1, 1, 4, 4, 4, 4, 4, 16, 16};
+		uint32_t	extra = (uint32_t) (rep % 4);	/* more of each */
+
+		for (uint32_t j = 0; j < extra; j++)
+			steps.insert(steps.end(), {1, 4, 4, 16});
+		std::shuffle(steps.begin(), steps.end(), rng);
+		Entries		e;
+		uint64_t	k = rng() >> 8;
+
+		for (uint64_t st : steps)
+			for (uint32_t i = 0; i < LI_CLEAF_GROUP; i++)
+			{
+				e.keys.push_back(k);
+				k += st;
+			}
+		heap_order_tids(e, 5);
+		li_cleaf_hdr h = plan_of(e);
+		std::vector<uint8_t> block;
+
+		ASSERT_TRUE(encode(e, block));
+		li_cleaf_view v;
+
+		li_cleaf_open(block.data(), &v);
+		EXPECT_EQ(h.key.slope_int, 4u);
+		EXPECT_EQ(h.key.slope_frac, 0u);
+		for (uint32_t g = 0; g < steps.size(); g++)
+			EXPECT_EQ(group_width(v.key, g) == 0, steps[g] == 4) << "group " << g;
+		check_all(e);
+	}
+}
+
+/*
+ * time-series-like keys: steady step, small jitter; every group's width
+ * follows the jitter, and an outage (a gap of an hour) widens at most the
+ * group it falls in
+ */
+TEST(Leaf, TimeSeriesJitter)
+{
+	std::mt19937_64 rng(11);
+
+	for (uint64_t jitter : {UINT64_C(0), UINT64_C(1), UINT64_C(16), UINT64_C(1000)})
+		for (bool outage : {false, true})
+		{
+			Entries		e;
+			const uint64_t step = 1000000;
+			const uint64_t t0 = UINT64_C(1700000000000000000);
+
+			for (uint32_t i = 0; i < 2000; i++)
+				e.keys.push_back(t0 + i * step + (jitter ? rng() % jitter : 0) +
+								 (outage && i >= 1234 ? UINT64_C(3600000000000) : 0));
+			random_tids(e, rng);
+			std::vector<uint8_t> block;
+
+			ASSERT_TRUE(encode(e, block));
+			li_cleaf_view v;
+			uint32_t	wide = 0;
+
+			/* residuals within [0, 2 * jitter] of the group's line, plus rounding */
+			uint32_t	bound = jitter ? 1 + bitw(2 * jitter) : 0;
+
+			li_cleaf_open(block.data(), &v);
+			for (uint32_t g = 0; g < li_cleaf_ngroups(e.n()); g++)
+				if (group_width(v.key, g) > bound)
+				{
+					EXPECT_TRUE(outage) << "jitter " << jitter << " group " << g;
+					EXPECT_EQ(g, 1234u / LI_CLEAF_GROUP) << "jitter " << jitter;
+					wide++;
+				}
+			EXPECT_LE(wide, 1u);
+			if (!outage)
+			{
+				EXPECT_LE(widths_of(block).key_max, bound) << "jitter " << jitter;
+			}
+			check_all(e);
+		}
+}
+
+/*
+ * TIDs: blocks 0 and 0xFFFFFFFE in one leaf, offsets up to 65535 and 291,
+ * equal ones; M is the largest offset + 1 and every TID comes back exactly
+ */
+TEST(Leaf, TidExtremes)
+{
+	Entries		e;
+
+	for (uint32_t i = 0; i < 40; i++)
+		push(e, 10 * i, (i % 2) ? 0xFFFFFFFEu : 0u, (uint16_t) (1 + i));
+	li_cleaf_hdr h = plan_of(e);
+
+	EXPECT_EQ(h.mult, 41u);
+	EXPECT_GE(widths_of(e).tid_max, 32u);
+	check_all(e);
+
+	/* InvalidBlockNumber too, and the largest offset: x = 2^48 - 1 */
+	set_tid(e, 5, 0xFFFFFFFFu, 65535);
+	h = plan_of(e);
+	EXPECT_EQ(h.mult, 65536u);
+	check_all(e);
+
+	/* block 0 offset 1 next to block 0xFFFFFFFF offset 65535, 64 times */
+	for (uint32_t i = 0; i < 40; i++)
+		set_tid(e, i, (i % 2) ? 0xFFFFFFFFu : 0u, (i % 2) ? 65535 : 1);
+	EXPECT_EQ(plan_of(e).mult, 65536u);
+	check_all(e);
+
+	/* all blocks near 2^32, offsets 291 (MaxHeapTuplesPerPage) */
+	for (uint32_t i = 0; i < 40; i++)
+		set_tid(e, i, 0xFFFFFFF0u + (i % 15), 291);
+	h = plan_of(e);
+	EXPECT_EQ(h.mult, 292u);
+	EXPECT_LE(widths_of(e).tid_max, bitw(15 * 292) + 1);
+	check_all(e);
+
+	/* every offset equal: M = offset + 1 */
+	for (uint16_t off : {(uint16_t) 1, (uint16_t) 185, (uint16_t) 291, (uint16_t) 65535})
+	{
+		for (uint32_t i = 0; i < 40; i++)
+			set_tid(e, i, 54000 - i, off);
+		h = plan_of(e);
+		EXPECT_EQ(h.mult, (uint32_t) off + 1);
+		check_all(e);
+	}
+
+	/* one block, consecutive offsets: dense TIDs, 0 bits */
+	for (uint32_t i = 0; i < 40; i++)
+		set_tid(e, i, 77, (uint16_t) (1 + i));
+	EXPECT_EQ(widths_of(e).tid_max, 0u);
+	EXPECT_EQ(plan_of(e).tid.res_bits, 0u);
+	check_all(e);
+
+	/* every offset 0 (all dead): M = 1, 0 bits */
+	for (uint32_t i = 0; i < 40; i++)
+		set_tid(e, i, 77, 0);
+	h = plan_of(e);
+	EXPECT_EQ(h.mult, 1u);
+	EXPECT_EQ(widths_of(e).tid_max, 0u);
+	check_all(e);
+
+	/* offsets over the whole 16-bit range, random blocks up to 2^32 - 1 */
+	std::mt19937_64 rng(5);
+
+	for (int rep = 0; rep < 20; rep++)
+	{
+		for (uint32_t i = 0; i < 40; i++)
+			set_tid(e, i, (uint32_t) rng(), (uint16_t) rng());
+		check_all(e);
+	}
+
+	/* the same over several groups */
+	Entries		f;
+
+	f.keys = random_keys(rng, 3000, 0);
+	f.tids.resize(3 * 3000);
+	for (uint32_t i = 0; i < 3000; i++)
+		set_tid(f, i, (i % 3 == 0) ? 0 : (i % 3 == 1) ? 0xFFFFFFFEu : (uint32_t) rng(),
+				(uint16_t) ((i % 5 == 0) ? 65535 : (i % 5 == 1) ? 291 : rng()));
+	check_all(f, 512);
+}
+
+/*
+ * A heap in key order (consecutive TIDs, 185 a page) needs at most one TID
+ * bit in any group: its TIDs are nearly dense as blk * M + off
+ */
+TEST(Leaf, HeapOrderTids)
+{
+	std::mt19937_64 rng(19);
+
+	for (uint32_t n : {64u, 552u, 2000u, (uint32_t) LI_CLEAF_MAX})
+		for (int shape = 0; shape < 3; shape++)
+		{
+			Entries		e;
+
+			e.keys = random_keys(rng, n, shape);
+			heap_order_tids(e, (uint32_t) (rng() % 1000000));
+			li_cleaf_widths w = widths_of(e);
+
+			SCOPED_TRACE(testing::Message() << "n=" << n << " shape " << shape);
+			EXPECT_EQ(plan_of(e).mult, std::min<uint32_t>(n, 185) + 1);
+			EXPECT_LE(w.tid_max, 1u);
+			EXPECT_LE((double) w.tid_bits / n, 2.0);
+			check_all(e, 512);
+		}
+}
+
+/* LI_CLEAF_MAX entries of every shape, and random TIDs */
+TEST(Leaf, MaxEntries)
+{
+	std::mt19937_64 rng(99);
+
+	for (int shape = 0; shape < kShapes; shape++)
+	{
+		Entries		e;
+
+		e.keys = random_keys(rng, LI_CLEAF_MAX, shape);
+		random_tids(e, rng);
+		check_all(e, small_scale() ? 256 : 2048);
+	}
+}
+
+/* many random leaves: every shape, random n (sometimes LI_CLEAF_MAX) */
+TEST(Leaf, RandomLeaves)
+{
+	std::mt19937_64 rng(2024);
+	const int	iters = small_scale() ? 150 : 1500;
+
+	for (int it = 0; it < iters; it++)
+	{
+		uint32_t	n;
+
+		switch (rng() % 4)
+		{
+			case 0:
+				n = (uint32_t) (rng() % 10);
+				break;
+			case 1:
+				n = (uint32_t) (rng() % 200);
+				break;
+			case 2:
+				n = (uint32_t) (rng() % 2000);
+				break;
+			default:
+				n = (rng() % 4 == 0) ? LI_CLEAF_MAX : (uint32_t) (rng() % LI_CLEAF_MAX);
+				break;
+		}
+		Entries		e;
+
+		e.keys = random_keys(rng, n, (int) (rng() % kShapes));
+		switch (rng() % 3)
+		{
+			case 0:
+				random_tids(e, rng);
+				break;
+			case 1:
+				heap_order_tids(e, (uint32_t) rng());
+				break;
+			default:
+				{
+					/* random widths: blocks of 0..32 bits, offsets of 0..16 */
+					uint32_t	sb = (uint32_t) (rng() % 33),
+								so = (uint32_t) (rng() % 17);
+
+					e.tids.resize(3 * n);
+					for (uint32_t i = 0; i < n; i++)
+						set_tid(e, i, (uint32_t) ((rng() & 0xFFFFFFFF) >> sb),
+								(uint16_t) ((rng() & 0xFFFF) >> so));
+				}
+				break;
+		}
+		SCOPED_TRACE(testing::Message() << "iteration " << it << " n=" << n);
+		check_all(e, small_scale() ? 64 : 256);
+		if (HasFatalFailure() || HasNonfatalFailure())
+			return;
+	}
+}
+
+/*
+ * Keys of n <= 64 entries (one group) whose planned key width is exactly
+ * kw (random tries, then patterns for the widest): sorted keys below
+ * 2^(kw+1).  One group's residual bits are n times its width.
+ */
+std::vector<uint64_t>
+keys_of_width(std::mt19937_64 &rng, uint32_t n, uint32_t kw)
+{
+	std::vector<uint16_t> tids(3 * n, 1);
+	std::vector<uint64_t> k(n);
+	li_cleaf_hdr h;
+
+	for (int attempt = 0; attempt < 1000; attempt++)
+	{
+		uint32_t	lim = kw + 1 - (uint32_t) (attempt % 2);
+
+		for (auto &x : k)
+			x = lim >= 64 ? rng() : rng() & ((UINT64_C(1) << lim) - 1);
+		if (attempt % 3 == 2)
+		{
+			/* 0, ..., 0, X: residuals -i*X/(n-1) */
+			std::fill(k.begin(), k.end() - 1, 0);
+			if (kw == 64)		/* 0, 0, UINT64_MAX, ...: needs all 64 */
+				std::fill(k.begin() + 2, k.end(), UINT64_MAX);
+		}
+		std::sort(k.begin(), k.end());
+		li_cleaf_plan(k.data(), tids.data(), n, &h);
+		if (h.key.res_bits == n * kw)
+			return k;
+	}
+	ADD_FAILURE() << "no keys of width " << kw;
+	return k;
+}
+
+/*
+ * TIDs of n <= 64 entries (one group) whose TID width is exactly bb + ob:
+ * entries 0 and n - 1 are (b0, 0), the smallest x (a flat line), entry 2
+ * is (b0 + 2^bb - 1, 2^ob - 1), the largest (M = 2^ob), the others random
+ * in between; offsets 0 are tombstones.
+ */
+void
+tids_of_width(std::mt19937_64 &rng, Entries &e, uint32_t bb, uint32_t ob)
+{
+	const uint32_t n = e.n();
+	uint64_t	span = UINT64_C(1) << bb;
+	uint32_t	b0 = (uint32_t) (rng() % ((UINT64_C(1) << 32) - span + 1));
+	uint32_t	omask = (1u << ob) - 1;
+
+	e.tids.resize(3 * n);
+	for (uint32_t i = 0; i < n; i++)
+		set_tid(e, i, b0 + (uint32_t) (rng() % span), (uint16_t) (rng() & omask));
+	set_tid(e, 0, b0, 0);
+	set_tid(e, n - 1, b0, 0);
+	set_tid(e, 2, b0 + (uint32_t) (span - 1), (uint16_t) omask);
+}
+
+/*
+ * Every key width 0..64 with TID widths 0..48 round-trips, the fields
+ * falling on every bit phase (n = 19, odd widths among them)
+ */
+TEST(Leaf, AllWidths)
+{
+	std::mt19937_64 rng(31);
+	const uint32_t n = 19;
+
+	for (uint32_t kw = 0; kw <= 64; kw++)
+		for (uint32_t tw = 0; tw <= 48; tw += (small_scale() && tw >= 3) ? 5 : 1)
+		{
+			uint32_t	ob = std::min<uint32_t>(tw, (uint32_t) (rng() % 17));
+			uint32_t	bb = tw - ob;
+
+			if (bb > 32)
+			{
+				bb = 32;
+				ob = tw - 32;
+			}
+			Entries		e;
+
+			e.keys = keys_of_width(rng, n, kw);
+			tids_of_width(rng, e, bb, ob);
+			li_cleaf_hdr h = plan_of(e);
+
+			SCOPED_TRACE(testing::Message() << "kw " << kw << " bb " << bb << " ob " << ob);
+			ASSERT_EQ(h.key.res_bits, n * kw);
+			ASSERT_EQ(h.tid.res_bits, n * tw);
+			ASSERT_EQ(h.mult, 1u << ob);
+			ASSERT_EQ(h.kgw + h.tgw, 0);
+			check_all(e);
+			if (HasFatalFailure())
+				return;
+		}
+}
+
+/*
+ * Groups of many different widths in one leaf (positions in the residual
+ * array at every bit phase, group tables of 70 groups): each group's keys
+ * spread over 2^w, w from a list where small widths are the majority (the
+ * median slope stays small)
+ */
+TEST(Leaf, MixedGroupWidths)
+{
+	std::mt19937_64 rng(37);
+
+	for (int rep = 0; rep < (small_scale() ? 2 : 8); rep++)
+	{
+		Entries		e;
+		uint64_t	start = rng() % 1000;
+		std::vector<uint32_t> ws;
+
+		for (uint32_t g = 0; g < 70; g++)
+			ws.push_back(g < 40 ? g % 13 : 13 + (g - 40) * 44 / 29);
+		std::shuffle(ws.begin(), ws.end(), rng);
+		for (uint32_t g = 0; g < 70; g++)
+		{
+			uint32_t	len = (g == 69) ? 1 + (uint32_t) (rng() % 64) : 64;
+			std::vector<uint64_t> k(len);
+
+			for (auto &x : k)
+				x = start + (ws[g] ? rng() >> (64 - ws[g]) : 0);
+			std::sort(k.begin(), k.end());
+			e.keys.insert(e.keys.end(), k.begin(), k.end());
+			start = e.keys.back() + 1 + (rng() % 100);
+		}
+		random_tids(e, rng);
+		std::vector<uint8_t> block;
+
+		ASSERT_TRUE(encode(e, block));
+		li_cleaf_view v;
+		std::set<uint32_t> seen;
+
+		li_cleaf_open(block.data(), &v);
+		for (uint32_t g = 0; g < li_cleaf_ngroups(e.n()); g++)
+			seen.insert(group_width(v.key, g));
+		EXPECT_GE(seen.size(), 30u);
+		check_all(e, 1024);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * tombstones in place
+ * ------------------------------------------------------------------- */
+
+/* bits [from, to) of the array at p set to 1 */
+void
+set_bits(uint8_t *p, uint64_t from, uint64_t to)
+{
+	for (uint64_t b = from; b < to; b++)
+		p[b / 8] |= (uint8_t) (1u << (b % 8));
+}
+
+/*
+ * Every bit of block that no reader looks at set to 1: the tombstone
+ * bitmap past n, each column's group offsets past ngroups * gw and
+ * residuals past res_bits, the slack and the padding to 8 bytes
+ */
+void
+set_padding(std::vector<uint8_t> &block)
+{
+	li_cleaf_view v;
+	li_cleaf_hdr h = hdr_of(block);
+	const uint32_t ng = li_cleaf_ngroups(h.n);
+	uint8_t    *b = block.data();
+
+	li_cleaf_open(b, &v);
+	set_bits(b + LI_CLEAF_HDR, h.n, (uint64_t) (v.key.table - b - LI_CLEAF_HDR) * 8);
+	set_bits(b + (v.key.goff - block.data()), (uint64_t) ng * h.kgw,
+			 (uint64_t) (v.key.res - v.key.goff) * 8);
+	set_bits(b + (v.key.res - block.data()), h.key.res_bits,
+			 (uint64_t) (v.tid.table - v.key.res) * 8);
+	set_bits(b + (v.tid.goff - block.data()), (uint64_t) ng * h.tgw,
+			 (uint64_t) (v.tid.res - v.tid.goff) * 8);
+	set_bits(b + (v.tid.res - block.data()), h.tid.res_bits,
+			 (uint64_t) (b + block.size() - v.tid.res) * 8);
+}
+
+/*
+ * li_cleaf_kill(i) sets exactly entry i's tombstone bit: that one bit of
+ * the block changes, entry i then decodes with its block and offset 0 and
+ * tid_at returns 0, every key and every other TID stays, the block stays
+ * valid; killing again changes nothing.  First and last entry, every bit
+ * phase of the bitmap, one and several groups, n = LI_CLEAF_MAX.
+ */
+TEST(Leaf, Kill)
+{
+	std::mt19937_64 rng(77);
+
+	for (uint32_t n : {1u, 2u, 7u, 8u, 9u, 23u, 64u, 65u, 200u, (uint32_t) LI_CLEAF_MAX})
+		for (int layout = 0; layout < 3; layout++)
+		{
+			Entries		e;
+
+			e.keys = random_keys(rng, n, (int) (rng() % kShapes));
+			if (layout == 0)
+				random_tids(e, rng);
+			else if (layout == 1)
+				heap_order_tids(e, (uint32_t) rng());
+			else
+			{
+				e.tids.resize(3 * n);
+				for (uint32_t i = 0; i < n; i++)
+					set_tid(e, i, (uint32_t) rng(), (uint16_t) (1 + rng() % 65535));
+			}
+			std::vector<uint8_t> block;
+
+			ASSERT_TRUE(encode(e, block));
+			std::vector<uint32_t> ks;
+
+			if (n <= 200)
+				for (uint32_t k = 0; k < n; k++)
+					ks.push_back(k);
+			else
+			{
+				ks = {0, 1, 7, 8, 63, 64, 65, n / 2, n - 9, n - 8, n - 2, n - 1};
+				for (int r = 0; r < 8; r++)
+					ks.push_back((uint32_t) (rng() % n));
+			}
+			for (uint32_t k : ks)
+			{
+				std::vector<uint8_t> b2 = block;
+				Entries		e2 = e;
+				const size_t byte = LI_CLEAF_HDR + k / 8;
+
+				li_cleaf_kill(b2.data(), k);
+				set_tid(e2, k, blk_of(&e.tids[3 * k]), 0);
+				SCOPED_TRACE(testing::Message() << "n=" << n << " layout " << layout
+							 << " kill " << k);
+				ASSERT_EQ(b2[byte], (uint8_t) (block[byte] | (1u << (k % 8))));
+				ASSERT_NE(b2[byte], block[byte]);
+				ASSERT_EQ(std::memcmp(b2.data(), block.data(), byte), 0)
+					<< "a byte before the tombstone's changed";
+				ASSERT_EQ(std::memcmp(b2.data() + byte + 1, block.data() + byte + 1,
+									  block.size() - byte - 1), 0)
+					<< "a byte after the tombstone's changed";
+				ASSERT_NO_FATAL_FAILURE(check_round_trip(e2, b2, &e));
+
+				li_cleaf_view v;
+				uint16_t	t[3];
+
+				li_cleaf_open(b2.data(), &v);
+				ASSERT_EQ(li_cleaf_tid_at(&v, k, t), 0);
+				ASSERT_EQ(t[2], 0);
+
+				/* idempotent */
+				std::vector<uint8_t> b3 = b2;
+
+				li_cleaf_kill(b3.data(), k);
+				ASSERT_EQ(b3, b2);
+			}
+
+			/* kill every entry from the middle on: all dead, keys intact */
+			{
+				std::vector<uint8_t> b3 = block;
+				Entries		e2 = e;
+
+				for (uint32_t j = n / 2; j < n; j++)
+				{
+					li_cleaf_kill(b3.data(), j);
+					set_tid(e2, j, blk_of(&e.tids[3 * j]), 0);
+				}
+				ASSERT_NO_FATAL_FAILURE(check_round_trip(e2, b3, &e));
+				check_lower_bounds(e2, b3, 256);
+			}
+
+			/* out-of-range entries are ignored (n + 1 may share n's byte) */
+			std::vector<uint8_t> b4 = block;
+
+			li_cleaf_kill(b4.data(), n);
+			li_cleaf_kill(b4.data(), n + 1);
+			li_cleaf_kill(b4.data(), n + 7);
+			li_cleaf_kill(b4.data(), UINT32_MAX);
+			ASSERT_EQ(b4, block);
+
+			/*
+			 * every bit no reader looks at set: the block still validates
+			 * and decodes the same, a kill past the end does not touch them
+			 */
+			std::vector<uint8_t> b5 = block;
+
+			set_padding(b5);
+			ASSERT_NO_FATAL_FAILURE(check_round_trip(e, b5));
+			b4 = b5;
+			li_cleaf_kill(b4.data(), n);
+			li_cleaf_kill(b4.data(), n + 1);
+			li_cleaf_kill(b4.data(), UINT32_MAX);
+			ASSERT_EQ(b4, b5);
+			li_cleaf_kill(b4.data(), n - 1);
+			Entries		e2 = e;
+
+			set_tid(e2, n - 1, blk_of(&e.tids[3 * (n - 1)]), 0);
+			ASSERT_NO_FATAL_FAILURE(check_round_trip(e2, b4, &e));
+		}
+}
+
+/*
+ * An input TID with offset 0 is encoded as a tombstone (its bit set, its
+ * block kept); killing it changes nothing; in a leaf of nothing but
+ * tombstones too, and in an empty block a kill changes nothing
+ */
+TEST(Leaf, KillTombstoneInput)
+{
+	std::mt19937_64 rng(78);
+
+	for (uint32_t n : {5u, 64u, 300u})
+	{
+		Entries		e;
+
+		e.keys = random_keys(rng, n, 0);
+		random_tids(e, rng);
+		for (uint32_t i = 0; i < n; i += 3)
+			set_tid(e, i, blk_of(&e.tids[3 * i]), 0);
+		std::vector<uint8_t> block;
+
+		ASSERT_TRUE(encode(e, block));
+		check_all(e);
+
+		li_cleaf_view v;
+
+		li_cleaf_open(block.data(), &v);
+		for (uint32_t i = 0; i < n; i++)
+		{
+			uint16_t	t[3];
+
+			ASSERT_EQ(li_cleaf_dead(&v, i), i % 3 == 0 ? 1 : 0) << i;
+			ASSERT_EQ(li_cleaf_tid_at(&v, i, t), i % 3 == 0 ? 0 : 1) << i;
+			ASSERT_EQ(blk_of(t), blk_of(&e.tids[3 * i])) << i;
+		}
+		std::vector<uint8_t> b2 = block;
+
+		for (uint32_t i = 0; i < n; i += 3)
+			li_cleaf_kill(b2.data(), i);
+		EXPECT_EQ(b2, block);
+	}
+
+	Entries		e;
+
+	for (uint32_t i = 0; i < 5; i++)
+		push(e, i * 3, 9, 0);
+	std::vector<uint8_t> block,
+				b2;
+
+	ASSERT_TRUE(encode(e, block));
+	EXPECT_EQ(block[LI_CLEAF_HDR], 0x1F);
+	b2 = block;
+	for (uint32_t i = 0; i < 6; i++)
+		li_cleaf_kill(b2.data(), i);
+	EXPECT_EQ(b2, block);
+	check_round_trip(e, b2);
+
+	Entries		empty;
+
+	ASSERT_TRUE(encode(empty, block));
+	b2 = block;
+	li_cleaf_kill(b2.data(), 0);
+	li_cleaf_kill(b2.data(), 7);
+	EXPECT_EQ(b2, block);
+}
+
+/* ---------------------------------------------------------------------
+ * li_cleaf_fit, li_cleaf_fit_tail
+ * ------------------------------------------------------------------- */
+
+/* planned size of the first m entries */
+size_t
+bytes_of(const Entries &e, uint32_t m)
+{
+	li_cleaf_hdr h;
+
+	EXPECT_EQ(li_cleaf_plan(e.keys.data(), e.tids.data(), m, &h), LI_OK);
+	return h.bytes;
+}
+
+/* what m entries need with their tail room (li_cleaf_fit_tail's measure) */
+uint64_t
+need_of(const Entries &e, uint32_t m, uint32_t num, uint32_t den)
+{
+	return bytes_of(e, m) +
+		LI_TAIL_ENTRY_BYTES * (((uint64_t) m * num + den - 1) / den);
+}
+
+/*
+ * The m li_cleaf_fit_tail returns fits (block and tail room), m + 1 does
+ * not (unless m is all there is or LI_CLEAF_MAX), m >= 1 exactly when one
+ * entry fits; the first m entries encode into that many bytes
+ */
+void
+check_fit(const Entries &e, uint32_t n, size_t avail, uint32_t num, uint32_t den)
+{
+	const uint32_t cap = std::min<uint32_t>(n, LI_CLEAF_MAX);
+	uint32_t	m = (num == 0 && den == 1)
+		? li_cleaf_fit(e.keys.data(), e.tids.data(), n, avail)
+		: li_cleaf_fit_tail(e.keys.data(), e.tids.data(), n, avail, num, den);
+
+	SCOPED_TRACE(testing::Message() << "n=" << n << " avail=" << avail << " tail "
+				 << num << "/" << den << " m=" << m);
+	ASSERT_LE(m, cap);
+	ASSERT_EQ(m >= 1, n >= 1 && need_of(e, 1, num, den) <= avail);
+	if (m == 0)
+		return;
+	ASSERT_LE(need_of(e, m, num, den), avail);
+	if (m < cap)
+	{
+		ASSERT_GT(need_of(e, m + 1, num, den), avail);
+	}
+
+	std::vector<uint8_t> out(bytes_of(e, m));
+	size_t		bytes = 0;
+
+	ASSERT_EQ(li_cleaf_encode(e.keys.data(), e.tids.data(), m, out.data(),
+							  out.size(), &bytes), LI_OK);
+	ASSERT_EQ(bytes, out.size());
+}
+
+/*
+ * li_cleaf_fit and li_cleaf_fit_tail on every shape, budgets from below
+ * one entry to more than LI_CLEAF_MAX entries take, tails of fillfactors
+ * 95, 90, 80, 50 and odd ratios
+ */
+TEST(Leaf, FitBudget)
+{
+	std::mt19937_64 rng(555);
+	const int	iters = small_scale() ? 40 : 300;
+
+	for (int it = 0; it < iters; it++)
+	{
+		uint32_t	n = (it % 5 == 0) ? 2 * LI_CLEAF_MAX + (uint32_t) (rng() % 100)
+			: 1 + (uint32_t) (rng() % (it % 2 ? 3000 : 20));
+		Entries		e;
+
+		e.keys = random_keys(rng, n, it % kShapes);
+		if (it % 3)
+			random_tids(e, rng);
+		else
+			heap_order_tids(e, (uint32_t) (rng() % 100000));
+		for (size_t budget : {(size_t) 72, (size_t) 103, (size_t) 104, (size_t) 105,
+				 (size_t) 777, (size_t) 2048, (size_t) 7744, (size_t) 8152,
+				 (size_t) 32768, (size_t) 1 << 20, (size_t) (48 + rng() % 20000)})
+		{
+			ASSERT_NO_FATAL_FAILURE(check_fit(e, n, budget, 0, 1));
+		}
+		static const uint32_t tails[][2] = {{5, 95}, {10, 90}, {20, 80}, {50, 50},
+											{1, 3}, {7, 1}, {0, 7}};
+
+		for (const auto &t : tails)
+		{
+			ASSERT_NO_FATAL_FAILURE(check_fit(e, n, 8152, t[0], t[1]));
+			ASSERT_NO_FATAL_FAILURE(check_fit(e, n, 100 + rng() % 9000, t[0], t[1]));
+		}
+
+		/* the writer's call on a page: one entry always fits */
+		ASSERT_GE(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), n, 8152, 5, 95), 1u);
+		ASSERT_GE(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), n, 8152, 50, 50), 1u);
+	}
+}
+
+/*
+ * li_cleaf_fit_tail where what an entry costs changes along the entries
+ * (so an estimate from the first entries is far off): dense keys then
+ * uniform ones, uniform then dense, runs of each, duplicates then a
+ * cliff; heap TIDs then random ones; every budget, tail ratios from none
+ * to 50 tail entries an entry
+ */
+TEST(Leaf, FitMixedLeaves)
+{
+	std::mt19937_64 rng(556);
+	const int	iters = small_scale() ? 12 : 60;
+
+	for (int it = 0; it < iters; it++)
+	{
+		const uint32_t n = (it % 3 == 0) ? 2 * LI_CLEAF_MAX : 1 + (uint32_t) (rng() % 9000);
+		Entries		e;
+		uint64_t	k = rng() % 1000;
+		uint32_t	run = 1 + (uint32_t) (rng() % 3000);
+
+		for (uint32_t i = 0; i < n; i++)
+		{
+			bool		cheap;
+
+			switch (it % 4)
+			{
+				case 0:
+					cheap = i < run;
+					break;
+				case 1:
+					cheap = i >= run;
+					break;
+				case 2:
+					cheap = (i / run) % 2 == 0;
+					break;
+				default:
+					cheap = i % 1000 < 990;
+					break;
+			}
+			k += cheap ? (it % 4 == 3 ? 0 : 1) : 1 + (rng() >> 20);
+			e.keys.push_back(k);
+		}
+		heap_order_tids(e, 7);
+		for (uint32_t i = n / 2; i < n; i++)
+			if (it % 2)
+				set_tid(e, i, (uint32_t) rng(), (uint16_t) (1 + rng() % 291));
+		for (size_t avail : {(size_t) 104, (size_t) 300, (size_t) 4000, (size_t) 8152,
+				 (size_t) 20000, (size_t) (100 + rng() % 100000)})
+			for (uint32_t num : {0u, 5u, 20u, 50u})
+			{
+				ASSERT_NO_FATAL_FAILURE(check_fit(e, n, avail, num, num ? 100 - num : 1));
+			}
+		ASSERT_NO_FATAL_FAILURE(check_fit(e, n, 1 << 20, 50, 1));
+		ASSERT_NO_FATAL_FAILURE(check_fit(e, n, SIZE_MAX, 5, 95));
+	}
+}
+
+/* a budget smaller than any one-entry block: no entry fits, m = 0 */
+TEST(Leaf, FitTinyBudget)
+{
+	Entries		e;
+
+	push(e, 0, 0, 1);
+	push(e, UINT64_MAX, 0xFFFFFFFE, 65535);
+	push(e, UINT64_MAX, 0, 2);
+	size_t		one = bytes_of(e, 1);
+
+	EXPECT_EQ(one, li_cleaf_bytes(1, 0, 0, 0, 0));	/* one entry: 0 bits */
+	EXPECT_EQ(one, 104u);
+	EXPECT_EQ(bytes_of(e, 2), one); /* two entries: on the line, 0 bits */
+	EXPECT_GT(bytes_of(e, 3), one);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), e.tids.data(), 3, one), 2u);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), e.tids.data(), 1, one), 1u);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), e.tids.data(), 3, one - 1), 0u);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), e.tids.data(), 1, one - 1), 0u);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), e.tids.data(), 3, 0), 0u);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), e.tids.data(), 3, 1 << 20), 3u);
+	EXPECT_EQ(li_cleaf_fit(nullptr, e.tids.data(), 3, 1 << 20), 0u);
+	EXPECT_EQ(li_cleaf_fit(e.keys.data(), nullptr, 3, 1 << 20), 0u);
+
+	/* with tail room: one entry and ceil(5/95) = 1 tail entry */
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 14, 5, 95), 2u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 13, 5, 95), 0u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 13, 0, 95), 2u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 14, 1, 1), 1u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 27, 1, 1), 1u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 28, 1, 1), 2u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one, 0, 0), 2u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 13, 1, 0), 0u);
+	EXPECT_EQ(li_cleaf_fit_tail(e.keys.data(), e.tids.data(), 3, one + 14, 1, 0), 1u);
+}
+
+/* ---------------------------------------------------------------------
+ * argument checks
+ * ------------------------------------------------------------------- */
+
+/* encode: unsorted keys, n > LI_CLEAF_MAX, outcap too small, NULLs */
+TEST(Leaf, EncodeRejects)
+{
+	std::mt19937_64 rng(3);
+	Entries		e;
+
+	e.keys = random_keys(rng, 100, 0);
+	random_tids(e, rng);
+	const size_t bytes = bytes_of(e, 100);
+	std::vector<uint8_t> out(bytes + 64, 0xEE);
+	size_t		got = 12345;
+
+	/* outcap one short: nothing written */
+	EXPECT_EQ(li_cleaf_encode(e.keys.data(), e.tids.data(), 100, out.data(),
+							  bytes - 1, &got), LI_ERR_ARG);
+	EXPECT_EQ(got, 12345u);
+	EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0xEE; }));
+	EXPECT_EQ(li_cleaf_encode(e.keys.data(), e.tids.data(), 100, out.data(), 0, &got),
+			  LI_ERR_ARG);
+	/* exactly enough: nothing written past it */
+	EXPECT_EQ(li_cleaf_encode(e.keys.data(), e.tids.data(), 100, out.data(),
+							  bytes, &got), LI_OK);
+	EXPECT_EQ(got, bytes);
+	EXPECT_TRUE(std::all_of(out.begin() + bytes, out.end(), [](uint8_t b) { return b == 0xEE; }));
+
+	/* unsorted: a swapped pair anywhere, the last pair, the first pair */
+	for (size_t i : {(size_t) 0, (size_t) 50, (size_t) 98})
+	{
+		Entries		u = e;
+
+		ASSERT_LT(u.keys[i], u.keys[i + 1]);
+		std::swap(u.keys[i], u.keys[i + 1]);
+		EXPECT_EQ(li_cleaf_encode(u.keys.data(), u.tids.data(), 100, out.data(),
+								  out.size(), &got), LI_ERR_ARG) << i;
+	}
+	/* descending extremes */
+	{
+		uint64_t	k[2] = {UINT64_MAX, 0};
+		uint16_t	t[6] = {0, 1, 1, 0, 1, 2};
+
+		EXPECT_EQ(li_cleaf_encode(k, t, 2, out.data(), out.size(), &got), LI_ERR_ARG);
+	}
+
+	/* n > LI_CLEAF_MAX */
+	Entries		big;
+
+	big.keys = random_keys(rng, LI_CLEAF_MAX + 1, 2);
+	random_tids(big, rng);
+	std::vector<uint8_t> bigout(1 << 20);
+	li_cleaf_hdr h;
+
+	EXPECT_EQ(li_cleaf_encode(big.keys.data(), big.tids.data(), LI_CLEAF_MAX + 1,
+							  bigout.data(), bigout.size(), &got), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_plan(big.keys.data(), big.tids.data(), LI_CLEAF_MAX + 1, &h),
+			  LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_encode(big.keys.data(), big.tids.data(), LI_CLEAF_MAX,
+							  bigout.data(), bigout.size(), &got), LI_OK);
+	EXPECT_EQ(li_cleaf_fit(big.keys.data(), big.tids.data(), LI_CLEAF_MAX + 1, 1 << 20),
+			  (uint32_t) LI_CLEAF_MAX);
+
+	/* NULL pointers */
+	EXPECT_EQ(li_cleaf_encode(nullptr, e.tids.data(), 100, out.data(), out.size(), &got), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_encode(e.keys.data(), nullptr, 100, out.data(), out.size(), &got), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_encode(e.keys.data(), e.tids.data(), 100, nullptr, out.size(), &got), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_encode(e.keys.data(), e.tids.data(), 100, out.data(), out.size(), nullptr), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_plan(e.keys.data(), e.tids.data(), 100, nullptr), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_plan(nullptr, e.tids.data(), 100, &h), LI_ERR_ARG);
+	EXPECT_EQ(li_cleaf_plan(e.keys.data(), nullptr, 100, &h), LI_ERR_ARG);
+}
+
+/* ---------------------------------------------------------------------
+ * li_cleaf_validate
+ * ------------------------------------------------------------------- */
+
+/*
+ * A stored block made field by field, consistent unless told otherwise:
+ * header fields as given, group widths per column (any value up to 255),
+ * res_bits the sum of the groups' bits plus kres_delta / tres_delta,
+ * bytes what li_cleaf_bytes says for those (plus bytes_delta)
+ */
+struct Synth
+{
+	li_cleaf_hdr h;
+	std::vector<uint32_t> kw,
+				tw;				/* width of each group */
+	int64_t		kres_delta = 0,
+				tres_delta = 0,
+				bytes_delta = 0;
+};
+
+/* a Synth of n entries: random line parameters, widths and M */
+Synth
+synth_random(std::mt19937_64 &rng, uint32_t n)
+{
+	Synth		s;
+
+	std::memset(&s.h, 0, sizeof(s.h));
+	s.h.n = (uint16_t) n;
+	s.h.version = LI_CLEAF_VERSION;
+	s.h.kgw = (uint8_t) (rng() % 65);
+	s.h.tgw = (uint8_t) (rng() % 65);
+	s.h.pad0 = (uint8_t) rng();
+	s.h.pad1 = (uint16_t) rng();
+	s.h.mult = 1 + (uint32_t) (rng() % 65536);
+	for (li_ccol *c : {&s.h.key, &s.h.tid})
+	{
+		c->base = rng();
+		c->slope_int = (rng() % 2) ? rng() : rng() % 1000;
+		c->slope_frac = (uint32_t) rng();
+		c->rmin = rng();
+	}
+	for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+	{
+		s.kw.push_back((rng() % 4 == 0) ? 64 - (uint32_t) (rng() % 3) : (uint32_t) (rng() % 65));
+		s.tw.push_back((uint32_t) (rng() % 65));
+	}
+	return s;
+}
+
+/* bits of a column's residuals with these group widths */
+uint64_t
+synth_res_bits(uint32_t n, const std::vector<uint32_t> &w)
+{
+	uint64_t	bits = 0;
+
+	for (uint32_t g = 0; g < w.size(); g++)
+		bits += (uint64_t) std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP) * w[g];
+	return bits;
+}
+
+/* write a group table of widths w at p (each group where the previous ends) */
+void
+synth_table(uint8_t *p, uint32_t n, const std::vector<uint32_t> &w)
+{
+	uint64_t	pos = 0;
+
+	for (uint32_t g = 0; g < w.size(); g++)
+	{
+		uint32_t	meta = (w[g] << 24) | (uint32_t) pos;
+
+		std::memcpy(p + (size_t) g * 4, &meta, sizeof(meta));
+		pos += (uint64_t) std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP) * w[g];
+	}
+}
+
+/*
+ * The block of s, random bytes wherever the header and group tables are
+ * not, in a buffer of len bytes (0: exactly the block's size)
+ */
+std::vector<uint8_t>
+synth_block(Synth s, std::mt19937_64 &rng, size_t len = 0)
+{
+	const uint32_t n = s.h.n;
+	const uint32_t ng = li_cleaf_ngroups(n);
+
+	s.h.key.res_bits = (uint32_t) ((int64_t) synth_res_bits(n, s.kw) + s.kres_delta);
+	s.h.tid.res_bits = (uint32_t) ((int64_t) synth_res_bits(n, s.tw) + s.tres_delta);
+	size_t		bytes = li_cleaf_bytes(n, s.h.kgw, s.h.key.res_bits, s.h.tgw,
+									   s.h.tid.res_bits);
+
+	s.h.bytes = (uint32_t) ((int64_t) bytes + s.bytes_delta);
+	std::vector<uint8_t> b(len ? len : std::max<size_t>(bytes, s.h.bytes));
+
+	for (auto &x : b)
+		x = (uint8_t) rng();
+	std::memcpy(b.data(), &s.h, sizeof(s.h));
+
+	/* the arrays, where li_cleaf_open puts them */
+	size_t		ktab = LI_CLEAF_HDR + ((size_t) n + 7) / 8;
+	size_t		ttab = ktab + li_ccol_bytes(n, s.h.kgw, s.h.key.res_bits);
+
+	if (ktab + (size_t) ng * 4 <= b.size())
+		synth_table(b.data() + ktab, n, s.kw);
+	if (ttab + (size_t) ng * 4 <= b.size())
+		synth_table(b.data() + ttab, n, s.tw);
+	return b;
+}
+
+/* li_cleaf_validate of synth_block(s) in a buffer of exactly its size */
+li_status
+synth_validate(const Synth &s, std::mt19937_64 &rng)
+{
+	std::vector<uint8_t> b = synth_block(s, rng);
+
+	return li_cleaf_validate(b.data(), b.size());
+}
+
+/* a group table entry of a block rewritten: (w << 24) | pos */
+void
+set_meta(std::vector<uint8_t> &b, bool tid, uint32_t g, uint32_t meta)
+{
+	li_cleaf_view v;
+
+	li_cleaf_open(b.data(), &v);
+	std::memcpy((uint8_t *) (tid ? v.tid.table : v.key.table) + (size_t) g * 4,
+				&meta, sizeof(meta));
+}
+
+/* a group table entry of a block */
+uint32_t
+get_meta(const std::vector<uint8_t> &b, bool tid, uint32_t g)
+{
+	li_cleaf_view v;
+	uint32_t	meta;
+
+	li_cleaf_open(b.data(), &v);
+	std::memcpy(&meta, (tid ? v.tid.table : v.key.table) + (size_t) g * 4, sizeof(meta));
+	return meta;
+}
+
+/*
+ * Blocks wrong in exactly one respect are refused with LI_ERR_CORRUPT
+ * (each with the same block right in that respect accepted): version, n,
+ * kgw / tgw, M, bytes, bytes > len, len < LI_CLEAF_HDR, a group width
+ * over 64, a group position that is not the previous group's end,
+ * res_bits not the sum of the group table
+ */
+TEST(Leaf, ValidateRejects)
+{
+	std::mt19937_64 rng(8);
+	Synth		s0 = synth_random(rng, 200);
+
+	s0.kw = {3, 64, 0, 7};		/* 200 entries: groups of 64, 64, 64, 8 */
+	s0.tw = {0, 13, 48, 1};
+	s0.h.kgw = 9;
+	s0.h.tgw = 33;
+
+	Synth		s = s0;
+
+	ASSERT_EQ(synth_validate(s, rng), LI_OK);	/* the harness itself */
+
+	/* version */
+	for (uint8_t ver : {(uint8_t) 0, (uint8_t) 1, (uint8_t) (LI_CLEAF_VERSION + 1), (uint8_t) 0xFF})
+	{
+		s = s0;
+		s.h.version = ver;
+		EXPECT_EQ(synth_validate(s, rng), LI_ERR_CORRUPT) << (int) ver;
+	}
+
+	/* n: LI_CLEAF_MAX is the most (group tables of 128 and 129 groups) */
+	for (uint32_t n : {(uint32_t) LI_CLEAF_MAX, (uint32_t) LI_CLEAF_MAX + 1, 0xFFFFu})
+	{
+		s = synth_random(rng, n);
+		EXPECT_EQ(synth_validate(s, rng), n <= LI_CLEAF_MAX ? LI_OK : LI_ERR_CORRUPT) << n;
+	}
+
+	/* group offset widths: 64 is the most */
+	for (uint32_t gw : {0u, 1u, 63u, 64u, 65u, 128u, 255u})
+	{
+		s = s0;
+		s.h.kgw = (uint8_t) gw;
+		EXPECT_EQ(synth_validate(s, rng), gw <= 64 ? LI_OK : LI_ERR_CORRUPT) << "kgw " << gw;
+		s = s0;
+		s.h.tgw = (uint8_t) gw;
+		EXPECT_EQ(synth_validate(s, rng), gw <= 64 ? LI_OK : LI_ERR_CORRUPT) << "tgw " << gw;
+	}
+
+	/* M in 1..65536 */
+	for (uint32_t mult : {0u, 1u, 2u, 292u, 65535u, 65536u, 65537u, 1u << 20, UINT32_MAX})
+	{
+		s = s0;
+		s.h.mult = mult;
+		EXPECT_EQ(synth_validate(s, rng), mult >= 1 && mult <= 65536 ? LI_OK : LI_ERR_CORRUPT)
+			<< "mult " << mult;
+	}
+
+	/* bytes that do not match the header (the buffer large enough) */
+	for (int64_t d : {-8, -1, 1, 7, 8, 4096})
+	{
+		s = s0;
+		s.bytes_delta = d;
+		std::vector<uint8_t> b = synth_block(s, rng, 1 << 16);
+
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT) << d;
+	}
+	for (uint32_t bytes : {0u, 8u, (uint32_t) LI_CLEAF_HDR, UINT32_MAX})
+	{
+		std::vector<uint8_t> b = synth_block(s0, rng, 1 << 16);
+
+		std::memcpy(b.data() + offsetof(li_cleaf_hdr, bytes), &bytes, sizeof(bytes));
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT) << bytes;
+	}
+
+	/* bytes > len: the block is cut short (exact-size buffers) */
+	std::vector<uint8_t> block = synth_block(s0, rng);
+
+	for (size_t len : {block.size() - 1, block.size() - 8, (size_t) LI_CLEAF_HDR})
+	{
+		std::vector<uint8_t> b(block.begin(), block.begin() + (long) len);
+
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT) << len;
+	}
+	EXPECT_EQ(li_cleaf_validate(block.data(), block.size()), LI_OK);
+	{
+		std::vector<uint8_t> b = block;
+
+		b.resize(b.size() + 100);	/* a longer buffer is fine */
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_OK);
+	}
+
+	/* len < LI_CLEAF_HDR, even with a valid header in front */
+	for (size_t len : {(size_t) 0, (size_t) 1, (size_t) 47, (size_t) LI_CLEAF_HDR - 1})
+	{
+		std::vector<uint8_t> b(block.begin(), block.begin() + (long) len);
+
+		EXPECT_EQ(li_cleaf_validate(len ? b.data() : block.data(), len), LI_ERR_CORRUPT) << len;
+	}
+	EXPECT_EQ(li_cleaf_validate(nullptr, 1000), LI_ERR_CORRUPT);
+
+	/* an empty leaf validates only with its 88 bytes */
+	Entries		empty;
+	std::vector<uint8_t> eb;
+
+	ASSERT_TRUE(encode(empty, eb));
+	EXPECT_EQ(li_cleaf_validate(eb.data(), 88), LI_OK);
+	EXPECT_EQ(li_cleaf_validate(eb.data(), 87), LI_ERR_CORRUPT);
+
+	/* a group width over 64 (res_bits and bytes still the table's sum) */
+	for (bool tid : {false, true})
+		for (uint32_t g : {0u, 1u, 3u})
+			for (uint32_t w : {64u, 65u, 66u, 127u, 255u})
+			{
+				s = s0;
+				(tid ? s.tw : s.kw)[g] = w;
+				EXPECT_EQ(synth_validate(s, rng), w <= 64 ? LI_OK : LI_ERR_CORRUPT)
+					<< (tid ? "TID" : "key") << " group " << g << " width " << w;
+			}
+
+	/* a group's position that is not where the previous group ends */
+	for (bool tid : {false, true})
+		for (uint32_t g : {0u, 1u, 2u, 3u})
+			for (int64_t d : {-64, -1, 1, 8, 1 << 20})
+			{
+				std::vector<uint8_t> b = synth_block(s0, rng);
+				uint32_t	meta = get_meta(b, tid, g);
+				int64_t		pos = (int64_t) (meta & 0xFFFFFF) + d;
+
+				if (pos < 0 || pos > 0xFFFFFF)
+					continue;
+				set_meta(b, tid, g, (meta & 0xFF000000) | (uint32_t) pos);
+				EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT)
+					<< (tid ? "TID" : "key") << " group " << g << " moved by " << d;
+			}
+	/* the same position with another width: the next group's is wrong */
+	{
+		std::vector<uint8_t> b = synth_block(s0, rng);
+		uint32_t	meta = get_meta(b, false, 1);
+
+		set_meta(b, false, 1, meta - (1u << 24));
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT);
+		meta = get_meta(b, true, 3);	/* the last group's width: res_bits */
+		b = synth_block(s0, rng);
+		set_meta(b, true, 3, meta + (1u << 24));
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT);
+	}
+
+	/*
+	 * res_bits other than the sum of the group table, the arrays and bytes
+	 * laid out for that res_bits (the key column's sum is 3*64 + 64*64 + 0
+	 * + 7*8 = 4344 = 543 bytes; its residuals take 543 bytes for 4337..4344
+	 * bits)
+	 */
+	for (bool tid : {false, true})
+		for (int64_t d : {-7, -1, 1, 7, 8, -8, 64, -64})
+		{
+			s = s0;
+			(tid ? s.tres_delta : s.kres_delta) = d;
+			EXPECT_EQ(synth_validate(s, rng), LI_ERR_CORRUPT)
+				<< (tid ? "TID" : "key") << " res_bits off by " << d;
+		}
+	s = s0;
+	s.h.n = 0;
+	s.kw.clear();
+	s.tw.clear();
+	EXPECT_EQ(synth_validate(s, rng), LI_OK);
+	s.kres_delta = 1;
+	EXPECT_EQ(synth_validate(s, rng), LI_ERR_CORRUPT);
+}
+
+/*
+ * Every block validate accepts (random n, widths, line, M, group widths
+ * 0..64, random bytes everywhere else) can be read in full without
+ * leaving the block: buffers of exactly bytes bytes, so ASan sees a stray
+ * read (the "damaged page never crashes a scan" guarantee)
+ */
+TEST(Leaf, ValidatedGarbageIsReadable)
+{
+	std::mt19937_64 rng(13);
+	const int	iters = small_scale() ? 300 : 3000;
+
+	for (int it = 0; it < iters; it++)
+	{
+		uint32_t	n = (uint32_t) ((it % 4 == 0) ? LI_CLEAF_MAX - rng() % 3
+									: (it % 4 == 1) ? rng() % 130 : rng() % 600);
+		Synth		s = synth_random(rng, n);
+
+		if (it % 8 == 3)		/* every width 64 */
+			for (auto &w : s.kw)
+				w = 64;
+		if (it % 8 == 5)		/* no residuals */
+			for (auto &w : s.tw)
+				w = 0;
+		std::vector<uint8_t> b = synth_block(s, rng);
+
+		ASSERT_EQ(li_cleaf_validate(b.data(), b.size()), LI_OK) << "iteration " << it;
+
+		li_cleaf_view v;
+		li_cleaf_widths w;
+		uint64_t	sum = 0;
+
+		li_cleaf_open(b.data(), &v);
+		ASSERT_EQ(v.n, n);
+		for (uint32_t i = 0; i < v.n; i++)
+		{
+			uint16_t	t[3];
+
+			sum += li_cleaf_key_at(&v, i);
+			sum += (uint64_t) li_cleaf_tid_at(&v, i, t) + t[0] + t[1] + t[2];
+			sum += (uint64_t) li_cleaf_dead(&v, i);
+		}
+		for (int q = 0; q < 8; q++)
+			sum += li_cleaf_lower_bound(&v, rng(), (int64_t) (rng() % (n + 100)) - 50,
+										(int64_t) (rng() % (n + 100)) - 50, nullptr);
+		std::vector<uint64_t> dec(v.n);
+
+		li_cleaf_decode_keys(&v, dec.data());
+		li_cleaf_get_widths(b.data(), &w);
+		ASSERT_LE(w.key_max, 64u);
+		ASSERT_LE(w.tid_max, 64u);
+		if (v.n > 0)
+		{
+			li_cleaf_kill(b.data(), (uint32_t) (rng() % v.n));
+			li_cleaf_kill(b.data(), v.n - 1);
+		}
+		li_cleaf_kill(b.data(), v.n);
+		ASSERT_EQ(li_cleaf_validate(b.data(), b.size()), LI_OK);
+		volatile uint64_t sink = sum;
+
+		(void) sink;
+	}
+}
+
+}								/* namespace */
