@@ -210,17 +210,22 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	else
 		i = (int) li_cleaf_lower_bound_in(&v, lo, 0, v.n);
 
-	for (; i < n; i++)
+	/* decode in order, a chunk at a time, until a key passes hi */
+	while (i < n)
 	{
-		uint64		key = li_cleaf_key_at(&v, (uint32) i);
-		ItemPointerData tid;
+		uint64		kbuf[LI_CLEAF_GROUP];
+		ItemPointerData tbuf[LI_CLEAF_GROUP];
+		int			want = Min(n - i, LI_CLEAF_GROUP);
+		int			got = (int) li_cleaf_decode_run(&v, (uint32) i, (uint32) (i + want),
+													hi, kbuf, (uint16 *) tbuf);
 
-		if (key > hi)
+		items_reserve(items, itemcap, count + got);
+		for (int j = 0; j < got; j++)
+			if (ItemPointerIsValid(&tbuf[j]))
+				learned_item_set(&(*items)[count++], kbuf[j], &tbuf[j]);
+		i += got;
+		if (got < want)
 			break;
-		if (!learned_leaf_tid(&v, i, &tid))
-			continue;
-		items_reserve(items, itemcap, count + 1);
-		learned_item_set(&(*items)[count++], key, &tid);
 	}
 	nbase = count;
 

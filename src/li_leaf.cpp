@@ -444,6 +444,49 @@ li_cleaf_kill(uint8_t *block, uint32_t i) noexcept
 		block[LI_CLEAF_HDR + i / 8] |= (uint8_t) (1u << (i % 8));
 }
 
+extern "C" uint32_t
+li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
+					uint64_t *keys, uint16_t *tids) noexcept
+{
+	uint32_t	count = 0;
+
+	if (to > v->n)
+		to = v->n;
+	for (uint32_t i = from; i < to;)
+	{
+		uint32_t	g = i / G;
+		uint32_t	end = std::min(to, (g + 1) * G);
+		uint32_t	km,
+					tm;
+
+		std::memcpy(&km, v->key.table + (size_t) g * 4, sizeof(km));
+		std::memcpy(&tm, v->tid.table + (size_t) g * 4, sizeof(tm));
+
+		uint32_t	kw = km >> 24,
+					tw = tm >> 24;
+		uint64_t	kpos = (km & 0xFFFFFF) + (uint64_t) (i % G) * kw;
+		uint64_t	tpos = (tm & 0xFFFFFF) + (uint64_t) (i % G) * tw;
+		uint64_t	kadd = v->key.rmin + li_bits_get(v->key.goff, (uint64_t) g * v->key.gw, v->key.gw);
+		uint64_t	tadd = v->tid.rmin + li_bits_get(v->tid.goff, (uint64_t) g * v->tid.gw, v->tid.gw);
+
+		for (; i < end; i++, kpos += kw, tpos += tw)
+		{
+			uint64_t	k = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
+				kadd + li_bits_get(v->key.res, kpos, kw);
+			uint64_t	x;
+
+			if (k > stop)
+				return count;
+			x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) + tadd +
+				li_bits_get(v->tid.res, tpos, tw);
+			keys[count] = k;
+			li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), &tids[3 * count]);
+			count++;
+		}
+	}
+	return count;
+}
+
 extern "C" void
 li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) noexcept
 {

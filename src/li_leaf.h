@@ -98,6 +98,7 @@ typedef struct li_cleaf_view
 	uint32_t	n;
 	uint32_t	mult;
 	uint32_t	bytes;
+	double		inv_mult;		/* 1 / mult, for the TID split */
 } li_cleaf_view;
 
 /* groups of n entries */
@@ -171,6 +172,7 @@ li_cleaf_open(const uint8_t *block, li_cleaf_view *v)
 	v->n = h.n;
 	v->mult = h.mult;
 	v->bytes = h.bytes;
+	v->inv_mult = 1.0 / (double) (h.mult ? h.mult : 1);
 	v->dead = block + LI_CLEAF_HDR;
 	p = v->dead + ((size_t) h.n + 7) / 8;
 	p = li_ccol_open(p, &h.key, h.kgw, h.n, &v->key);
@@ -208,19 +210,42 @@ li_cleaf_dead(const li_cleaf_view *v, uint32_t i)
 }
 
 /*
+ * Split a TID column value x = blk * M + off: the quotient through the
+ * double reciprocal (x < 2^48, so it is off by at most one) and corrected,
+ * instead of a 64-bit division.
+ */
+static inline void
+li_cleaf_split_tid(const li_cleaf_view *v, uint64_t x, int live, uint16_t tid[3])
+{
+	uint64_t	q = (uint64_t) ((double) x * v->inv_mult);
+	uint64_t	r = x - q * v->mult;
+
+	if ((int64_t) r < 0)
+	{
+		q--;
+		r += v->mult;
+	}
+	else if (r >= v->mult)
+	{
+		q++;
+		r -= v->mult;
+	}
+	/* (a damaged block may still give a wrong TID here, never a crash) */
+	tid[0] = (uint16_t) ((uint32_t) q >> 16);
+	tid[1] = (uint16_t) ((uint32_t) q & 0xffff);
+	tid[2] = live ? (uint16_t) r : 0;
+}
+
+/*
  * The TID of entry i as an ItemPointerData (bi_hi, bi_lo, posid); returns
  * 0 for a tombstone (whose offset then reads 0, an invalid TID), else 1.
  */
 static inline int
 li_cleaf_tid_at(const li_cleaf_view *v, uint32_t i, uint16_t tid[3])
 {
-	uint64_t	x = li_ccol_at(&v->tid, i);
-	uint32_t	blk = (uint32_t) (x / v->mult);
 	int			live = !li_cleaf_dead(v, i);
 
-	tid[0] = (uint16_t) (blk >> 16);
-	tid[1] = (uint16_t) (blk & 0xffff);
-	tid[2] = live ? (uint16_t) (x % v->mult) : 0;
+	li_cleaf_split_tid(v, li_ccol_at(&v->tid, i), live, tid);
 	return live;
 }
 
@@ -326,6 +351,17 @@ li_status	li_cleaf_validate(const uint8_t *block, size_t len) LI_NOEXCEPT;
 
 /* Mark entry i dead in place (its bit in the tombstone bitmap); i < n. */
 void		li_cleaf_kill(uint8_t *block, uint32_t i) LI_NOEXCEPT;
+
+/*
+ * Decode entries [from, to) in order, group by group (what scans returning
+ * many entries use: no per-entry group lookups): keys into keys[], TIDs
+ * into tids[] (3 uint16 each, offset 0 for a tombstone).  Stops after the
+ * first key > stop, which is not counted: returns the number of entries
+ * decoded with key <= stop.
+ */
+uint32_t	li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to,
+								uint64_t stop, uint64_t *keys,
+								uint16_t *tids) LI_NOEXCEPT;
 
 /* Decode every key into out[0, n). */
 void		li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) LI_NOEXCEPT;

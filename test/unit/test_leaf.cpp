@@ -283,6 +283,36 @@ check_round_trip(const Entries &e, const std::vector<uint8_t> &block,
 	ASSERT_EQ(dec[n], 0x5A5Au) << "decode_keys wrote past n";
 	dec.resize(n);
 	ASSERT_EQ(dec, e.keys);
+
+	/* the in-order decoder: every start, stops at and after keys */
+	std::vector<uint64_t> rk(n + 1);
+	std::vector<uint16_t> rt(3 * (n + 1));
+
+	for (uint32_t from = 0; from <= n; from += (n > 200 ? 37 : 1))
+	{
+		for (uint64_t stop : {UINT64_MAX, from < n ? e.keys[from] : 0,
+							  from + 5 < n ? e.keys[from + 5] : 0,
+							  from + 70 < n ? e.keys[from + 70] - 1 : 0})
+		{
+			uint32_t	expect = n - from;
+
+			/* keys are sorted: decoding stops at the first key > stop */
+			for (uint32_t i = from; i < n; i++)
+				if (e.keys[i] > stop)
+				{
+					expect = i - from;
+					break;
+				}
+			ASSERT_EQ(li_cleaf_decode_run(&v, from, n, stop, rk.data(), rt.data()), expect)
+				<< "decode_run from " << from << " stop " << stop;
+			for (uint32_t j = 0; j < expect; j++)
+			{
+				ASSERT_EQ(rk[j], e.keys[from + j]) << "decode_run key " << from + j;
+				ASSERT_EQ(blk_of(&rt[3 * j]), blk_of(&e.tids[3 * (from + j)])) << "decode_run block " << from + j;
+				ASSERT_EQ(rt[3 * j + 2], e.tids[3 * (from + j) + 2]) << "decode_run offset " << from + j;
+			}
+		}
+	}
 }
 
 /* the windows to try for a key whose lower bound is lb among n entries */
