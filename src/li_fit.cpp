@@ -241,12 +241,31 @@ line_of(const Pt &p, const Pt &q, long double *at0, long double *slope)
 	*at0 = ((long double) p.y - s * (long double) p.dx) / kScale;
 }
 
-/* the line of the open segment: inside both extreme lines, non-decreasing */
+/*
+ * The line of the open segment: inside both extreme lines, non-decreasing.
+ * Closing the segment may add a constraint of its own first.
+ */
 void
-emit_segment(const li_fitter *f, li_segment *out)
+emit_segment(li_fitter *f, li_segment *out)
 {
 	long double slope = 0.0L,
 				at0 = (long double) f->y0;
+
+	/*
+	 * No upper point after a lower one (a segment ended by an upper
+	 * constraint right after lower ones, as after every long run of
+	 * duplicates): the greatest slope is unbounded and the least-slope
+	 * line grazes two constraints.  Bound the line from above at the last
+	 * lower point too, as if it were a key, when that leaves a feasible
+	 * line: the average is then centred (exact on runs of duplicates).
+	 */
+	if (f->has_min && !f->has_max)
+	{
+		Pt			v = f->lo[f->lend - 1];
+
+		v.y += 2 * f->tol;
+		(void) add_upper(f, v);
+	}
 
 	out->first_key = f->x0;
 	out->first_pos = f->y0;
