@@ -180,6 +180,47 @@ generate(const std::string &name, size_t n, std::vector<uint64_t> &keys,
 	return true;
 }
 
+/*
+ * Absent keys: a random distinct key k, then k + 1 (half of the probes) or
+ * a uniform key of the gap after k; a set without inner gaps (dense) gets
+ * keys above its largest key.
+ */
+inline std::vector<uint64_t>
+make_misses(const std::vector<uint64_t> &keys, size_t count, uint64_t seed)
+{
+	std::mt19937_64 rng(seed);
+	std::vector<uint64_t> out;
+	const size_t n = keys.size();
+
+	out.reserve(count);
+	while (out.size() < count)
+	{
+		uint64_t	probe = 0;
+		bool		found = false;
+
+		for (int attempt = 0; attempt < 64 && !found; attempt++)
+		{
+			size_t		i = rng() % n;
+			uint64_t	k = keys[i];
+			size_t		j = (size_t) (std::upper_bound(keys.begin(), keys.end(), k) - keys.begin());
+			uint64_t	next = j < n ? keys[j] : UINT64_MAX;
+
+			if (k == UINT64_MAX || next - k < 2 || (j == n && next - k < 2))
+				continue;
+			uint64_t	room = next - k - 1;	/* absent keys k+1 .. next-1 */
+
+			if (j == n)
+				room = std::min<uint64_t>(room + 1, UINT64_C(1) << 32);
+			probe = (rng() & 1) ? k + 1 : k + 1 + rng() % room;
+			found = true;
+		}
+		if (!found)
+			probe = keys.back() == UINT64_MAX ? 0 : keys.back() + 1 + rng() % 1000;
+		out.push_back(probe);
+	}
+	return out;
+}
+
 }								/* namespace li_bench */
 
 #endif							/* LI_BENCH_DATASETS_H */

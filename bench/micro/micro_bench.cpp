@@ -9,6 +9,8 @@
  *   lookup_learned/<ds>/<n>/eps:<e> li_predict + li_lower_bound_window with
  *                                   window [floor(pred-eps), ceil(pred+eps)+1)
  *                                   for a random existing key (time = ns/lookup)
+ *   lookup_miss/<ds>/<n>/eps:<e>    the same for a random absent key
+ *                                   (counter fallbacks: 0 expected)
  *   find_segment/<ds>/<n>/eps:<e>   li_find_segment alone (ns/lookup)
  *   lookup_std/<ds>/<n>             std::lower_bound over the same array
  *   paired/<ds>/<n>/eps:<e>         both lookups interleaved in blocks of 256
@@ -67,6 +69,7 @@ struct Dataset
 	std::string err;
 	std::vector<uint64_t> keys;
 	std::vector<uint64_t> probes;	/* random existing keys */
+	std::vector<uint64_t> misses;	/* random absent keys */
 	size_t		distinct = 0;
 	std::map<uint32_t, std::vector<li_segment>> models;
 };
@@ -104,6 +107,7 @@ get_dataset(const std::string &name, size_t n)
 	d.probes.resize(kProbes);
 	for (size_t i = 0; i < kProbes; i++)
 		d.probes[i] = d.keys[rng() % n];
+	d.misses = li_bench::make_misses(d.keys, kProbes, 78);
 	return d;
 }
 
@@ -141,9 +145,9 @@ get_model(Dataset &d, uint32_t eps, std::string &err)
 	/* sanity check (untimed): the learned lookup returns the lower bound */
 	const uint32_t n = (uint32_t) d.keys.size();
 
-	for (size_t i = 0; i < 10000 && i < d.probes.size(); i++)
+	for (size_t i = 0; i < 20000 && i < 2 * d.probes.size(); i++)
 	{
-		uint64_t	k = d.probes[i];
+		uint64_t	k = (i % 2) ? d.misses[i / 2] : d.probes[i / 2];
 		double		p = li_predict(segs.data(), nseg, n, k);
 		uint32_t	r = li_lower_bound_window(d.keys.data(), n, k,
 											  (int64_t) std::floor(p - eps),
@@ -203,7 +207,7 @@ BM_fit(benchmark::State &state, std::string name, size_t n, uint32_t eps)
 
 void
 BM_lookup_learned(benchmark::State &state, std::string name, size_t n,
-				  uint32_t eps)
+				  uint32_t eps, bool miss)
 {
 	Dataset    &d = get_dataset(name, n);
 	std::string err;
@@ -223,7 +227,7 @@ BM_lookup_learned(benchmark::State &state, std::string name, size_t n,
 	const li_segment *segs = m->data();
 	const size_t nseg = m->size();
 	const uint64_t *keys = d.keys.data();
-	const uint64_t *probes = d.probes.data();
+	const uint64_t *probes = miss ? d.misses.data() : d.probes.data();
 	const uint32_t nn = (uint32_t) n;
 	const double e = (double) eps;
 	size_t		i = 0;
@@ -568,7 +572,10 @@ main(int argc, char **argv)
 					->MinTime(min_time)
 					->Unit(benchmark::kMillisecond);
 				benchmark::RegisterBenchmark(("lookup_learned/" + es).c_str(),
-											 BM_lookup_learned, name, n, eps)
+											 BM_lookup_learned, name, n, eps, false)
+					->MinTime(min_time);
+				benchmark::RegisterBenchmark(("lookup_miss/" + es).c_str(),
+											 BM_lookup_learned, name, n, eps, true)
 					->MinTime(min_time);
 				benchmark::RegisterBenchmark(("find_segment/" + es).c_str(),
 											 BM_find_segment, name, n, eps)
