@@ -130,7 +130,7 @@ fuzz: $(BUILD_DIR)/fuzz_fit $(BUILD_DIR)/fuzz_leaf
 # ---------------------------------------------------------------------
 MICRO_ARGS ?=
 
-$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h src/li_leaf.h
+$(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp bench/micro/datasets.h $(CORE_SRCS) src/li_core.h src/li_leaf.h
 	@mkdir -p $(BUILD_DIR)
 	$(CXX) -std=c++17 -O2 $(LI_WARN) -Isrc bench/micro/micro_bench.cpp \
 		$(CORE_SRCS) -lbenchmark -lpthread -o $@
@@ -138,3 +138,24 @@ $(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp $(CORE_SRCS) src/li_core.h
 .PHONY: microbench
 microbench: $(BUILD_DIR)/micro_bench
 	$(BUILD_DIR)/micro_bench --benchmark_format=console $(MICRO_ARGS)
+
+# ---------------------------------------------------------------------
+# The core against the PGM-index library (bench/micro/pgm_compare.cpp),
+# built only when its headers are given -- never by CI, never linked into
+# the extension:
+#   make microbench-pgm LI_PGM_INCLUDE=/path/to/PGM-index/include \
+#       [PGM_ARGS='--n=1000000 --reps=3 --datasets=uniform,dups --eps=16']
+# ---------------------------------------------------------------------
+LI_PGM_INCLUDE ?=
+PGM_ARGS ?=
+
+$(BUILD_DIR)/pgm_compare: bench/micro/pgm_compare.cpp bench/micro/datasets.h $(CORE_SRCS) src/li_core.h
+	@if [ -z "$(LI_PGM_INCLUDE)" ]; then \
+		echo "set LI_PGM_INCLUDE to the PGM-index include directory"; exit 1; fi
+	@mkdir -p $(BUILD_DIR)
+	$(CXX) -std=c++17 -O2 $(LI_WARN) -Isrc -isystem $(LI_PGM_INCLUDE) \
+		bench/micro/pgm_compare.cpp $(CORE_SRCS) -o $@
+
+.PHONY: microbench-pgm
+microbench-pgm: $(BUILD_DIR)/pgm_compare
+	$(BUILD_DIR)/pgm_compare $(PGM_ARGS)

@@ -59,7 +59,14 @@ uint64_t	li_float8_bound_hi(double v) LI_NOEXCEPT;
  * A segment covers the keys from first_key up to (excluding) the next
  * segment's first_key.  Its prediction for key k is
  *     intercept + slope * (k - first_key)
- * clamped to [first_pos, next segment's first_pos] (n for the last one).
+ * evaluated in double and clamped to [first_pos, next segment's first_pos]
+ * (n for the last one); keys below the first segment predict 0.
+ *
+ * The position a lookup of any key x must find is its lower bound
+ * lb(x) = #keys < x: for a present key its first position, for an absent
+ * key the position of the next larger key (n past the last key).  A model
+ * fitted by li_fit_sorted or the key stream below predicts every x, present
+ * or absent, within epsilon of lb(x).
  * ------------------------------------------------------------------- */
 typedef struct li_segment
 {
@@ -72,10 +79,14 @@ typedef struct li_segment
 /*
  * Streaming optimal PLA fitter (convex hull method, O(n) amortised).
  * The caller allocates li_fitter_size() bytes (8-byte aligned) and calls
- * li_fitter_init.  Points must have strictly increasing x and
- * non-decreasing y.  The fitted line satisfies |pred(x) - y| <= eps - 0.5
- * for every point of its segment before rounding to double, so the bound
- * epsilon holds after rounding.
+ * li_fitter_init.  Each segment's line is non-decreasing and satisfies, for
+ * every point (x, y) of the segment, |clamped prediction(x) - y| <=
+ * eps - 1/64 before rounding (the clamp at first_pos counts: a later point
+ * less than eps above first_pos only bounds the line from above; the first
+ * point bounds it from both sides), so the bound epsilon holds after
+ * rounding to double while positions stay below 2^44 or so (about ten
+ * roundings of a double of that size fit in the 1/64 left).  Positions must
+ * be below 2^54 (LI_ERR_ARG).
  */
 typedef struct li_fitter li_fitter;
 
@@ -83,9 +94,10 @@ size_t		li_fitter_size(void) LI_NOEXCEPT;
 li_status	li_fitter_init(li_fitter *f, uint32_t epsilon) LI_NOEXCEPT;
 
 /*
- * Add a point.  If the point does not fit the current segment, the current
- * segment is closed, written to *closed, *nclosed is set to 1, and a new
- * segment starts at this point; otherwise *nclosed is set to 0.
+ * Add a point (bounded from both sides); x strictly increasing, y
+ * non-decreasing.  If the point does not fit the current segment, the
+ * current segment is closed, written to *closed, *nclosed is set to 1, and
+ * a new segment starts at this point; otherwise *nclosed is set to 0.
  */
 li_status	li_fitter_add(li_fitter *f, uint64_t x, uint64_t y,
 						  li_segment *closed, int *nclosed) LI_NOEXCEPT;
@@ -96,13 +108,15 @@ li_status	li_fitter_finish(li_fitter *f, li_segment *closed,
 
 /*
  * Helper that turns a sorted key stream (duplicates allowed) into the
- * points fitted: for each distinct key k at first position p, the point
- * (k, p); and when k+1 is not the next distinct key and k's run is at most
- * epsilon, the "gap point" (k+1, p+run), so that lookups of absent keys are
- * bounded by epsilon too.  (A longer run would force a jump of more than
- * epsilon within one key unit, one segment per distinct key on heavily
- * duplicated data: there, an absent key just after k is bounded by
- * epsilon + run(k) instead.)
+ * constraints fitted: for each distinct key k at first position p, whose
+ * previous distinct key is a, the line must pass at or below p + eps at k
+ * and, when a+1 < k, at or above p - eps at a+1 (the first absent key whose
+ * lower bound is p); with a non-decreasing line this bounds every key of
+ * [a+1, k] by eps.  Finishing adds the lower constraint at last+1 for the
+ * keys past the stream.  A run of duplicates longer than 2*eps therefore
+ * ends a segment (its last key and the next key up must be predicted more
+ * than 2*eps apart): one segment per such run at least, as in the
+ * PGM-index.  Segments start at a key or at a+1.
  */
 typedef struct li_keystream
 {
@@ -116,7 +130,8 @@ void		li_keystream_init(li_keystream *ks) LI_NOEXCEPT;
 
 /*
  * Feed the next key (in sorted order) to the fitter.  Up to two segments
- * may close; they are written to closed[0..*nclosed-1].
+ * may close (at most one in fact); they are written to
+ * closed[0..*nclosed-1].
  */
 li_status	li_keystream_push(li_keystream *ks, li_fitter *f, uint64_t key,
 							  li_segment closed[2], int *nclosed) LI_NOEXCEPT;
@@ -136,13 +151,69 @@ li_status	li_fit_sorted(const uint64_t *keys, size_t n, uint32_t epsilon,
 						  void *fitter_mem, li_segment *out, size_t out_cap,
 						  size_t *nseg) LI_NOEXCEPT;
 
-/* Index of the segment responsible for key (0 if key < all first keys). */
-size_t		li_find_segment(const li_segment *segs, size_t nseg,
-							uint64_t key) LI_NOEXCEPT;
+/*
+ * Index of the segment responsible for key (0 if key < all first keys):
+ * a branch-free binary search, inline for the scan loop; each step
+ * prefetches both segments the next step may read, so a lookup waits for
+ * about one cache miss per two levels instead of one per level.
+ */
+static inline size_t
+li_find_segment(const li_segment *segs, size_t nseg, uint64_t key) LI_NOEXCEPT
+{
+	const li_segment *base = segs;
+	size_t		len = nseg;
 
-/* Predicted (real-valued) lower-bound position of key among n keys. */
-double		li_predict(const li_segment *segs, size_t nseg, uint64_t n,
-					   uint64_t key) LI_NOEXCEPT;
+	if (nseg == 0)
+		return 0;
+	while (len > 1)
+	{
+		size_t		half = len / 2;
+
+#if defined(__GNUC__)
+		/* both segments the next step may read: their loads overlap */
+		__builtin_prefetch(&base[half / 2]);
+		__builtin_prefetch(&base[half + half / 2]);
+#endif
+		base += (base[half].first_key <= key) ? half : 0;
+		len -= half;
+	}
+	return (size_t) (base - segs);
+}
+
+/*
+ * The prediction of segment s (of nseg, n keys in all) for key, key >=
+ * segs[s].first_key: intercept + slope * (key - first_key) in double,
+ * clamped to [first_pos, next first_pos or n].
+ */
+static inline double
+li_segment_predict(const li_segment *segs, size_t nseg, size_t s, uint64_t n,
+				   uint64_t key) LI_NOEXCEPT
+{
+	const li_segment *g = &segs[s];
+	double		p = g->intercept + g->slope * (double) (key - g->first_key);
+	double		lo = (double) g->first_pos;
+	double		hi = (double) (s + 1 < nseg ? segs[s + 1].first_pos : n);
+
+	if (!(p >= lo))				/* also catches NaN */
+		p = lo;
+	if (p > hi)
+		p = hi;
+	return p;
+}
+
+/*
+ * Predicted (real-valued) lower-bound position of key among n keys, in
+ * double arithmetic (what li_max_error measures is what scans use).
+ */
+static inline double
+li_predict(const li_segment *segs, size_t nseg, uint64_t n,
+		   uint64_t key) LI_NOEXCEPT
+{
+	if (nseg == 0 || key < segs[0].first_key)
+		return 0.0;
+	return li_segment_predict(segs, nseg, li_find_segment(segs, nseg, key),
+							  n, key);
+}
 
 /*
  * Exact lower bound (first index with keys[i] >= key) in the sorted array
@@ -181,6 +252,25 @@ typedef struct li_run
 double		li_max_error_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
 							const uint64_t *keys, size_t n, uint64_t base,
 							li_run *run) LI_NOEXCEPT;
+
+/*
+ * Maximum of |pred(x) - lb(x)| over EVERY uint64 x, present or absent,
+ * computed exactly: between two consecutive distinct keys lb is constant
+ * and each segment's double prediction is monotone, so the ends of every
+ * stretch of absent keys served by one segment are enough.
+ */
+double		li_max_error_all(const li_segment *segs, size_t nseg,
+							 const uint64_t *keys, size_t n) LI_NOEXCEPT;
+
+/*
+ * The same over slices, as li_max_error_at: the absent keys between the
+ * previous slice's last key (run) and this slice's keys count, those below
+ * the first key when base is 0 and no key came before, those above the
+ * last key when the slice ends at nkeys.
+ */
+double		li_max_error_all_at(const li_segment *segs, size_t nseg,
+								uint64_t nkeys, const uint64_t *keys, size_t n,
+								uint64_t base, li_run *run) LI_NOEXCEPT;
 
 /* ---------------------------------------------------------------------
  * Entries (key, heap TID) and page layout helpers.

@@ -1,63 +1,28 @@
 /*
- * li_search.cpp -- model evaluation, windowed search, error measurement,
- * item sorting and page layout arithmetic.
+ * li_search.cpp -- windowed search, error measurement, item sorting and
+ * page layout arithmetic (the model's evaluation, li_predict and
+ * li_find_segment, is inline in li_core.h).
  */
 #include <algorithm>
 #include <cmath>
 
 #include "li_core.h"
 
-extern "C" size_t
-li_find_segment(const li_segment *segs, size_t nseg, uint64_t key) noexcept
-{
-	size_t		lo = 0,
-				hi = nseg;
-
-	/* last segment with first_key <= key */
-	while (lo < hi)
-	{
-		size_t		mid = lo + (hi - lo) / 2;
-
-		if (segs[mid].first_key <= key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo == 0 ? 0 : lo - 1;
-}
-
-extern "C" double
-li_predict(const li_segment *segs, size_t nseg, uint64_t n, uint64_t key) noexcept
-{
-	if (nseg == 0 || key < segs[0].first_key)
-		return 0.0;
-
-	size_t		s = li_find_segment(segs, nseg, key);
-	const li_segment &g = segs[s];
-	long double p = (long double) g.intercept +
-		(long double) g.slope * (long double) (key - g.first_key);
-	long double lo = (long double) g.first_pos;
-	long double hi = (long double) (s + 1 < nseg ? segs[s + 1].first_pos : n);
-
-	if (!(p >= lo))				/* also catches NaN */
-		p = lo;
-	if (p > hi)
-		p = hi;
-	return (double) p;
-}
-
+/* first index with keys[i] >= key */
 extern "C" uint32_t
 li_lower_bound(const uint64_t *keys, uint32_t n, uint64_t key) noexcept
 {
 	return (uint32_t) (std::lower_bound(keys, keys + n, key) - keys);
 }
 
+/* first index with keys[i] > key */
 extern "C" uint32_t
 li_upper_bound(const uint64_t *keys, uint32_t n, uint64_t key) noexcept
 {
 	return (uint32_t) (std::upper_bound(keys, keys + n, key) - keys);
 }
 
+/* lower bound searched in a verified window, else in the whole array */
 extern "C" uint32_t
 li_lower_bound_window(const uint64_t *keys, uint32_t n, uint64_t key,
 					  int64_t lo, int64_t hi, int *used_window) noexcept
@@ -79,6 +44,7 @@ li_lower_bound_window(const uint64_t *keys, uint32_t n, uint64_t key,
 	return li_lower_bound(keys, n, key);
 }
 
+/* largest error over the distinct keys of a whole array */
 extern "C" double
 li_max_error(const li_segment *segs, size_t nseg, const uint64_t *keys,
 			 size_t n) noexcept
@@ -88,6 +54,7 @@ li_max_error(const li_segment *segs, size_t nseg, const uint64_t *keys,
 	return li_max_error_at(segs, nseg, n, keys, n, 0, &run);
 }
 
+/* largest error over the distinct keys of a slice */
 extern "C" double
 li_max_error_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
 				const uint64_t *keys, size_t n, uint64_t base,
@@ -110,6 +77,92 @@ li_max_error_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
 	return maxerr;
 }
 
+namespace
+{
+
+/* |pred(x) - lb| */
+inline double
+err_at(const li_segment *segs, size_t nseg, uint64_t nkeys, uint64_t x,
+	   uint64_t lb)
+{
+	return std::fabs(li_predict(segs, nseg, nkeys, x) - (double) lb);
+}
+
+/*
+ * Largest |pred(x) - lb| over x in [from, to], all of whose lower bound is
+ * lb: the prediction is monotone on each stretch served by one segment (or
+ * by none: 0 below the first), so the ends of the stretches suffice.
+ */
+double
+stretch_error(const li_segment *segs, size_t nseg, uint64_t nkeys,
+			  uint64_t from, uint64_t to, uint64_t lb)
+{
+	double		e = std::max(err_at(segs, nseg, nkeys, from, lb),
+							 err_at(segs, nseg, nkeys, to, lb));
+	/* first segment starting after `from` */
+	size_t		s = (nseg == 0 || from < segs[0].first_key) ? 0 :
+		li_find_segment(segs, nseg, from) + 1;
+
+	for (; s < nseg && segs[s].first_key <= to; s++)
+	{
+		uint64_t	fk = segs[s].first_key;
+
+		e = std::max(e, err_at(segs, nseg, nkeys, fk, lb));
+		if (fk > from)
+			e = std::max(e, err_at(segs, nseg, nkeys, fk - 1, lb));
+	}
+	return e;
+}
+
+}								/* namespace */
+
+/* largest error over every key, present or absent, of a whole array */
+extern "C" double
+li_max_error_all(const li_segment *segs, size_t nseg, const uint64_t *keys,
+				 size_t n) noexcept
+{
+	li_run		run = {0, 0};
+
+	if (n == 0)
+		return stretch_error(segs, nseg, 0, 0, UINT64_MAX, 0);
+	return li_max_error_all_at(segs, nseg, n, keys, n, 0, &run);
+}
+
+/* largest error over every key, present or absent, of a slice */
+extern "C" double
+li_max_error_all_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
+					const uint64_t *keys, size_t n, uint64_t base,
+					li_run *run) noexcept
+{
+	double		maxerr = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		uint64_t	k = keys[i];
+		uint64_t	lb = base + i;
+
+		if (run->have_prev && k == run->prev)
+			continue;
+		/* the absent keys just below k share its lower bound */
+		if (run->have_prev && run->prev + 1 < k)
+			maxerr = std::max(maxerr, stretch_error(segs, nseg, nkeys,
+													run->prev + 1, k - 1, lb));
+		else if (!run->have_prev && base == 0 && k > 0)
+			maxerr = std::max(maxerr, stretch_error(segs, nseg, nkeys, 0,
+													k - 1, 0));
+		run->have_prev = 1;
+		run->prev = k;
+		maxerr = std::max(maxerr, err_at(segs, nseg, nkeys, k, lb));
+	}
+	/* past the last key: lower bound nkeys */
+	if (base + n == nkeys && run->have_prev && run->prev < UINT64_MAX)
+		maxerr = std::max(maxerr, stretch_error(segs, nseg, nkeys,
+												run->prev + 1, UINT64_MAX,
+												nkeys));
+	return maxerr;
+}
+
+/* sort by key, then TID */
 extern "C" void
 li_sort_items(li_item *items, size_t n) noexcept
 {
@@ -124,12 +177,14 @@ li_sort_items(li_item *items, size_t n) noexcept
 	});
 }
 
+/* entries of a leaf page of `avail` bytes */
 extern "C" uint32_t
 li_leaf_capacity(uint32_t avail) noexcept
 {
 	return avail / (8 + LI_TID_BYTES);
 }
 
+/* TIDs of a NULL page of `avail` bytes */
 extern "C" uint32_t
 li_null_capacity(uint32_t avail) noexcept
 {

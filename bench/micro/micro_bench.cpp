@@ -9,6 +9,8 @@
  *   lookup_learned/<ds>/<n>/eps:<e> li_predict + li_lower_bound_window with
  *                                   window [floor(pred-eps), ceil(pred+eps)+1)
  *                                   for a random existing key (time = ns/lookup)
+ *   lookup_miss/<ds>/<n>/eps:<e>    the same for a random absent key
+ *                                   (counter fallbacks: 0 expected)
  *   find_segment/<ds>/<n>/eps:<e>   li_find_segment alone (ns/lookup)
  *   lookup_std/<ds>/<n>             std::lower_bound over the same array
  *   paired/<ds>/<n>/eps:<e>         both lookups interleaved in blocks of 256
@@ -64,11 +66,14 @@
 #include <string>
 #include <vector>
 
+#include "datasets.h"
 #include "li_core.h"
 #include "li_leaf.h"
 
 namespace
 {
+
+using li_bench::generate;
 
 const char *const kDatasets[] = {
 	"dense", "uniform", "lognormal", "clustered", "dups", "timeseries",
@@ -76,167 +81,6 @@ const char *const kDatasets[] = {
 };
 const uint32_t kEpsilons[] = {8, 32, 128};
 constexpr size_t kProbes = size_t(1) << 20;	/* power of two */
-
-std::string
-debian_file()
-{
-	const char *p = getenv("LI_DEBIAN_FILE");
-
-	return p ? p : "data/debian-installed-size.txt";
-}
-
-/* sorted uint64 codes; duplicates allowed */
-bool
-generate(const std::string &name, size_t n, std::vector<uint64_t> &keys,
-		 std::string &err)
-{
-	keys.clear();
-	keys.reserve(n);
-	if (name == "dense")
-	{
-		/* 1..n */
-		for (size_t i = 0; i < n; i++)
-			keys.push_back(i + 1);
-	}
-	else if (name == "uniform")
-	{
-		/* uniform random 64-bit codes */
-		std::mt19937_64 rng(1001);
-
-		for (size_t i = 0; i < n; i++)
-			keys.push_back(rng());
-	}
-	else if (name == "lognormal")
-	{
-		/* floor(1e9 * exp(2 Z)), Z ~ N(0,1) (SOSD-style), not deduplicated */
-		std::mt19937_64 rng(1002);
-		std::normal_distribution<double> z(0.0, 1.0);
-
-		for (size_t i = 0; i < n; i++)
-			keys.push_back((uint64_t) std::floor(1e9 * std::exp(2.0 * z(rng))));
-	}
-	else if (name == "clustered")
-	{
-		/*
-		 * n/1000 clusters of 1000 consecutive integers each; cluster starts
-		 * are uniform random in [0, 2^63) (huge gaps between clusters)
-		 */
-		std::mt19937_64 rng(1003);
-		const size_t csize = 1000;
-		size_t		nclusters = (n + csize - 1) / csize;
-		std::vector<uint64_t> starts;
-
-		for (;;)
-		{
-			starts.clear();
-			for (size_t c = 0; c < nclusters; c++)
-				starts.push_back(rng() >> 1);
-			std::sort(starts.begin(), starts.end());
-			bool		ok = true;
-
-			for (size_t c = 1; c < nclusters; c++)
-				if (starts[c] - starts[c - 1] < csize)
-					ok = false;
-			if (ok)
-				break;
-		}
-		for (size_t c = 0; c < nclusters && keys.size() < n; c++)
-			for (size_t j = 0; j < csize && keys.size() < n; j++)
-				keys.push_back(starts[c] + j);
-	}
-	else if (name == "dups")
-	{
-		/*
-		 * n keys drawn uniformly from n/100 distinct random 40-bit values
-		 * (~100 copies each, Poisson)
-		 */
-		std::mt19937_64 rng(1004);
-		size_t		d = std::max<size_t>(1, n / 100);
-		std::vector<uint64_t> vals;
-
-		while (vals.size() < d)
-		{
-			for (size_t i = vals.size(); i < d; i++)
-				vals.push_back(rng() >> 24);
-			std::sort(vals.begin(), vals.end());
-			vals.erase(std::unique(vals.begin(), vals.end()), vals.end());
-		}
-		for (size_t i = 0; i < n; i++)
-			keys.push_back(vals[rng() % d]);
-	}
-	else if (name == "timeseries")
-	{
-		/*
-		 * nanosecond timestamps from 2023-11-14: strictly ascending, gaps
-		 * 1 + Exp(mean 1 ms); with probability 1/1000 an extra pause of
-		 * Exp(mean 10 s)
-		 */
-		std::mt19937_64 rng(1005);
-		std::exponential_distribution<double> gap(1.0 / 1e6);
-		std::exponential_distribution<double> pause(1.0 / 1e10);
-		uint64_t	t = UINT64_C(1700000000000000000);
-
-		for (size_t i = 0; i < n; i++)
-		{
-			t += 1 + (uint64_t) gap(rng);
-			if (rng() % 1000 == 0)
-				t += (uint64_t) pause(rng);
-			keys.push_back(t);
-		}
-	}
-	else if (name == "float8")
-	{
-		/*
-		 * random sign * m * 10^e, m uniform in [1, 10), e uniform integer in
-		 * [-300, 300]; encoded with li_encode_float8
-		 */
-		std::mt19937_64 rng(1006);
-		std::uniform_real_distribution<double> m(1.0, 10.0);
-		std::uniform_int_distribution<int> e(-300, 300);
-
-		for (size_t i = 0; i < n; i++)
-		{
-			double		v = m(rng) * std::pow(10.0, e(rng));
-
-			if (rng() & 1)
-				v = -v;
-			keys.push_back(li_encode_float8(v));
-		}
-	}
-	else if (name == "debian")
-	{
-		/*
-		 * data/debian-installed-size.txt sampled WITH replacement to n keys;
-		 * key = value << 24 | random 24-bit jitter (not deduplicated)
-		 */
-		std::ifstream in(debian_file());
-		std::vector<uint64_t> vals;
-		uint64_t	v;
-
-		while (in >> v)
-			vals.push_back(v);
-		if (vals.empty())
-		{
-			err = "cannot read " + debian_file() + " (run from the repository root or set LI_DEBIAN_FILE)";
-			return false;
-		}
-		std::mt19937_64 rng(1007);
-
-		for (size_t i = 0; i < n; i++)
-		{
-			uint64_t	r = rng();
-
-			keys.push_back((vals[r % vals.size()] << 24) | ((r >> 40) & 0xFFFFFF));
-		}
-	}
-	else
-	{
-		err = "unknown data set " + name;
-		return false;
-	}
-	std::sort(keys.begin(), keys.end());
-	return true;
-}
 
 /* one data set in memory at a time (benchmarks run in registration order) */
 struct Dataset
@@ -247,6 +91,7 @@ struct Dataset
 	std::string err;
 	std::vector<uint64_t> keys;
 	std::vector<uint64_t> probes;	/* random existing keys */
+	std::vector<uint64_t> misses;	/* random absent keys */
 	size_t		distinct = 0;
 	std::map<uint32_t, std::vector<li_segment>> models;
 };
@@ -284,6 +129,7 @@ get_dataset(const std::string &name, size_t n)
 	d.probes.resize(kProbes);
 	for (size_t i = 0; i < kProbes; i++)
 		d.probes[i] = d.keys[rng() % n];
+	d.misses = li_bench::make_misses(d.keys, kProbes, 78);
 	return d;
 }
 
@@ -321,9 +167,9 @@ get_model(Dataset &d, uint32_t eps, std::string &err)
 	/* sanity check (untimed): the learned lookup returns the lower bound */
 	const uint32_t n = (uint32_t) d.keys.size();
 
-	for (size_t i = 0; i < 10000 && i < d.probes.size(); i++)
+	for (size_t i = 0; i < 20000 && i < 2 * d.probes.size(); i++)
 	{
-		uint64_t	k = d.probes[i];
+		uint64_t	k = (i % 2) ? d.misses[i / 2] : d.probes[i / 2];
 		double		p = li_predict(segs.data(), nseg, n, k);
 		uint32_t	r = li_lower_bound_window(d.keys.data(), n, k,
 											  (int64_t) std::floor(p - eps),
@@ -383,7 +229,7 @@ BM_fit(benchmark::State &state, std::string name, size_t n, uint32_t eps)
 
 void
 BM_lookup_learned(benchmark::State &state, std::string name, size_t n,
-				  uint32_t eps)
+				  uint32_t eps, bool miss)
 {
 	Dataset    &d = get_dataset(name, n);
 	std::string err;
@@ -403,7 +249,7 @@ BM_lookup_learned(benchmark::State &state, std::string name, size_t n,
 	const li_segment *segs = m->data();
 	const size_t nseg = m->size();
 	const uint64_t *keys = d.keys.data();
-	const uint64_t *probes = d.probes.data();
+	const uint64_t *probes = miss ? d.misses.data() : d.probes.data();
 	const uint32_t nn = (uint32_t) n;
 	const double e = (double) eps;
 	size_t		i = 0;
@@ -1249,7 +1095,10 @@ main(int argc, char **argv)
 					->MinTime(min_time)
 					->Unit(benchmark::kMillisecond);
 				benchmark::RegisterBenchmark(("lookup_learned/" + es).c_str(),
-											 BM_lookup_learned, name, n, eps)
+											 BM_lookup_learned, name, n, eps, false)
+					->MinTime(min_time);
+				benchmark::RegisterBenchmark(("lookup_miss/" + es).c_str(),
+											 BM_lookup_learned, name, n, eps, true)
 					->MinTime(min_time);
 				benchmark::RegisterBenchmark(("find_segment/" + es).c_str(),
 											 BM_find_segment, name, n, eps)

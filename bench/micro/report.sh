@@ -87,6 +87,10 @@ for (kind, ds, size, eps), bs in runs.items():
         e["learned"] = best["cpu_ns"]
         e["fallbacks"] = max(b.get("fallbacks", 0) for b in bs)
         nfallback += e["fallbacks"]
+    elif kind == "lookup_miss":
+        e["miss"] = best["cpu_ns"]
+        e["miss_fallbacks"] = max(b.get("fallbacks", 0) for b in bs)
+        nfallback += e["miss_fallbacks"]
     elif kind == "find_segment":
         e["findseg"] = best["cpu_ns"]
     elif kind == "paired":
@@ -128,7 +132,9 @@ p("Columns: **segments** and **max_error** (`li_max_error`, max |prediction - "
   "existing keys (a pre-generated array of 2^20 probes), independent of each other "
   "(throughput, not latency), all over the same sorted array of n uint64 keys in "
   "memory. **learned ns** = `li_predict` + `li_lower_bound_window` with window "
-  "[floor(pred-eps), ceil(pred+eps)+1); **std ns** = `std::lower_bound` over the whole "
+  "[floor(pred-eps), ceil(pred+eps)+1); **miss ns** = the same for random absent "
+  "keys (half of them right after an existing key, half anywhere in the gap after "
+  "it); **std ns** = `std::lower_bound` over the whole "
   "array (one benchmark per data set, so the same number on each epsilon row); "
   "**ratio** = std ns / learned ns (> 1: the learned lookup is faster); "
   "**find_segment ns** = `li_find_segment` alone (the binary search over the "
@@ -146,8 +152,8 @@ def fmt_rate(x):
 for (ds, size), d in rows.items():
     p("## %s, %s keys (%s distinct)" % (ds, size, "{:,}".format(int(d.get("distinct", 0)))))
     p()
-    p("| epsilon | segments | max_error | fit keys/s | learned ns | std ns | ratio | find_segment ns | paired learned ns | paired std ns | paired ratio |")
-    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    p("| epsilon | segments | max_error | fit keys/s | learned ns | miss ns | std ns | ratio | find_segment ns | paired learned ns | paired std ns | paired ratio |")
+    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     std = d.get("std")
     for eps, e in d.items():
         if not isinstance(eps, int):
@@ -155,12 +161,14 @@ for (ds, size), d in rows.items():
         learned = e.get("learned")
         fb = e.get("fallbacks", 0)
         num = lambda k, f: (f % e[k]) if k in e else "-"
-        p("| %d | %s | %s | %s | %s%s | %s | %s | %s | %s | %s | %s |" % (
+        mfb = e.get("miss_fallbacks", 0)
+        p("| %d | %s | %s | %s | %s%s | %s%s | %s | %s | %s | %s | %s | %s |" % (
             eps, "{:,}".format(int(e["segments"])) if "segments" in e else "-",
             num("max_error", "%.1f"),
             fmt_rate(e["fit_kps"]) if "fit_kps" in e else "-",
             "%.0f" % learned if learned else "-",
             " (%d fallbacks)" % fb if fb else "",
+            num("miss", "%.0f"), " (%d fallbacks)" % mfb if mfb else "",
             "%.0f" % std if std else "-",
             "%.2f" % (std / learned) if std and learned else "-",
             num("findseg", "%.0f"), num("p_learned", "%.0f"), num("p_std", "%.0f"),

@@ -11,7 +11,9 @@
  *
  * The keys are sorted, fitted with li_fit_sorted, and the target traps when
  * a key (present or absent) is predicted more than epsilon away from its
- * std::lower_bound position, when the model window does not suffice, when
+ * std::lower_bound position, when a lookup does not land in [pred - eps,
+ * pred + eps] (a window fallback, for present and absent keys alike), when
+ * li_max_error_all misses an error a probe saw or exceeds epsilon, when
  * li_lower_bound_window disagrees with std::lower_bound for any window, or
  * when the streaming API yields a different model.
  *
@@ -145,35 +147,32 @@ std_lb(const std::vector<uint64_t> &keys, uint64_t key)
 	return (size_t) (std::lower_bound(keys.begin(), keys.end(), key) - keys.begin());
 }
 
-/* |pred - lower_bound| <= eps, and the model window finds it */
-void
+/*
+ * |pred - lower_bound| <= eps for every key, present or absent, and the
+ * lookup lands in [pred - eps, pred + eps]: the window [ceil(pred - eps),
+ * floor(pred + eps)] finds it without a fallback.  Returns the error.
+ */
+double
 check_probe(const std::vector<uint64_t> &keys, const std::vector<li_segment> &segs,
 			uint32_t eps, uint64_t key)
 {
 	const size_t n = keys.size();
 	size_t		lb = std_lb(keys, key);
 	double		pred = li_predict(segs.data(), segs.size(), n, key);
-	double		allow = (double) eps;
+	double		err = std::fabs(pred - (double) lb);
 
-	/* absent key after a run longer than eps: no gap point (li_core.h) */
-	if (lb > 0 && (lb == n || keys[lb] != key))
-	{
-		size_t		plb = std_lb(keys, keys[lb - 1]);
-
-		if (lb - plb > eps)
-			allow = (double) eps + (double) (lb - plb);
-	}
-	FUZZ_CHECK(std::fabs(pred - (double) lb) <= allow,
+	FUZZ_CHECK(err <= (double) eps,
 			   "n=%zu eps=%u key=%llu lower_bound=%zu predict=%.6f", n, eps,
 			   (unsigned long long) key, lb, pred);
-	int64_t		lo = (int64_t) std::floor(pred - (double) eps);
-	int64_t		hi = (int64_t) std::ceil(pred + (double) eps) + 1;
+	int64_t		lo = (int64_t) std::ceil(pred - (double) eps);
+	int64_t		hi = (int64_t) std::floor(pred + (double) eps);
 	int			used = -1;
 	uint32_t	r = li_lower_bound_window(keys.data(), (uint32_t) n, key, lo, hi, &used);
 
-	FUZZ_CHECK(r == lb && (used == 1 || std::fabs(pred - (double) lb) > (double) eps),
-			   "model window [%lld,%lld) key=%llu got %u used=%d expected %zu",
+	FUZZ_CHECK(r == lb && used == 1,
+			   "window fallback: window [%lld,%lld] key=%llu got %u used=%d expected %zu",
 			   (long long) lo, (long long) hi, (unsigned long long) key, r, used, lb);
+	return err;
 }
 
 }								/* namespace */
@@ -237,6 +236,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* every distinct key, and its neighbourhood */
 	double		maxerr = 0.0;
+	double		probe_max = 0.0;
 
 	for (size_t i = 0; i < n; i++)
 	{
@@ -246,36 +246,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		double		e = std::fabs(li_predict(segs.data(), nseg, n, k) - (double) i);
 
 		maxerr = std::max(maxerr, e);
-		check_probe(keys, segs, eps, k);
+		probe_max = std::max(probe_max, check_probe(keys, segs, eps, k));
 		if (k > 0)
-			check_probe(keys, segs, eps, k - 1);
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, k - 1));
 		if (k < UINT64_MAX)
-			check_probe(keys, segs, eps, k + 1);
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, k + 1));
 		size_t		j = (size_t) (std::upper_bound(keys.begin(), keys.end(), k) - keys.begin());
 
 		if (j < n)
 		{
-			check_probe(keys, segs, eps, k + (keys[j] - k) / 2);
-			check_probe(keys, segs, eps, keys[j] - 1 - (keys[j] - k - 1) / 4);
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, k + (keys[j] - k) / 2));
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, keys[j] - 1 - (keys[j] - k - 1) / 4));
 		}
 	}
 	FUZZ_CHECK(maxerr <= (double) eps, "maxerr %.6f", maxerr);
 	double		me = li_max_error(segs.data(), nseg, keys.data(), n);
 
 	FUZZ_CHECK(me == maxerr, "li_max_error %.6f, own loop %.6f", me, maxerr);
-	check_probe(keys, segs, eps, 0);
-	check_probe(keys, segs, eps, UINT64_MAX);
+	probe_max = std::max(probe_max, check_probe(keys, segs, eps, 0));
+	probe_max = std::max(probe_max, check_probe(keys, segs, eps, UINT64_MAX));
 	for (size_t s = 0; s < nseg; s++)
 	{
 		uint64_t	fk = segs[s].first_key;
 
+		FUZZ_CHECK(segs[s].slope >= 0.0, "segment %zu slope %g", s, segs[s].slope);
 		if (fk > 0)
-			check_probe(keys, segs, eps, fk - 1);
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, fk - 1));
 		if (fk > 1)
-			check_probe(keys, segs, eps, fk - 2);
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, fk - 2));
 		if (fk < UINT64_MAX)
-			check_probe(keys, segs, eps, fk + 1);
+			probe_max = std::max(probe_max, check_probe(keys, segs, eps, fk + 1));
 	}
+
+	/* the exact bound over every key covers what the probes saw */
+	double		all = li_max_error_all(segs.data(), nseg, keys.data(), n);
+
+	FUZZ_CHECK(all <= (double) eps && all >= probe_max && all >= me,
+			   "li_max_error_all %.6f, probes %.6f, li_max_error %.6f", all, probe_max, me);
 
 	/* li_max_error_at over slices (a run of equal keys may cross one) */
 	{
@@ -288,14 +295,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sliced = std::max(sliced, li_max_error_at(segs.data(), nseg, n,
 												  keys.data() + cut, n - cut, cut, &run));
 		FUZZ_CHECK(sliced == me, "sliced max error %.6f, whole %.6f", sliced, me);
+
+		li_run		run2 = {0, 0};
+		double		sliced_all = li_max_error_all_at(segs.data(), nseg, n, keys.data(), cut, 0, &run2);
+
+		sliced_all = std::max(sliced_all, li_max_error_all_at(segs.data(), nseg, n, keys.data() + cut,
+															  n - cut, cut, &run2));
+		FUZZ_CHECK(n == 0 || sliced_all == all, "sliced max error (all keys) %.6f, whole %.6f",
+				   sliced_all, all);
 	}
 
 	/*
 	 * The run of a retrain: the keys after `cut` fitted as a run starting at
 	 * position base, closed with li_keystream_finish_at(end_pos) where the
 	 * next run starts; every key of the run is within epsilon of base + its
-	 * position in the run, and the key right after the run's last one is
-	 * predicted within epsilon of end_pos when the gap point was added.
+	 * position in the run, and the keys after the run's last one are
+	 * predicted within epsilon of end_pos.
 	 */
 	if (n > 0)
 	{
@@ -336,14 +351,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(e <= (double) eps, "run key %zu error %.3f", i, e);
 		}
 		uint64_t	last = keys[n - 1];
-		size_t		first_last = (size_t) (std::lower_bound(keys.begin() + cut, keys.end(), last) - keys.begin());
 
-		if (last < UINT64_MAX && endpos - (base + first_last - cut) <= (uint64_t) eps)
+		for (uint64_t k : {last + 1, last + 2, last + (UINT64_MAX - last) / 2, UINT64_MAX})
 		{
+			if (last == UINT64_MAX || k <= last)
+				continue;
 			double		e = std::fabs(li_predict(rsegs.data(), rsegs.size(), endpos,
-											 last + 1) - (double) endpos);
+											 k) - (double) endpos);
 
-			FUZZ_CHECK(e <= (double) eps, "key after the run: error %.3f", e);
+			FUZZ_CHECK(e <= (double) eps, "key %llu after the run: error %.3f",
+					   (unsigned long long) k, e);
 		}
 	}
 

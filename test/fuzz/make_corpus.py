@@ -39,6 +39,13 @@ def main():
     seed("convex", 4, 0x803F, b"".join(struct.pack("<I", i * i) for i in range(1, 150)))
     # 2-byte random deltas, eps 1
     seed("random_deltas", 2, 0x0000, b"".join(struct.pack("<H", rng.getrandbits(16)) for _ in range(300)))
+    # heavy duplicates: runs of ~100 copies (1-byte deltas, 0 = repeat)
+    # with gaps, eps 16 (absent keys after each run must stay within eps)
+    body = bytearray()
+    for _ in range(30):
+        body += bytes([0] * rng.randrange(60, 140))
+        body.append(rng.randrange(2, 250))
+    seed("copies_100", 1, 0x400F, bytes(body))
     # a single key and an empty key list
     seed("one_key", 0, 0x0000, struct.pack("<Q", 42))
     seed("empty", 0, 0x0000, b"")

@@ -148,30 +148,19 @@ struct Checker
 	uint64_t	ncalls = 0;
 
 	/*
-	 * lb: std::lower_bound(key), computed by the caller.  Returns
-	 * |li_predict(key) - lb|.
+	 * lb: std::lower_bound(key), computed by the caller; the same bound eps
+	 * for present and absent keys (li_core.h).  Returns |li_predict(key) -
+	 * lb|.
 	 */
 	double check(uint64_t key, size_t lb, bool present_only)
 	{
 		const uint64_t n = keys.size();
 		double		pred = li_predict(segs.data(), segs.size(), n, key);
 		double		err = std::fabs(pred - (double) lb);
-		double		allow = (double) eps;
 
-		/*
-		 * An absent key right after a key whose run is longer than eps has
-		 * no gap point (see li_core.h): its bound is eps + that run.
-		 */
-		if (!present_only && lb > 0 && (lb == n || keys[lb] != key))
-		{
-			size_t		plb = (size_t) (std::lower_bound(keys.begin(), keys.end(), keys[lb - 1]) - keys.begin());
-
-			if (lb - plb > eps)
-				allow = (double) eps + (double) (lb - plb);
-		}
-		if (allow == (double) eps && err > max_err)
+		if (err > max_err)
 			max_err = err;
-		if (!(err <= allow))
+		if (!(err <= (double) eps))
 		{
 			if (failures++ < 5)
 				ADD_FAILURE() << label << " eps=" << eps << " n=" << n
@@ -188,18 +177,26 @@ struct Checker
 				ADD_FAILURE() << label << " li_predict=" << pred << " model=" << (double) ref
 					<< " key=" << key;
 		}
-		/* model window: [floor(pred - eps), ceil(pred + eps) + 1) */
-		int64_t		lo = (int64_t) std::floor(pred - (double) eps);
-		int64_t		hi = (int64_t) std::ceil(pred + (double) eps) + 1;
+
+		/*
+		 * The lookup lands in [pred - eps, pred + eps]: the window
+		 * [ceil(pred - eps), floor(pred + eps)] (li_lower_bound_window's hi
+		 * is the last position it may return) is used, no fallback.  The
+		 * shim's wider window [floor(pred - eps), ceil(pred + eps) + 1]
+		 * contains it.
+		 */
+		int64_t		lo = (int64_t) std::ceil(pred - (double) eps);
+		int64_t		hi = (int64_t) std::floor(pred + (double) eps);
 		int			used = -1;
 		uint32_t	r = li_lower_bound_window(keys.data(), (uint32_t) n, key, lo, hi, &used);
 
-		if (r != lb || (used != 1 && err <= (double) eps))
+		if (r != lb || used != 1)
 		{
 			if (failures++ < 5)
 				ADD_FAILURE() << label << " eps=" << eps << " window [" << lo << ","
-					<< hi << ") key=" << key << " got " << r << " used=" << used
-					<< " expected " << lb;
+					<< hi << "] key=" << key << (present_only ? " present" : " probe")
+					<< " got " << r << " used=" << used << " expected " << lb
+					<< " predict=" << pred;
 		}
 		return err;
 	}
@@ -244,7 +241,8 @@ check_model(const std::vector<uint64_t> &keys, uint32_t eps, const std::string &
 		bool		is_gap = lb > 0 && keys[lb - 1] == g.first_key - 1;
 
 		if (!(is_key || is_gap) || g.first_pos != lb || g.first_pos > n ||
-			!std::isfinite(g.slope) || !std::isfinite(g.intercept))
+			!std::isfinite(g.slope) || !std::isfinite(g.intercept) ||
+			!(g.slope >= 0.0))
 		{
 			if (sfail++ < 5)
 				ADD_FAILURE() << "bad segment " << s << " first_key=" << g.first_key
@@ -370,6 +368,13 @@ check_model(const std::vector<uint64_t> &keys, uint32_t eps, const std::string &
 	}
 	EXPECT_EQ(c.failures, 0);
 	EXPECT_LE(c.max_err, (double) eps);
+
+	/* the exact bound over every key, present or absent */
+	double		all = li_max_error_all(segs.data(), segs.size(), keys.data(), n);
+
+	EXPECT_LE(all, (double) eps);
+	EXPECT_GE(all, c.max_err);
+	EXPECT_GE(all, me);
 }
 
 /*
@@ -562,6 +567,142 @@ TEST(FitDistributions, FewDistinctLongRuns)
 	for (size_t i = 0; i < n; i++)
 		keys.push_back(1000 + i * 5 / n);
 	fit_and_check(keys, "few_adjacent_runs");
+}
+
+/*
+ * Heavy duplicates (issue 16): runs longer than 2*eps, where the absent key
+ * right after a run must be predicted more than 2*eps above the run's
+ * first position.  Every lookup, present or absent, lands within eps (the
+ * strict checks of check_model), at the price of one segment per long run
+ * at most.
+ */
+TEST(FitDistributions, HeavyDuplicates)
+{
+	std::mt19937_64 rng(13);
+	const size_t n = big_n();
+	std::vector<uint64_t> keys;
+
+	/* ~100 copies of each of n/100 random 40-bit values (as bench "dups") */
+	{
+		std::vector<uint64_t> vals(n / 100);
+
+		for (auto &v : vals)
+			v = rng() >> 24;
+		for (size_t i = 0; i < n; i++)
+			keys.push_back(vals[rng() % vals.size()]);
+		fit_and_check(keys, "copies_100");
+	}
+	/* runs of exactly 2*eps-1, 2*eps, 2*eps+1 for eps 8, around one value */
+	for (size_t run : {15u, 16u, 17u, 64u, 65u})
+	{
+		keys.clear();
+		for (uint64_t v = 0; keys.size() < n / 4; v++)
+			for (size_t j = 0; j < run; j++)
+				keys.push_back(1000 + v * 977);
+		fit_and_check(keys, "runs_of_" + std::to_string(run));
+	}
+	/* adjacent values (no absent key between), long and short runs mixed */
+	keys.clear();
+	for (uint64_t v = 0; keys.size() < n / 4; v++)
+	{
+		size_t		run = (rng() % 4 == 0) ? 1 + rng() % 3 : 1 + rng() % 300;
+
+		for (size_t j = 0; j < run; j++)
+			keys.push_back(v + (v / 1000) * 100000);
+	}
+	fit_and_check(keys, "mixed_runs_adjacent");
+	/* a long run at the very end and at the very start */
+	keys.assign(5000, 7);
+	for (uint64_t v = 8; v < 20000; v += 3)
+		keys.push_back(v);
+	keys.insert(keys.end(), 5000, 30000);
+	fit_and_check(keys, "long_runs_at_both_ends");
+	/* a long run of UINT64_MAX: no absent key after it */
+	keys.assign(1000, 1);
+	keys.insert(keys.end(), 3000, UINT64_MAX);
+	fit_and_check(keys, "long_run_of_max");
+}
+
+/*
+ * li_max_error_all is exact: it equals the largest |li_predict - lower
+ * bound| over every key, computed by brute force over a small domain (the
+ * last segment's prediction is monotone beyond it, so its end and
+ * UINT64_MAX cover the rest), for fitted models and for arbitrary segment
+ * arrays (negative, NaN and infinite slopes included); over slices it
+ * equals the whole.
+ */
+TEST(FitProperty, MaxErrorAllExact)
+{
+	std::mt19937_64 rng(21);
+	const int	iters = small_scale() ? 300 : 1500;
+	FitterMem	m;
+	const double specials[] = {0.0, -1.5, 0.25, 3.0, 1e-9, 1e30,
+		std::numeric_limits<double>::quiet_NaN(),
+	std::numeric_limits<double>::infinity()};
+
+	for (int it = 0; it < iters; it++)
+	{
+		const uint64_t dom = 1 + rng() % 400;
+		size_t		n = rng() % 120;
+		std::vector<uint64_t> keys(n);
+
+		for (auto &k : keys)
+			k = (rng() % 3 == 0) ? rng() % 8 : rng() % dom;
+		std::sort(keys.begin(), keys.end());
+		std::vector<li_segment> segs;
+
+		if (it % 2 == 0)
+			segs = fit_sorted(keys, (uint32_t) (1 + rng() % 5));
+		else
+		{
+			/* arbitrary segments over the domain */
+			size_t		ns = rng() % 6;
+			std::vector<uint64_t> fks;
+
+			for (size_t s = 0; s < ns; s++)
+				fks.push_back(rng() % (dom + 5));
+			std::sort(fks.begin(), fks.end());
+			fks.erase(std::unique(fks.begin(), fks.end()), fks.end());
+			uint64_t	pos = 0;
+
+			for (uint64_t fk : fks)
+			{
+				pos += rng() % 40;
+				double		sl = (rng() % 3 == 0) ? specials[rng() % 8] : (double) (rng() % 1000) / 100.0;
+				double		ic = (rng() % 5 == 0) ? specials[rng() % 8] : (double) pos + (double) (rng() % 200) / 10.0 - 10.0;
+
+				segs.push_back(li_segment{fk, pos, sl, ic});
+			}
+		}
+		double		brute = 0.0;
+		auto		consider = [&](uint64_t x) {
+			size_t		lb = (size_t) (std::lower_bound(keys.begin(), keys.end(), x) - keys.begin());
+
+			brute = std::max(brute, std::fabs(li_predict(segs.data(), segs.size(), n, x) - (double) lb));
+		};
+
+		for (uint64_t x = 0; x <= dom + 6; x++)
+			consider(x);
+		consider(UINT64_MAX);
+		consider(UINT64_MAX - 1);
+		double		all = li_max_error_all(segs.data(), segs.size(), keys.data(), n);
+
+		ASSERT_EQ(all, brute) << "it=" << it << " n=" << n << " nseg=" << segs.size();
+
+		/* slices */
+		li_run		run = {0, 0};
+		double		sliced = 0.0;
+		size_t		chunk = 1 + rng() % 30;
+
+		for (size_t at = 0; at < n; at += chunk)
+			sliced = std::max(sliced, li_max_error_all_at(segs.data(), segs.size(), n,
+														  keys.data() + at,
+														  std::min(chunk, n - at), at, &run));
+		if (n > 0)
+		{
+			ASSERT_EQ(sliced, all) << "it=" << it << " chunk=" << chunk;
+		}
+	}
 }
 
 TEST(FitDistributions, AlternatingGaps)
@@ -895,51 +1036,69 @@ TEST(FitStreaming, KeystreamMatchesFitSorted)
 }
 
 /*
- * Exact feasibility: is there a line with |line(x_i) - y_i| <= eps - 0.5 for
- * all points [b, e]?  In doubled units (Y = 2y, T = 2*eps - 1) a slope S is
- * feasible iff (dY - 2T)/dx <= S <= (dY + 2T)/dx for every pair i < j, so
- * the points fit iff the largest lower bound is <= the smallest upper bound.
- * O(m^2), exact 128-bit arithmetic.
+ * Exact feasibility of the fitter's constraints for points [b, e]: in units
+ * of 1/64 (Y = 64y, T = 64*eps - 1, i.e. eps - 1/64), point i needs the line
+ * in [Y_i - T, Y_i + T] at x_i, except that a point after the first with
+ * Y_i - T <= Y_b has no lower side (the clamp at first_pos satisfies it).
+ * For a slope S the intercepts left by points i and j meet iff
+ * lo_j - hi_i <= S dx and S dx <= hi_j - lo_i (i < j, dx = x_j - x_i), so
+ * the points fit iff the largest of these lower bounds on S is <= the
+ * smallest upper bound.  O(m^2), exact 128-bit arithmetic.
  */
 bool
 points_fit(const std::vector<std::pair<uint64_t, uint64_t>> &pts, size_t b, size_t e,
 		   uint32_t eps)
 {
 	typedef __int128 i128;
-	const i128	T = 2 * (i128) eps - 1;
+	const i128	T = 64 * (i128) eps - 1;
+	const i128	Yb = 64 * (i128) pts[b].second;
 	i128		lo_num = 0,
 				lo_den = 0,		/* largest lower bound; den 0 = -inf */
 				hi_num = 0,
 				hi_den = 0;		/* smallest upper bound; den 0 = +inf */
+	auto		has_lo = [&](size_t i) {
+		return i == b || 64 * (i128) pts[i].second - T > Yb;
+	};
 
 	for (size_t i = b; i <= e; i++)
 		for (size_t j = i + 1; j <= e; j++)
 		{
 			i128		dx = (i128) pts[j].first - (i128) pts[i].first;
-			i128		dy = 2 * ((i128) pts[j].second - (i128) pts[i].second);
-			i128		ln = dy - 2 * T,
-						un = dy + 2 * T;
+			i128		Yi = 64 * (i128) pts[i].second;
+			i128		Yj = 64 * (i128) pts[j].second;
 
-			if (lo_den == 0 || ln * lo_den > lo_num * dx)
+			if (has_lo(j))
 			{
-				lo_num = ln;
-				lo_den = dx;
+				i128		ln = (Yj - T) - (Yi + T);
+
+				if (lo_den == 0 || ln * lo_den > lo_num * dx)
+				{
+					lo_num = ln;
+					lo_den = dx;
+				}
 			}
-			if (hi_den == 0 || un * hi_den < hi_num * dx)
+			if (has_lo(i))
 			{
-				hi_num = un;
-				hi_den = dx;
+				i128		un = (Yj + T) - (Yi - T);
+
+				if (hi_den == 0 || un * hi_den < hi_num * dx)
+				{
+					hi_num = un;
+					hi_den = dx;
+				}
 			}
 		}
-	if (lo_den == 0)
+	if (lo_den == 0 || hi_den == 0)
 		return true;
 	return lo_num * hi_den <= hi_num * lo_den;
 }
 
 /*
  * The raw fitter on arbitrary point sets (strictly increasing x,
- * non-decreasing y): each point lies within eps of its own segment's line
- * (unclamped), and segments start at the point that did not fit.
+ * non-decreasing y): each point lies within eps of its own segment's
+ * prediction (li_predict: clamped at first_pos and the next first_pos),
+ * lines are non-decreasing, and segments start at the point that did not
+ * fit.
  */
 TEST(FitStreaming, RawFitterPointsWithinEps)
 {
@@ -1041,13 +1200,13 @@ TEST(FitStreaming, RawFitterPointsWithinEps)
 						<< " points [" << b << "," << e << "]";
 				}
 			}
+			ASSERT_GE(segs[s].slope, 0.0) << "it=" << it << " seg=" << s;
 			for (size_t i = b; i < e; i++)
 			{
-				long double p = (long double) segs[s].intercept +
-					(long double) segs[s].slope * (long double) (pts[i].first - segs[s].first_key);
-				long double err = std::fabs(p - (long double) pts[i].second);
+				double		p = li_predict(segs.data(), segs.size(), UINT64_MAX, pts[i].first);
+				double		err = std::fabs(p - (double) pts[i].second);
 
-				ASSERT_LE(err, (long double) eps)
+				ASSERT_LE(err, (double) eps)
 					<< "it=" << it << " mode=" << mode << " eps=" << eps << " seg=" << s
 					<< " point " << i << " (" << pts[i].first << "," << pts[i].second
 					<< ") pred=" << (double) p;
@@ -1095,14 +1254,16 @@ TEST(FitStreaming, KeystreamFinishAt)
 		for (uint64_t i = 0; i < 1000; i++)
 			EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), end, 1000 + i * 37) -
 								(double) (base + i)), (double) eps) << "key " << i;
-		/* the key after the last one: bounded when the gap point was added */
+		/* absent keys inside the run and after its last key, however far */
+		for (uint64_t i = 0; i < 999; i++)
+			for (uint64_t d : {UINT64_C(1), UINT64_C(18), UINT64_C(36)})
+				EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), end, 1000 + i * 37 + d) -
+									(double) (base + i + 1)), (double) eps) << "key " << i << "+" << d;
 		uint64_t	last = 1000 + 999 * 37;
 
-		if (end - (base + 999) <= eps)
-		{
-			EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), end, last + 1) -
-								(double) end), (double) eps) << "extra " << extra;
-		}
+		for (uint64_t k : {last + 1, last + 2, last + 1000000, UINT64_MAX})
+			EXPECT_LE(std::fabs(li_predict(segs.data(), segs.size(), end, k) -
+								(double) end), (double) eps) << "extra " << extra << " key " << k;
 	}
 
 	/* the last key is UINT64_MAX: no gap point past it, no overflow */
