@@ -449,6 +449,8 @@ check_leaf_entries(CheckState *cs, uint32 g, BlockNumber blk, Page page)
 	uint64		hi = has_hi ? c->seps[g + 1] : PG_UINT64_MAX;
 	int			ndead = 0;
 
+	if (li_cleaf_validate(LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL) != LI_OK)
+		CORRUPT(cs, blk, "Leaf %u's compressed block has invalid group tables.", g);
 	if (cs->lsorted != ns)
 		CORRUPT(cs, blk, "Leaf %u holds %d sorted entries but the model says %d were written sorted.",
 				g, cs->lsorted, ns);

@@ -97,7 +97,8 @@ learned_page_problem(Page page, uint16 type, uint32 generation)
 		int			ns;
 		int			cap;
 
-		if (li_cleaf_validate(LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL) != LI_OK)
+		/* O(1); reads clamp to the residuals if group tables are damaged */
+		if (li_cleaf_validate_header(LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL) != LI_OK)
 			return psprintf("Compressed leaf block header is invalid (widths or size).");
 		ns = learned_leaf_nsorted(page);
 		cap = LEARNED_TAIL_CAP(learned_leaf_block_bytes(page));

@@ -411,7 +411,7 @@ li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 }
 
 extern "C" li_status
-li_cleaf_validate(const uint8_t *block, size_t len) noexcept
+li_cleaf_validate_header(const uint8_t *block, size_t len) noexcept
 {
 	li_cleaf_hdr h;
 
@@ -424,6 +424,17 @@ li_cleaf_validate(const uint8_t *block, size_t len) noexcept
 		h.bytes != li_cleaf_bytes(h.n, h.kgw, h.key.res_bits, h.tgw, h.tid.res_bits) ||
 		h.bytes > len)
 		return LI_ERR_CORRUPT;
+	return LI_OK;
+}
+
+extern "C" li_status
+li_cleaf_validate(const uint8_t *block, size_t len) noexcept
+{
+	li_cleaf_hdr h;
+
+	if (li_cleaf_validate_header(block, len) != LI_OK)
+		return LI_ERR_CORRUPT;
+	std::memcpy(&h, block, sizeof(h));
 
 	const uint8_t *end = block + h.bytes - 8;
 	const uint8_t *p = block + LI_CLEAF_HDR + ((size_t) h.n + 7) / 8;
@@ -466,6 +477,12 @@ li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t
 					tw = tm >> 24;
 		uint64_t	kpos = (km & 0xFFFFFF) + (uint64_t) (i % G) * kw;
 		uint64_t	tpos = (tm & 0xFFFFFF) + (uint64_t) (i % G) * tw;
+
+		/* a damaged group table reads garbage, never outside the residuals */
+		if (kw > 64 || kpos + (uint64_t) (end - i) * kw > v->key.res_bits)
+			kw = 0;
+		if (tw > 64 || tpos + (uint64_t) (end - i) * tw > v->tid.res_bits)
+			tw = 0;
 		uint64_t	kadd = v->key.rmin + li_bits_get(v->key.goff, (uint64_t) g * v->key.gw, v->key.gw);
 		uint64_t	tadd = v->tid.rmin + li_bits_get(v->tid.goff, (uint64_t) g * v->tid.gw, v->tid.gw);
 
@@ -515,7 +532,7 @@ li_cleaf_get_widths(const uint8_t *block, li_cleaf_widths *w) noexcept
 
 		std::memcpy(&mk, v.key.table + (size_t) g * 4, sizeof(mk));
 		std::memcpy(&mt, v.tid.table + (size_t) g * 4, sizeof(mt));
-		w->key_max = std::max(w->key_max, mk >> 24);
-		w->tid_max = std::max(w->tid_max, mt >> 24);
+		w->key_max = std::max(w->key_max, std::min(mk >> 24, 64u));
+		w->tid_max = std::max(w->tid_max, std::min(mt >> 24, 64u));
 	}
 }

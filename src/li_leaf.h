@@ -87,6 +87,7 @@ typedef struct li_cview
 	uint64_t	rmin;
 	uint32_t	slope_frac;
 	uint32_t	gw;
+	uint32_t	res_bits;		/* reads never go past it (damaged tables) */
 } li_cview;
 
 /* a decoded header plus pointers into the block: what readers use */
@@ -155,6 +156,7 @@ li_ccol_open(const uint8_t *p, const li_ccol *c, uint32_t gw, uint32_t n, li_cvi
 	v->slope_frac = c->slope_frac;
 	v->rmin = c->rmin;
 	v->gw = gw;
+	v->res_bits = c->res_bits;
 	v->table = p;
 	v->goff = p + (size_t) ng * 4;
 	v->res = v->goff + ((size_t) ng * gw + 7) / 8;
@@ -189,10 +191,16 @@ li_ccol_at(const li_cview *c, uint32_t i)
 	uint64_t	line = c->base + (uint64_t) i * c->slope_int +
 		(((uint64_t) i * c->slope_frac) >> 32);
 
+	uint64_t	pos;
+
 	memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
 	w = meta >> 24;
+	pos = (uint64_t) (meta & 0xFFFFFF) + (uint64_t) (i % LI_CLEAF_GROUP) * w;
+	/* a damaged group table reads garbage, never outside the residuals */
+	if (w > 64 || pos + w > c->res_bits)
+		w = 0;
 	return line + c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw) +
-		li_bits_get(c->res, (uint64_t) (meta & 0xFFFFFF) + (uint64_t) (i % LI_CLEAF_GROUP) * w, w);
+		li_bits_get(c->res, pos, w);
 }
 
 /* the key of entry i (i < n) */
@@ -348,6 +356,16 @@ li_status	li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n
  * checker does.)
  */
 li_status	li_cleaf_validate(const uint8_t *block, size_t len) LI_NOEXCEPT;
+
+/*
+ * The readers' check, O(1): the header alone (version, n, widths, M,
+ * res_bits within what n allows, bytes == what they need, <= len).  After
+ * LI_OK every read of li_cleaf_open's view stays inside the block even if
+ * the group tables are damaged (readers clamp each group's width and
+ * position to its column's residual bits); li_cleaf_validate also checks
+ * the group tables (the checker, learned_index_check(), uses it).
+ */
+li_status	li_cleaf_validate_header(const uint8_t *block, size_t len) LI_NOEXCEPT;
 
 /* Mark entry i dead in place (its bit in the tombstone bitmap); i < n. */
 void		li_cleaf_kill(uint8_t *block, uint32_t i) LI_NOEXCEPT;
