@@ -225,9 +225,20 @@ li_cleaf_dead(const li_cleaf_view *v, uint32_t i)
 static inline void
 li_cleaf_split_tid(const li_cleaf_view *v, uint64_t x, int live, uint16_t tid[3])
 {
-	uint64_t	q = (uint64_t) ((double) x * v->inv_mult);
-	uint64_t	r = x - q * v->mult;
+	uint64_t	q,
+				r;
 
+	if (x >> 48)
+	{
+		/* never in a sound block (blk < 2^32, M <= 2^16): a damaged one */
+		q = x / v->mult;
+		r = x % v->mult;
+	}
+	else
+	{
+		q = (uint64_t) ((double) x * v->inv_mult);
+		r = x - q * v->mult;
+	}
 	if ((int64_t) r < 0)
 	{
 		q--;
