@@ -17,16 +17,47 @@
  * Finding leaf groups
  * ------------------------------------------------------------------ */
 
-/* the leaf the model predicts for key (last leaf starting at or before it) */
+/*
+ * The leaf the model predicts for key: the last leaf whose first position
+ * is <= the predicted position.  Leaves hold similar numbers of entries,
+ * so the search starts at pos * nleaf / nkeys and gallops from there (a
+ * few cache misses instead of a binary search over every leaf's start).
+ */
 static int
 predicted_leaf(LearnedCache *c, uint64 key)
 {
 	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
 	uint64		pos = (pred <= 0) ? 0 : (uint64) pred;
-	int			lo = 0,
-				hi = c->meta.nleaf;
+	int			n = c->meta.nleaf;
+	int			lo,
+				hi,
+				step = 1;
 
-	/* last leaf whose first position is <= pos */
+	if (n <= 1)
+		return 0;
+	/* invariant below: starts[lo] <= pos < starts[hi] (starts[n] = inf) */
+	lo = (c->meta.nkeys > 0 && pos < c->meta.nkeys) ?
+		(int) ((double) pos * n / (double) c->meta.nkeys) : n - 1;
+	lo = Min(Max(lo, 0), n - 1);
+	if (c->starts[lo] <= pos)
+	{
+		while (lo + step < n && c->starts[lo + step] <= pos)
+		{
+			lo += step;
+			step *= 2;
+		}
+		hi = Min(lo + step, n);
+	}
+	else
+	{
+		hi = lo;
+		while (hi - step > 0 && c->starts[hi - step] > pos)
+		{
+			hi -= step;
+			step *= 2;
+		}
+		lo = Max(hi - step, 0);	/* starts[0] == 0 <= pos */
+	}
 	while (hi - lo > 1)
 	{
 		int			mid = lo + (hi - lo) / 2;
@@ -163,6 +194,24 @@ items_reserve(li_item **items, int *cap, int need)
 }
 
 /*
+ * Start fetching the cache lines every read of a leaf needs first: the
+ * page header, the block header, the tombstone bitmap and the key group
+ * table and offsets (the first 384 bytes on most leaves), and the special
+ * space, so that they arrive in one round instead of one after another.
+ */
+static inline void
+learned_prefetch_leaf_start(Page page)
+{
+#if defined(__GNUC__)
+	for (int off = 0; off < 384; off += 64)
+		__builtin_prefetch((char *) page + off);
+	__builtin_prefetch((char *) page + BLCKSZ - 64);
+#else
+	(void) page;
+#endif
+}
+
+/*
  * Collect the live entries of leaf group `group` with lo <= key <= hi, in
  * key order, into *items (allocated in the current memory context).
  * Returns the count.  With keep_pin, the leaf page stays pinned and its
@@ -188,8 +237,9 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 	BlockNumber blkno = c->blknos[group];
 
 	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
+	learned_prefetch_leaf_start(page);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
 	opaque = LearnedPageGetOpaque(page);
 	learned_leaf_view(page, &v);
@@ -205,6 +255,7 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 					whi;
 
 		learned_model_window(c, group, lo, &wlo, &whi);
+		li_cleaf_prefetch_window(&v, wlo, whi);
 		i = (int) li_cleaf_lower_bound(&v, lo, wlo, whi, NULL);
 	}
 	else

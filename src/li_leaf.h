@@ -268,6 +268,58 @@ li_cleaf_tid_at(const li_cleaf_view *v, uint32_t i, uint16_t tid[3])
 	return live;
 }
 
+/* prefetch column c's residuals of entries [lo, hi) (hi > lo, hi <= n) */
+static inline void
+li_ccol_prefetch(const li_cview *c, uint32_t lo, uint32_t hi)
+{
+#if defined(__GNUC__)
+	uint32_t	glo = lo / LI_CLEAF_GROUP,
+				ghi = (hi - 1) / LI_CLEAF_GROUP;
+
+	for (uint32_t g = glo; g <= ghi; g++)
+	{
+		uint32_t	meta;
+		uint32_t	a = (g == glo) ? lo % LI_CLEAF_GROUP : 0;
+		uint32_t	b = (g == ghi) ? (hi - 1) % LI_CLEAF_GROUP : LI_CLEAF_GROUP - 1;
+		uint64_t	from,
+					to;
+
+		memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
+		from = (uint64_t) (meta & 0xFFFFFF) + (uint64_t) a * (meta >> 24);
+		to = (uint64_t) (meta & 0xFFFFFF) + (uint64_t) (b + 1) * (meta >> 24);
+		if ((meta >> 24) > 64 || to > c->res_bits)
+			continue;			/* damaged: the reads clamp, nothing to fetch */
+		__builtin_prefetch(c->goff + (size_t) g * c->gw / 8);
+		for (uint64_t p = from / 8; p <= (to + 7) / 8; p += 64)
+			__builtin_prefetch(c->res + p);
+		__builtin_prefetch(c->res + (to + 7) / 8);
+	}
+#else
+	(void) c;
+	(void) lo;
+	(void) hi;
+#endif
+}
+
+/*
+ * Prefetch what a lookup in the window [lo, hi) of the model will read:
+ * the keys' and TIDs' residuals of the window, so that the binary search
+ * waits for one round of cache misses instead of one per step.
+ */
+static inline void
+li_cleaf_prefetch_window(const li_cleaf_view *v, int64_t lo, int64_t hi)
+{
+	if (lo < 1)
+		lo = 1;
+	if (hi > (int64_t) v->n - 1)
+		hi = (int64_t) v->n - 1;
+	/* with the borders the window check reads: [lo - 1, hi] */
+	if (lo - 1 > hi || hi - lo > 4 * LI_CLEAF_GROUP)
+		return;
+	li_ccol_prefetch(&v->key, (uint32_t) (lo - 1), (uint32_t) (hi + 1));
+	li_ccol_prefetch(&v->tid, (uint32_t) (lo - 1), (uint32_t) (hi + 1));
+}
+
 /* first i in [lo, hi) with key_at(i) >= key, or hi (keys sorted) */
 static inline uint32_t
 li_cleaf_lower_bound_in(const li_cleaf_view *v, uint64_t key, uint32_t lo,
