@@ -430,7 +430,11 @@ decode_leaf(CheckState *cs, Page page)
 	}
 	learned_leaf_view(page, &v);
 	learned_page_entries(page, &tail);
-	for (int i = 0; i < nitems; i++)
+	/* in order (no per-entry group lookups); keys are never > UINT64_MAX */
+	if (li_cleaf_decode_run(&v, 0, v.n, PG_UINT64_MAX, cs->lkeys,
+							(uint16 *) cs->ltids) != v.n)
+		elog(ERROR, "learned: decoding a compressed leaf stopped early");
+	for (int i = (int) v.n; i < nitems; i++)
 		(void) learned_leaf_entry(&v, &tail, i, &cs->lkeys[i], &cs->ltids[i]);
 	cs->lsorted = (int) v.n;
 }

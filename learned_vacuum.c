@@ -51,17 +51,20 @@ learned_count(Relation index, LearnedCache *c, LearnedIndexCounts *counts)
 		counts->tid_bits += widths.tid_bits;
 		counts->key_bits_max = Max(counts->key_bits_max, (int) widths.key_max);
 		counts->tid_bits_max = Max(counts->tid_bits_max, (int) widths.tid_max);
-		for (int i = 0; i < op->nitems; i++)
+		/* the sorted part's tombstones are its bitmap's bits */
+		for (uint32 i = 0; i < v.n; i++)
 		{
-			uint64		key;
-			ItemPointerData tid;
-
-			if (!learned_leaf_entry(&v, &tail, i, &key, &tid))
+			if (li_cleaf_dead(&v, i))
 				counts->base_dead++;
-			else if (i >= (int) v.n)
-				counts->pending++;
 			else
 				counts->base_live++;
+		}
+		for (int i = (int) v.n; i < op->nitems; i++)
+		{
+			if (ItemPointerIsValid(&tail.tids[i - tail.base]))
+				counts->pending++;
+			else
+				counts->base_dead++;
 		}
 		blk = op->next;
 		if (blk != InvalidBlockNumber)
@@ -233,14 +236,33 @@ bulkdelete_leaf(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
 
 	learned_leaf_view(page, &v);
 	learned_page_entries(page, &tail);
-	for (int i = 0; i < op->nitems; i++)
+	/* the sorted part, decoded in order a group at a time */
+	for (uint32 i = 0; i < v.n;)
 	{
-		uint64		key;
-		ItemPointerData tid;
+		uint64		kbuf[LI_CLEAF_GROUP];
+		ItemPointerData tbuf[LI_CLEAF_GROUP];
+		uint32		got = li_cleaf_decode_run(&v, i, Min(v.n, i + LI_CLEAF_GROUP),
+											  PG_UINT64_MAX, kbuf, (uint16 *) tbuf);
 
-		if (!learned_leaf_entry(&v, &tail, i, &key, &tid))
+		Assert(got > 0);
+		for (uint32 j = 0; j < got; j++)
+		{
+			if (!ItemPointerIsValid(&tbuf[j]))
+				continue;
+			if (callback(&tbuf[j], callback_state))
+				dead[ndel++] = (int) (i + j);
+			else
+				(*live)++;
+		}
+		i += got;
+	}
+	for (int i = (int) v.n; i < op->nitems; i++)
+	{
+		ItemPointerData *tid = &tail.tids[i - tail.base];
+
+		if (!ItemPointerIsValid(tid))
 			continue;
-		if (callback(&tid, callback_state))
+		if (callback(tid, callback_state))
 			dead[ndel++] = i;
 		else
 			(*live)++;
