@@ -294,6 +294,15 @@ typedef struct LearnedCache
 	BlockNumber *blknos;		/* block of each leaf */
 	uint16	   *nsorted;		/* sorted entries of each leaf at its build */
 	uint64	   *starts;			/* first position of each leaf (prefix sums) */
+	/* segment index, built once enough lookups pay for it (learned_group.c) */
+	li_segidx	segidx;
+	char	   *segidx_buf;		/* palloc'd in the cache's context, or NULL */
+	uint64		lookups;		/* predictions made through this entry */
+	bool		segidx_failed;	/* the first keys refused an index: no retry */
+	/* the last prediction: the leaf choice and the window predict one key */
+	uint64		last_key;
+	double		last_pred;
+	bool		has_last;
 } LearnedCache;
 
 /* bytes of the model blob */

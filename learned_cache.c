@@ -135,6 +135,8 @@ cache_free_unused(void)
 		if (c->stale && c->refcount <= 0)
 		{
 			*prev = c->next;
+			if (c->segidx_buf)
+				pfree(c->segidx_buf);
 			pfree(c);
 		}
 		else

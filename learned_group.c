@@ -18,6 +18,65 @@
  * ------------------------------------------------------------------ */
 
 /*
+ * Build the cache entry's segment index once it has made enough
+ * predictions to pay for it (a build touches every segment once: about
+ * nseg / 8 lookups' worth of binary searches), so a connection that looks
+ * up a few keys never builds it.  Out of memory is not an error: lookups
+ * go on through li_find_segment, which gives the same answers.
+ */
+static void
+maybe_build_segidx(LearnedCache *c)
+{
+	uint32		nseg = c->meta.nsegments;
+	size_t		bytes;
+	char	   *buf;
+
+	if (c->segidx_buf || c->segidx_failed || nseg < 2 ||
+		++c->lookups < Max(64, nseg / 8))
+		return;
+	bytes = li_segidx_bytes(nseg);
+	buf = MemoryContextAllocExtended(GetMemoryChunkContext(c), bytes + 8,
+									 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (buf == NULL)
+		return;
+	if (li_segidx_build(c->segs, nseg, buf, bytes + 8, &c->segidx) != LI_OK)
+	{
+		/* first keys not increasing: the checker reports it; keep searching */
+		pfree(buf);
+		c->segidx_failed = true;
+		return;
+	}
+	c->segidx_buf = buf;
+}
+
+/*
+ * The model's prediction for key (the same as li_predict's), through the
+ * segment index once built; the last key's prediction is remembered, as
+ * choosing the leaf and the window inside it predict the same key.
+ */
+static double
+cache_predict(LearnedCache *c, uint64 key)
+{
+	double		pred;
+
+	if (c->has_last && c->last_key == key)
+		return c->last_pred;
+	maybe_build_segidx(c);
+	if (c->segidx_buf)
+	{
+		pred = li_segidx_predict(&c->segidx, c->segs, c->meta.nkeys, key);
+		/* the index must find li_find_segment's segment (assert builds) */
+		Assert(pred == li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key));
+	}
+	else
+		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	c->last_key = key;
+	c->last_pred = pred;
+	c->has_last = true;
+	return pred;
+}
+
+/*
  * The leaf the model predicts for key: the last leaf whose first position
  * is <= the predicted position.  Leaves hold similar numbers of entries,
  * so the search starts at pos * nleaf / nkeys and gallops from there (a
@@ -26,7 +85,7 @@
 static int
 predicted_leaf(LearnedCache *c, uint64 key)
 {
-	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	double		pred = cache_predict(c, key);
 	uint64		pos = (pred <= 0) ? 0 : (uint64) pred;
 	int			n = c->meta.nleaf;
 	int			lo,
@@ -163,7 +222,7 @@ void
 learned_model_window(LearnedCache *c, int group, uint64 key,
 					 int64 *wlo, int64 *whi)
 {
-	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	double		pred = cache_predict(c, key);
 	double		off = pred - (double) c->starts[group];
 
 	*wlo = (int64) floor(off - c->meta.radius);

@@ -215,6 +215,100 @@ li_predict(const li_segment *segs, size_t nseg, uint64_t n,
 							  n, key);
 }
 
+/* ---------------------------------------------------------------------
+ * Segment index: a radix table over the segments' first keys, so that
+ * finding a key's segment reads one table entry and binary-searches the
+ * few first keys sharing its top bits (contiguous, 8 bytes each) instead
+ * of every level of a search over the 32-byte segments.
+ *
+ *   keys[s]  = segs[s].first_key                       (nseg)
+ *   table[p] = #segments whose (first_key - min) >> shift < p   (2^bits + 1)
+ *
+ * shift is the smallest making (max first key - min) >> shift < 2^bits.
+ * li_segidx_find(ix, key) == li_find_segment(segs, nseg, key) for every
+ * key: the last segment whose first key is <= key, 0 if none.
+ * ------------------------------------------------------------------- */
+typedef struct li_segidx
+{
+	const uint64_t *keys;
+	const uint32_t *table;
+	uint64_t	min;			/* first key of segment 0 */
+	uint32_t	shift;
+	uint32_t	bits;
+	uint32_t	nseg;
+} li_segidx;
+
+/* radix bits for nseg segments (about one table entry per segment) */
+uint32_t	li_segidx_bits(uint32_t nseg) LI_NOEXCEPT;
+
+/* bytes li_segidx_build needs for nseg segments (8-byte aligned buffer) */
+size_t		li_segidx_bytes(uint32_t nseg) LI_NOEXCEPT;
+
+/*
+ * Build the index of segs[0, nseg) (first keys strictly increasing) into
+ * buf (len >= li_segidx_bytes(nseg), 8-byte aligned); *ix points into buf.
+ * LI_ERR_ARG if nseg is 0, the buffer is short or the keys are not
+ * increasing.  O(nseg + 2^bits).
+ */
+li_status	li_segidx_build(const li_segment *segs, uint32_t nseg, void *buf,
+							size_t len, li_segidx *ix) LI_NOEXCEPT;
+
+/*
+ * The segment responsible for key: same answer as li_find_segment.  With
+ * segs (else NULL), the likely answer's segment is prefetched as soon as
+ * the table entry is known, so its miss overlaps the key search.
+ */
+static inline size_t
+li_segidx_find_pf(const li_segidx *ix, uint64_t key, const li_segment *segs) LI_NOEXCEPT
+{
+	uint64_t	p;
+	size_t		lo,
+				len;
+	const uint64_t *base;
+
+	if (key <= ix->min)
+		return 0;
+	p = (key - ix->min) >> ix->shift;
+	if (p >= ((uint64_t) 1 << ix->bits))
+		p = ((uint64_t) 1 << ix->bits) - 1;
+	/* the answer is in [table[p] - 1, table[p + 1] - 1] */
+	lo = ix->table[p] ? ix->table[p] - 1 : 0;
+	len = (size_t) ix->table[p + 1] - lo;
+	base = ix->keys + lo;
+#if defined(__GNUC__)
+	if (segs)
+	{
+		__builtin_prefetch(&segs[lo + len / 2]);
+		__builtin_prefetch(&segs[lo + len / 2 + 1]);
+	}
+#endif
+	while (len > 1)
+	{
+		size_t		half = len / 2;
+
+		base += (base[half] <= key) ? half : 0;
+		len -= half;
+	}
+	return (size_t) (base - ix->keys);
+}
+
+/* the segment responsible for key: same answer as li_find_segment */
+static inline size_t
+li_segidx_find(const li_segidx *ix, uint64_t key) LI_NOEXCEPT
+{
+	return li_segidx_find_pf(ix, key, NULL);
+}
+
+/* li_predict through a segment index */
+static inline double
+li_segidx_predict(const li_segidx *ix, const li_segment *segs, uint64_t n,
+				  uint64_t key) LI_NOEXCEPT
+{
+	if (ix->nseg == 0 || key < ix->min)
+		return 0.0;
+	return li_segment_predict(segs, ix->nseg, li_segidx_find_pf(ix, key, segs), n, key);
+}
+
 /*
  * Exact lower bound (first index with keys[i] >= key) in the sorted array
  * keys[0..n), searching first in the window [lo, hi) given by the model

@@ -190,3 +190,64 @@ li_null_capacity(uint32_t avail) noexcept
 {
 	return avail / LI_TID_BYTES;
 }
+
+extern "C" uint32_t
+li_segidx_bits(uint32_t nseg) noexcept
+{
+	uint32_t	bits = 1;
+
+	while (bits < 24 && ((uint64_t) 1 << bits) < nseg)
+		bits++;
+	return bits;
+}
+
+extern "C" size_t
+li_segidx_bytes(uint32_t nseg) noexcept
+{
+	size_t		table = (((size_t) 1 << li_segidx_bits(nseg)) + 1) * sizeof(uint32_t);
+
+	return (size_t) nseg * sizeof(uint64_t) + ((table + 7) & ~(size_t) 7);
+}
+
+extern "C" li_status
+li_segidx_build(const li_segment *segs, uint32_t nseg, void *buf, size_t len,
+				li_segidx *ix) noexcept
+{
+	uint64_t   *keys = static_cast<uint64_t *>(buf);
+	uint32_t   *table;
+	uint32_t	bits = li_segidx_bits(nseg);
+	uint64_t	nslots = (uint64_t) 1 << bits;
+	uint64_t	range;
+	uint32_t	shift = 0;
+	uint64_t	p = 0;
+
+	if (nseg == 0 || buf == nullptr || len < li_segidx_bytes(nseg))
+		return LI_ERR_ARG;
+	for (uint32_t s = 0; s < nseg; s++)
+	{
+		if (s > 0 && segs[s].first_key <= segs[s - 1].first_key)
+			return LI_ERR_ARG;
+		keys[s] = segs[s].first_key;
+	}
+	table = reinterpret_cast<uint32_t *>(keys + nseg);
+	range = keys[nseg - 1] - keys[0];
+	while (shift < 64 && (range >> shift) >= nslots)
+		shift++;
+	/* table[q] = #segments with prefix < q, for q = 0 .. nslots */
+	for (uint32_t s = 0; s < nseg; s++)
+	{
+		uint64_t	prefix = (keys[s] - keys[0]) >> shift;
+
+		while (p <= prefix)
+			table[p++] = s;
+	}
+	while (p <= nslots)
+		table[p++] = nseg;
+	ix->keys = keys;
+	ix->table = table;
+	ix->min = keys[0];
+	ix->shift = shift;
+	ix->bits = bits;
+	ix->nseg = nseg;
+	return LI_OK;
+}

@@ -23,7 +23,9 @@
  *
  * Options: --n=N (default 10000000), --reps=R (5), --lookups=L (2000000),
  * --datasets=a,b,... (uniform,lognormal,debian,dups,dense,clustered),
- * --eps=e,... (16,32; each of 8, 16, 32, 64, 128).
+ * --eps=e,... (16,32; each of 8, 16, 32, 64, 128), --segidx=0|1 (1: the
+ * core finds segments through li_segidx, as the extension does; 0: through
+ * li_find_segment's binary search over the segments).
  */
 #include <time.h>
 
@@ -112,6 +114,9 @@ struct Side
 				miss_maxerr = 0;
 };
 
+/* --segidx: find segments through li_segidx (what the extension does) */
+static bool g_segidx = true;
+
 /* the core, as the extension calls it */
 struct Core
 {
@@ -119,7 +124,17 @@ struct Core
 	std::vector<li_segment> segs;
 	size_t		nseg = 0;
 
+	std::vector<uint64_t> ixbuf;
+	li_segidx	ix{};
+
 	Core() : fmem((li_fitter_size() + 7) / 8) {}
+
+	/* the prediction of k: through the segment index unless --segidx=0 */
+	inline double predict(uint64_t k, uint32_t n) const
+	{
+		return g_segidx ? li_segidx_predict(&ix, segs.data(), n, k)
+			: li_predict(segs.data(), nseg, n, k);
+	}
 
 	/* fit; returns CPU ns */
 	double fit(const std::vector<uint64_t> &keys, uint32_t eps)
@@ -136,6 +151,14 @@ struct Core
 			std::fprintf(stderr, "li_fit_sorted failed: %d\n", (int) st);
 			std::exit(1);
 		}
+		/* the segment index is built when the model is loaded, not fitted */
+		ixbuf.assign(li_segidx_bytes((uint32_t) nseg) / 8 + 1, 0);
+		if (li_segidx_build(segs.data(), (uint32_t) nseg, ixbuf.data(), ixbuf.size() * 8,
+							&ix) != LI_OK)
+		{
+			std::fprintf(stderr, "li_segidx_build failed\n");
+			std::exit(1);
+		}
 		return t1 - t0;
 	}
 
@@ -144,7 +167,7 @@ struct Core
 						   uint64_t k, int *used, double *pred) const
 	{
 		const uint32_t n = (uint32_t) keys.size();
-		double		p = li_predict(segs.data(), nseg, n, k);
+		double		p = predict(k, n);
 
 		*pred = p;
 		return li_lower_bound_window(keys.data(), n, k,
@@ -166,7 +189,8 @@ struct Core
 
 		for (uint64_t k : pr.keys)
 		{
-			double		p = li_predict(sg, ns, n, k);
+			double		p = g_segidx ? li_segidx_predict(&ix, sg, n, k) :
+				li_predict(sg, ns, n, k);
 
 			s += li_lower_bound_window(kd, n, k, (int64_t) std::floor(p - e),
 									   (int64_t) std::ceil(p + e) + 1, nullptr);
@@ -364,14 +388,17 @@ main(int argc, char **argv)
 			datasets = split(v);
 		else if (take(argv[i], "--eps", v))
 			epss = split(v);
+		else if (take(argv[i], "--segidx", v))
+			g_segidx = std::atoi(v.c_str()) != 0;
 		else
 		{
-			std::fprintf(stderr, "usage: %s [--n=N] [--reps=R] [--lookups=L] [--datasets=a,b] [--eps=16,32]\n", argv[0]);
+			std::fprintf(stderr, "usage: %s [--n=N] [--reps=R] [--lookups=L] [--datasets=a,b] [--eps=16,32] [--segidx=0|1]\n", argv[0]);
 			return 2;
 		}
 	}
-	std::printf("n=%zu, %zu hit and %zu miss lookups, medians of %d interleaved runs, per-thread CPU time\n\n",
-				n, nlookups, nlookups, reps);
+	std::printf("n=%zu, %zu hit and %zu miss lookups, medians of %d interleaved runs, per-thread CPU time, "
+				"core segments found through %s\n\n",
+				n, nlookups, nlookups, reps, g_segidx ? "li_segidx" : "li_find_segment");
 	std::printf("| data set | eps | fit ns/key core / PGM | hit ns core / PGM | miss ns core / PGM | "
 				"segments core / PGM | hit fallbacks core / PGM | miss fallbacks core / PGM | "
 				"max miss error core / PGM |\n");

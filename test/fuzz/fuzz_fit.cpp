@@ -152,6 +152,9 @@ std_lb(const std::vector<uint64_t> &keys, uint64_t key)
  * lookup lands in [pred - eps, pred + eps]: the window [ceil(pred - eps),
  * floor(pred + eps)] finds it without a fallback.  Returns the error.
  */
+/* the segment index of the current input's model (NULL if none) */
+const li_segidx *g_ix = nullptr;
+
 double
 check_probe(const std::vector<uint64_t> &keys, const std::vector<li_segment> &segs,
 			uint32_t eps, uint64_t key)
@@ -160,6 +163,14 @@ check_probe(const std::vector<uint64_t> &keys, const std::vector<li_segment> &se
 	size_t		lb = std_lb(keys, key);
 	double		pred = li_predict(segs.data(), segs.size(), n, key);
 	double		err = std::fabs(pred - (double) lb);
+
+	/* the segment index finds the same segment, so predicts the same */
+	if (g_ix)
+		FUZZ_CHECK(li_segidx_find(g_ix, key) == li_find_segment(segs.data(), segs.size(), key) &&
+				   li_segidx_predict(g_ix, segs.data(), n, key) == pred,
+				   "segidx: key=%llu segment %zu, li_find_segment %zu",
+				   (unsigned long long) key, li_segidx_find(g_ix, key),
+				   li_find_segment(segs.data(), segs.size(), key));
 
 	FUZZ_CHECK(err <= (double) eps,
 			   "n=%zu eps=%u key=%llu lower_bound=%zu predict=%.6f", n, eps,
@@ -203,6 +214,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(segs[0].first_key == keys[0] && segs[0].first_pos == 0,
 				   "first segment (%llu,%llu)", (unsigned long long) segs[0].first_key,
 				   (unsigned long long) segs[0].first_pos);
+	std::vector<uint64_t> ixbuf(nseg ? li_segidx_bytes((uint32_t) nseg) / 8 + 1 : 1);
+	li_segidx	ix;
+
+	g_ix = nullptr;
+	if (nseg > 0)
+	{
+		FUZZ_CHECK(li_segidx_build(segs.data(), (uint32_t) nseg, ixbuf.data(), ixbuf.size() * 8,
+								   &ix) == LI_OK, "segidx build failed, nseg=%zu", nseg);
+		g_ix = &ix;
+	}
 	for (size_t s = 0; s < nseg; s++)
 	{
 		FUZZ_CHECK(segs[s].first_pos == std_lb(keys, segs[s].first_key),

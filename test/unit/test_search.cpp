@@ -296,6 +296,118 @@ TEST(FindSegment, RandomMatchesReference)
 	}
 }
 
+/* build a segment index of first keys fk (sorted, distinct) */
+std::vector<uint64_t>
+build_segidx(const std::vector<li_segment> &segs, li_segidx *ix)
+{
+	std::vector<uint64_t> buf(li_segidx_bytes((uint32_t) segs.size()) / 8 + 1);
+
+	EXPECT_EQ(li_segidx_build(segs.data(), (uint32_t) segs.size(), buf.data(),
+							  buf.size() * 8, ix), LI_OK);
+	return buf;
+}
+
+TEST(SegIdx, EdgeCasesAndBadInput)
+{
+	li_segment	s[] = {
+		{0, 0, 0, 0}, {10, 5, 0, 0}, {11, 6, 0, 0}, {1000, 7, 0, 0},
+		{UINT64_MAX, 9, 0, 0},
+	};
+	uint64_t	keys[] = {0, 1, 9, 10, 11, 12, 999, 1000, 1001, UINT64_MAX - 1, UINT64_MAX};
+
+	for (uint32_t n = 1; n <= 5; n++)
+		for (uint32_t off = 0; off + n <= 5; off++)
+		{
+			std::vector<li_segment> v(s + off, s + off + n);
+			li_segidx	ix;
+			auto		buf = build_segidx(v, &ix);
+
+			for (uint64_t k : keys)
+				ASSERT_EQ(li_segidx_find(&ix, k), li_find_segment(v.data(), n, k))
+					<< "n=" << n << " off=" << off << " key=" << k;
+		}
+
+	li_segidx	ix;
+	uint64_t	buf[64];
+	li_segment	bad[] = {{5, 0, 0, 0}, {5, 1, 0, 0}};
+
+	EXPECT_EQ(li_segidx_build(s, 0, buf, sizeof(buf), &ix), LI_ERR_ARG);
+	EXPECT_EQ(li_segidx_build(s, 5, buf, 8, &ix), LI_ERR_ARG);
+	EXPECT_EQ(li_segidx_build(s, 5, nullptr, sizeof(buf), &ix), LI_ERR_ARG);
+	EXPECT_EQ(li_segidx_build(bad, 2, buf, sizeof(buf), &ix), LI_ERR_ARG);
+}
+
+/* random, clustered and skewed first keys: the index agrees with li_find_segment */
+TEST(SegIdx, RandomMatchesFindSegment)
+{
+	std::mt19937_64 rng(4242);
+	int			iters = small_scale() ? 300 : 3000;
+
+	for (int it = 0; it < iters; it++)
+	{
+		size_t		nseg = 1 + rng() % ((it % 10 == 0) ? 5000 : 300);
+		std::vector<uint64_t> fk(nseg);
+		int			shape = it % 5;
+
+		for (size_t i = 0; i < nseg; i++)
+		{
+			switch (shape)
+			{
+				case 0:			/* uniform 64-bit */
+					fk[i] = rng();
+					break;
+				case 1:			/* small domain */
+					fk[i] = rng() % 1000;
+					break;
+				case 2:			/* skewed: most keys in a tiny corner */
+					fk[i] = (rng() % 8 == 0) ? rng() : (rng() % 64);
+					break;
+				case 3:			/* clusters near both ends */
+					fk[i] = (rng() % 2) ? rng() % 100 : UINT64_MAX - rng() % 100;
+					break;
+				default:		/* lognormal-like */
+					fk[i] = (uint64_t) std::exp(std::fmod((double) (rng() % 1000000) / 20000.0, 43.0));
+					break;
+			}
+		}
+		std::sort(fk.begin(), fk.end());
+		fk.erase(std::unique(fk.begin(), fk.end()), fk.end());
+		std::vector<li_segment> segs;
+
+		for (uint64_t k : fk)
+			segs.push_back(li_segment{k, 0, 0.0, 0.0});
+
+		li_segidx	ix;
+		auto		buf = build_segidx(segs, &ix);
+
+		for (int q = 0; q < 64; q++)
+		{
+			uint64_t	base = fk[rng() % fk.size()];
+			uint64_t	key;
+
+			switch (q % 4)
+			{
+				case 0:
+					key = base;
+					break;
+				case 1:
+					key = base - 1;
+					break;
+				case 2:
+					key = base + 1;
+					break;
+				default:
+					key = (q % 8 == 3) ? rng() : (q % 16 == 7 ? 0 : UINT64_MAX);
+					break;
+			}
+			ASSERT_EQ(li_segidx_find(&ix, key), li_find_segment(segs.data(), segs.size(), key))
+				<< "shape " << shape << " nseg " << segs.size() << " key " << key;
+			ASSERT_EQ(li_segidx_predict(&ix, segs.data(), 1000, key),
+					  li_predict(segs.data(), segs.size(), 1000, key));
+		}
+	}
+}
+
 TEST(Predict, ClampingAndEdges)
 {
 	EXPECT_EQ(li_predict(nullptr, 0, 100, 5), 0.0);
