@@ -288,6 +288,9 @@ typedef struct LearnedCache
 	uint64		build_id;		/* with node and generation: the key */
 	int			refcount;		/* = references in the owner-tracked list */
 	bool		stale;
+	bool		trusted;		/* generation confirmed current since the last
+								 * invalidation of the index (scans then skip
+								 * the metapage) */
 	LearnedMetaPageData meta;
 	li_segment *segs;
 	uint64	   *seps;			/* separator (lowest key) of each leaf */
@@ -456,6 +459,9 @@ extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
 extern Buffer learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_begin(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_end(Relation index, uint32 generation);
+extern LearnedCache *learned_scan_model(Relation index);
+extern void learned_cache_send_switch(Relation index);
+extern void learned_cache_forget(Oid relid);
 extern void learned_cache_init(void);
 extern uint64 learned_new_build_id(void);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);

@@ -194,6 +194,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
+	/* a rebuild in the same file: our models of the old build must not match */
+	learned_cache_forget(RelationGetRelid(index));
 
 	memset(&bs, 0, sizeof(bs));
 	bs.index = index;

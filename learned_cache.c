@@ -7,8 +7,11 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/sinval.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
@@ -18,6 +21,14 @@
 
 /* backend-local model cache entries (see below) */
 static LearnedCache *cache_list = NULL;
+
+/*
+ * Bumped by every relcache invalidation this backend processes that may
+ * concern a cached model (see learned_relcache_callback): a model is
+ * trusted only if no such invalidation arrived while its generation was
+ * being confirmed on the metapage.
+ */
+static uint64 inval_seq = 0;
 
 /* ------------------------------------------------------------------
  * Locks
@@ -96,6 +107,119 @@ void
 learned_reader_end(Relation index, uint32 generation)
 {
 	UnlockPage(index, LEARNED_GEN_LOCK(generation), AccessShareLock);
+}
+
+/* this backend's trusted model of index (current relfilenode), or NULL */
+static LearnedCache *
+cache_trusted(Relation index)
+{
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == RelationGetRelid(index) && c->trusted && !c->stale &&
+			LearnedRelFileEquals(c->node, LearnedRelFileOf(index)))
+			return c;
+	return NULL;
+}
+
+static LearnedCache *cache_ref(LearnedCache *c);
+
+/*
+ * The model a scan uses, with its generation lock held (released by
+ * learned_reader_end) and a reference (learned_cache_release).  A trusted
+ * model -- one whose generation was confirmed on the metapage after the
+ * last invalidation that could concern it, outside recovery -- is used
+ * without reading the metapage: lock its generation, then process the
+ * pending invalidations; if none concerned the index, no generation switch
+ * away from it can have been seen by anyone before our lock (a switch
+ * sends its invalidation before it lets go of the metapage: see
+ * learned_cache_send_switch and docs/design.md, "Locking").  Otherwise
+ * (or on a hot standby, where replayed switches send nothing) the
+ * generation is read from the metapage, as learned_reader_begin does.
+ */
+LearnedCache *
+learned_scan_model(Relation index)
+{
+	LearnedCache *c = cache_trusted(index);
+	LearnedMetaPageData meta;
+	uint64		seq;
+	bool		recovery;
+
+	if (c != NULL)
+	{
+		uint32		gen = c->meta.generation;
+
+		/* never queue behind a VACUUM waiting for this generation's readers */
+		if (ConditionalLockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock))
+		{
+			AcceptInvalidationMessages();
+			if (c->trusted)
+				return cache_ref(c);
+			UnlockPage(index, LEARNED_GEN_LOCK(gen), AccessShareLock);
+		}
+	}
+
+	/* RecoveryInProgress() first: then the metapage shows every replayed switch */
+	seq = inval_seq;
+	recovery = RecoveryInProgress();
+	learned_reader_begin(index, &meta);
+	c = learned_cache_acquire(index, &meta);
+	if (!recovery && seq == inval_seq)
+		c->trusted = true;
+	return c;
+}
+
+/* no cached model of index relid (InvalidOid: of any index) is trusted any more */
+static void
+cache_distrust(Oid relid)
+{
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (relid == InvalidOid || c->relid == relid)
+			c->trusted = false;
+	inval_seq++;
+}
+
+/* relcache invalidation callback: distrust the models of that relation */
+static void
+learned_relcache_callback(Datum arg, Oid relid)
+{
+	cache_distrust(relid);
+}
+
+/*
+ * A generation switch of index is under way: the caller holds the
+ * metapage's exclusive content lock and has not released it yet.  Send
+ * every backend of the database a relcache invalidation of the index now,
+ * not at commit (the switch is not transactional: it stays even if the
+ * transaction aborts), so that it is in the queue before anyone can read
+ * the new metapage; and distrust our own models at once.
+ */
+void
+learned_cache_send_switch(Relation index)
+{
+	SharedInvalidationMessage msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.rc.id = SHAREDINVALRELCACHE_ID;
+	msg.rc.dbId = index->rd_rel->relisshared ? InvalidOid : MyDatabaseId;
+	msg.rc.relId = RelationGetRelid(index);
+	SendSharedInvalidMessages(&msg, 1);
+	cache_distrust(RelationGetRelid(index));
+}
+
+/*
+ * A build (re)wrote index from scratch, possibly in the same file (a
+ * TRUNCATE of a table created in this transaction): forget our models of
+ * it.  (Other backends cannot have one: the file is new to them.)
+ */
+void
+learned_cache_forget(Oid relid)
+{
+	for (LearnedCache *c = cache_list; c; c = c->next)
+		if (c->relid == relid)
+		{
+			c->stale = true;
+			c->trusted = false;
+		}
+	inval_seq++;
 }
 
 
@@ -192,6 +316,7 @@ learned_cache_init(void)
 {
 	RegisterXactCallback(learned_xact_callback, NULL);
 	RegisterResourceReleaseCallback(learned_resource_release, NULL);
+	CacheRegisterRelcacheCallback(learned_relcache_callback, (Datum) 0);
 }
 
 /* a fresh random build id for a new metapage */

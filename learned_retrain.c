@@ -521,6 +521,16 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 	newmeta->ndirty = m->ndirty > rt->meta.ndirty ? m->ndirty - rt->meta.ndirty : 0;
 	memcpy(m, newmeta, sizeof(LearnedMetaPageData));
 	LearnedPageGetOpaque(u.page)->generation = rt->newgen;
+
+	/*
+	 * Tell every backend before anyone can see the new generation (we hold
+	 * the metapage's exclusive lock until the record is written): a
+	 * scan that trusts its cached model of the old generation must hear of
+	 * the switch before an insert lands in the new pages, a VACUUM
+	 * tombstones them, or the old pages are recycled (docs/design.md,
+	 * "Locking").  An error here leaves the metapage unchanged.
+	 */
+	learned_cache_send_switch(rt->index);
 	learned_meta_update_finish(&u, false);
 }
 

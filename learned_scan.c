@@ -57,12 +57,10 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	LearnedScanOpaque so = palloc0(sizeof(LearnedScanOpaqueData));
-	LearnedMetaPageData meta;
 
 	/* this transaction's own buffered inserts must be visible to it */
 	learned_flush_pending(index);
-	learned_reader_begin(index, &meta);
-	so->cache = learned_cache_acquire(index, &meta);
+	so->cache = learned_scan_model(index);
 	so->pos.buf = InvalidBuffer;
 	so->mark.buf = InvalidBuffer;
 	pos_reset(&so->pos);
