@@ -297,6 +297,16 @@ typedef struct LearnedCache
 	BlockNumber *blknos;		/* block of each leaf */
 	uint16	   *nsorted;		/* sorted entries of each leaf at its build */
 	uint64	   *starts;			/* first position of each leaf (prefix sums) */
+	/* segments are copied from their model pages on demand (learned_cache.c) */
+	bool		segs_ready;		/* every model page copied: segs[] complete */
+	int			npages;			/* model pages */
+	int			nloaded;		/* ... copied into the blob */
+	BlockNumber *mblk;			/* block of each model page */
+	uint32	   *moff;			/* its first byte in the blob (npages + 1) */
+	bool	   *mloaded;		/* copied? */
+	int			ndir;			/* directory: for pages where a segment starts, */
+	uint64	   *dkey;			/* the first such segment's first key */
+	uint32	   *dseg;			/* and its number */
 } LearnedCache;
 
 /* bytes of the model blob */
@@ -465,17 +475,28 @@ extern void learned_cache_forget(Oid relid);
 extern void learned_cache_init(void);
 extern uint64 learned_new_build_id(void);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
+extern void learned_cache_load_all(Relation index, LearnedCache *c);
+extern double learned_cache_predict_lazy(Relation index, LearnedCache *c, uint64 key);
+
+/* the model's predicted position of key (segments loaded on demand) */
+static inline double
+learned_cache_predict(Relation index, LearnedCache *c, uint64 key)
+{
+	if (likely(c->segs_ready))
+		return li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	return learned_cache_predict_lazy(index, c, key);
+}
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
 extern bool learned_cache_gen_tag_in_use(Oid relid, uint32 gen);
 extern Buffer learned_new_buffer(Relation index);
 extern void learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 								  const ItemPointerData *tids, int k);
-extern int	learned_leaf_for_insert(LearnedCache *c, uint64 key);
+extern int	learned_leaf_for_insert(Relation index, LearnedCache *c, uint64 key);
 #define learned_leaf_sorted(c, g) ((int) (c)->nsorted[(g)])
-extern int	learned_leaf_first(LearnedCache *c, uint64 lo);
-extern int	learned_leaf_last(LearnedCache *c, uint64 hi);
-extern void learned_model_window(LearnedCache *c, int group, uint64 key,
+extern int	learned_leaf_first(Relation index, LearnedCache *c, uint64 lo);
+extern int	learned_leaf_last(Relation index, LearnedCache *c, uint64 hi);
+extern void learned_model_window(Relation index, LearnedCache *c, int group, uint64 key,
 								 int64 *wlo, int64 *whi);
 extern int	learned_collect_group(Relation index, LearnedCache *c, int group,
 								  uint64 lo, uint64 hi, bool use_model,

@@ -344,13 +344,101 @@ cache_ref(LearnedCache *c)
 	return c;
 }
 
-/* read the model blob of `meta` from its chain of pages into tmp */
+/*
+ * Model loading.  The blob (segments, then the per-leaf arrays) is split
+ * over a chain of model pages.  A new model walks the chain once, reading
+ * each page in place: it records each page's block and byte offset and the
+ * first key of the first segment that starts in it (a directory), and
+ * copies only the pages that hold the per-leaf arrays (all pages when the
+ * segments fit in a few).  The other pages' segments are copied into the
+ * blob, at their place, the first time a lookup needs them
+ * (learned_cache_predict), so a new connection's first point query copies
+ * one or two pages instead of the whole model; users of the whole segment
+ * array call learned_cache_load_all() first.
+ */
+
+/* the segment arrays of at most this many pages are copied at once */
+#define LEARNED_EAGER_SEG_PAGES 4
+
+/* what the walk of the model chain found (transaction memory) */
+typedef struct BlobWalk
+{
+	int			npages;
+	int			cap;
+	BlockNumber *blk;			/* block of each page */
+	uint32	   *off;			/* its first byte in the blob (npages + 1) */
+	int			ndir;
+	uint64	   *dkey;			/* first key of the first segment starting ... */
+	uint32	   *dseg;			/* ... in a page, and its number */
+	uint32		eager_from;		/* first byte of the first page copied */
+	char	   *eager;			/* bytes [eager_from, model_bytes) */
+} BlobWalk;
+
+/* error: the model chain of index is inconsistent */
 static void
-cache_read_blob(Relation index, const LearnedMetaPageData *meta, char *tmp)
+model_corrupted(Relation index, const char *what, BlockNumber blk)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" has a model page with a bad %s at block %u",
+					RelationGetRelationName(index), what, blk)));
+}
+
+/* note page p of the walk (block blk, its data, n bytes from byte off) */
+static void
+walk_note_page(BlobWalk *w, uint32 nseg, BlockNumber blk, const char *data,
+			   uint32 off, uint32 n, uint32 copy_limit)
+{
+	uint32		j0 = (off + sizeof(li_segment) - 1) / sizeof(li_segment);
+
+	if (w->npages >= w->cap)
+	{
+		w->cap *= 2;
+		w->blk = repalloc(w->blk, sizeof(BlockNumber) * w->cap);
+		w->off = repalloc(w->off, sizeof(uint32) * (w->cap + 1));
+		w->dkey = repalloc(w->dkey, sizeof(uint64) * w->cap);
+		w->dseg = repalloc(w->dseg, sizeof(uint32) * w->cap);
+	}
+	w->blk[w->npages] = blk;
+	w->off[w->npages] = off;
+	w->npages++;
+	/* the first segment starting here, if its key is on this page */
+	if (j0 < nseg && (uint64) j0 * sizeof(li_segment) + sizeof(uint64) <= (uint64) off + n)
+	{
+		memcpy(&w->dkey[w->ndir], data + (j0 * sizeof(li_segment) - off), sizeof(uint64));
+		w->dseg[w->ndir++] = j0;
+	}
+	if (off + n > copy_limit)
+	{
+		if (w->eager_from == PG_UINT32_MAX)
+			w->eager_from = off;
+		memcpy(w->eager + (off - w->eager_from), data, n);
+	}
+}
+
+/*
+ * Walk the model chain of `meta`: every page is read in place (checked,
+ * its length verified), the directory noted, and the pages from the one
+ * holding the first byte past the lazily loaded segments copied.
+ */
+static void
+cache_walk_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w)
 {
 	BlockNumber blk = meta->model_head;
+	uint32		segbytes = meta->nsegments * sizeof(li_segment);
+	uint32		copy_limit = segbytes > LEARNED_EAGER_SEG_PAGES * LEARNED_ENTRY_AVAIL ?
+		segbytes : 0;
 	uint32		copied = 0;
 
+	w->npages = w->ndir = 0;
+	w->cap = 16;
+	w->blk = palloc(sizeof(BlockNumber) * w->cap);
+	w->off = palloc(sizeof(uint32) * (w->cap + 1));
+	w->dkey = palloc(sizeof(uint64) * w->cap);
+	w->dseg = palloc(sizeof(uint32) * w->cap);
+	w->eager_from = PG_UINT32_MAX;
+	w->eager = palloc_extended(meta->model_bytes - copy_limit + LEARNED_ENTRY_AVAIL + 8,
+							   MCXT_ALLOC_HUGE);
 	while (copied < meta->model_bytes)
 	{
 		Buffer		buf;
@@ -368,33 +456,195 @@ cache_read_blob(Relation index, const LearnedMetaPageData *meta, char *tmp)
 		page = BufferGetPage(buf);
 		learned_check_page(index, page, blk, LEARNED_PAGE_MODEL, meta->generation);
 		opaque = LearnedPageGetOpaque(page);
-		if (opaque->nitems > LEARNED_ENTRY_AVAIL ||
+		if (opaque->nitems == 0 || opaque->nitems > LEARNED_ENTRY_AVAIL ||
 			copied + opaque->nitems > meta->model_bytes)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a model page with a bad length at block %u",
-							RelationGetRelationName(index), blk)));
-		memcpy(tmp + copied, LearnedModelData(page), opaque->nitems);
+			model_corrupted(index, "length", blk);
+		walk_note_page(w, meta->nsegments, blk, LearnedModelData(page), copied,
+					   opaque->nitems, copy_limit);
 		copied += opaque->nitems;
 		blk = opaque->next;
 		UnlockReleaseBuffer(buf);
 	}
+	w->off[w->npages] = copied;
+	if (meta->nsegments > 0 && (w->ndir == 0 || w->dseg[0] != 0))
+		model_corrupted(index, "first segment", meta->model_head);
+}
+
+/* copy model page p of c into its blob (c's generation is locked or current) */
+static void
+cache_load_page(Relation index, LearnedCache *c, int p)
+{
+	Buffer		buf = ReadBuffer(index, c->mblk[p]);
+	Page		page;
+	uint32		n = c->moff[p + 1] - c->moff[p];
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	learned_check_page(index, page, c->mblk[p], LEARNED_PAGE_MODEL, c->meta.generation);
+	if (LearnedPageGetOpaque(page)->nitems != n)
+		model_corrupted(index, "length", c->mblk[p]);
+	memcpy((char *) c->segs + c->moff[p], LearnedModelData(page), n);
+	UnlockReleaseBuffer(buf);
+	c->mloaded[p] = true;
+	if (++c->nloaded == c->npages)
+		c->segs_ready = true;
+}
+
+/* make segments [a, b] of c readable */
+static void
+cache_load_segments(Relation index, LearnedCache *c, uint32 a, uint32 b)
+{
+	uint64		from = (uint64) a * sizeof(li_segment);
+	uint64		to = ((uint64) b + 1) * sizeof(li_segment);
+	int			lo = 0,
+				hi = c->npages - 1;
+
+	/* the page holding byte `from`: last p with moff[p] <= from */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo + 1) / 2;
+
+		if (c->moff[mid] <= from)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	for (int p = lo; p < c->npages && c->moff[p] < to; p++)
+		if (!c->mloaded[p])
+			cache_load_page(index, c, p);
+}
+
+/* copy every model page not loaded yet: c->segs becomes the whole array */
+void
+learned_cache_load_all(Relation index, LearnedCache *c)
+{
+	for (int p = 0; p < c->npages && !c->segs_ready; p++)
+		if (!c->mloaded[p])
+			cache_load_page(index, c, p);
+}
+
+/*
+ * learned_cache_predict() while some segments are not loaded: the
+ * directory narrows the segment of key to those starting between two
+ * directory entries, which (and the next one, whose first position bounds
+ * the prediction) are loaded; then the same search and arithmetic as
+ * li_predict.
+ */
+double
+learned_cache_predict_lazy(Relation index, LearnedCache *c, uint64 key)
+{
+	uint32		nseg = c->meta.nsegments;
+	int			lo = 0,
+				hi = c->ndir - 1;
+	uint32		a,
+				b;
+
+	if (nseg == 0 || key < c->dkey[0])
+		return 0.0;
+	/* last directory entry d with dkey[d] <= key */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo + 1) / 2;
+
+		if (c->dkey[mid] <= key)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	a = c->dseg[lo];
+	b = (lo + 1 < c->ndir) ? c->dseg[lo + 1] : nseg;
+	cache_load_segments(index, c, a, Min(b, nseg - 1));
+	/* the directory agrees with the pages: key's segment is in [a, b) */
+	Assert(c->segs[a].first_key == c->dkey[lo] && c->segs[a].first_key <= key);
+	Assert(b == nseg || c->segs[b].first_key > key);
+	return li_segment_predict(c->segs, nseg, a + li_find_segment(c->segs + a, b - a, key),
+							  c->meta.nkeys, key);
+}
+
+/* the prefix sums of the leaves' sizes; false if they disagree with nkeys */
+static bool
+cache_fill_starts(LearnedCache *c)
+{
+	uint64		pos = 0;
+
+	for (uint32 g = 0; g < c->meta.nleaf; g++)
+	{
+		c->starts[g] = pos;
+		pos += c->nsorted[g];
+	}
+	return pos == c->meta.nkeys;
+}
+
+/* a new cache entry for meta's model from the walk w, in cache_cxt */
+static LearnedCache *
+cache_new_entry(Relation index, const LearnedMetaPageData *meta, const BlobWalk *w)
+{
+	Size		hdr = MAXALIGN(sizeof(LearnedCache));
+	Size		blobsz = MAXALIGN(meta->model_bytes);
+	Size		startsz = MAXALIGN((Size) meta->nleaf * sizeof(uint64) + 8);
+	Size		dirsz = MAXALIGN((Size) w->ndir * sizeof(uint64)) +
+		MAXALIGN((Size) w->ndir * sizeof(uint32)) +
+		MAXALIGN((Size) w->npages * sizeof(BlockNumber)) +
+		MAXALIGN((Size) (w->npages + 1) * sizeof(uint32)) +
+		MAXALIGN((Size) w->npages);
+	char	   *p;
+	LearnedCache *c;
+
+	/* the lazily loaded part of the blob is not touched here */
+	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
+													hdr + blobsz + startsz + dirsz,
+													MCXT_ALLOC_HUGE);
+	memset(c, 0, sizeof(LearnedCache));
+	c->relid = RelationGetRelid(index);
+	c->node = LearnedRelFileOf(index);
+	c->build_id = meta->build_id;
+	c->meta = *meta;
+	p = (char *) c + hdr;
+	c->segs = (li_segment *) p;
+	if (w->eager_from != PG_UINT32_MAX)
+		memcpy(p + w->eager_from, w->eager, meta->model_bytes - w->eager_from);
+	c->seps = (uint64 *) (p + meta->nsegments * sizeof(li_segment));
+	c->blknos = (BlockNumber *) (p + meta->nsegments * sizeof(li_segment) +
+								 meta->nleaf * sizeof(uint64));
+	c->nsorted = (uint16 *) (p + meta->nsegments * sizeof(li_segment) +
+							 meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)));
+	p += blobsz;
+	c->starts = (uint64 *) p;
+	p += startsz;
+	c->ndir = w->ndir;
+	c->dkey = (uint64 *) p;
+	memcpy(c->dkey, w->dkey, w->ndir * sizeof(uint64));
+	p += MAXALIGN((Size) w->ndir * sizeof(uint64));
+	c->dseg = (uint32 *) p;
+	memcpy(c->dseg, w->dseg, w->ndir * sizeof(uint32));
+	p += MAXALIGN((Size) w->ndir * sizeof(uint32));
+	c->npages = w->npages;
+	c->mblk = (BlockNumber *) p;
+	memcpy(c->mblk, w->blk, w->npages * sizeof(BlockNumber));
+	p += MAXALIGN((Size) w->npages * sizeof(BlockNumber));
+	c->moff = (uint32 *) p;
+	memcpy(c->moff, w->off, (w->npages + 1) * sizeof(uint32));
+	p += MAXALIGN((Size) (w->npages + 1) * sizeof(uint32));
+	c->mloaded = (bool *) p;
+	for (int i = 0; i < w->npages; i++)
+		if ((c->mloaded[i] = (w->off[i] >= w->eager_from)))
+			c->nloaded++;
+	c->segs_ready = (c->nloaded == c->npages);
+	return c;
 }
 
 /*
  * The model of the generation `meta` describes, from this backend's cache
- * or read from the model pages; the caller holds a reference until
- * learned_cache_release().  Entries are keyed by (index, relfilenode,
- * build id, generation): a rebuild in the same file starts again at
- * generation 1 but gets a new build id.
+ * or read from the model pages (segments loaded on demand, see above); the
+ * caller holds a reference until learned_cache_release().  Entries are
+ * keyed by (index, relfilenode, build id, generation): a rebuild in the
+ * same file starts again at generation 1 but gets a new build id.
  */
 LearnedCache *
 learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 {
 	LearnedCache *c;
-	Size		hdr = MAXALIGN(sizeof(LearnedCache));
-	char	   *blob;
-	char	   *tmp;
+	BlobWalk	w;
 
 	if (cache_cxt == NULL)
 		cache_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -413,47 +663,20 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	}
 	cache_free_unused();
 
-	/* read into transaction memory first: an error then leaks nothing */
-	tmp = palloc_extended(meta->model_bytes + 8, MCXT_ALLOC_HUGE);
-	cache_read_blob(index, meta, tmp);
-
-	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
-													hdr + MAXALIGN(meta->model_bytes) +
-													(Size) meta->nleaf * sizeof(uint64) + 8,
-													MCXT_ALLOC_HUGE);
-	memset(c, 0, sizeof(LearnedCache));
-	c->relid = RelationGetRelid(index);
-	c->node = LearnedRelFileOf(index);
-	c->build_id = meta->build_id;
-	c->meta = *meta;
-	blob = (char *) c + hdr;
-	memcpy(blob, tmp, meta->model_bytes);
-	pfree(tmp);
-
-	c->segs = (li_segment *) blob;
-	c->seps = (uint64 *) (blob + meta->nsegments * sizeof(li_segment));
-	c->blknos = (BlockNumber *) (blob + meta->nsegments * sizeof(li_segment) +
-								 meta->nleaf * sizeof(uint64));
-	c->nsorted = (uint16 *) (blob + meta->nsegments * sizeof(li_segment) +
-							 meta->nleaf * (sizeof(uint64) + sizeof(BlockNumber)));
-	c->starts = (uint64 *) (blob + MAXALIGN(meta->model_bytes));
+	/* everything that can fail reads into transaction memory: no leak */
+	cache_walk_blob(index, meta, &w);
+	c = cache_new_entry(index, meta, &w);
+	pfree(w.eager);
+	if (!cache_fill_starts(c))
 	{
-		uint64		pos = 0;
+		uint64		pos = c->starts[meta->nleaf - 1] + c->nsorted[meta->nleaf - 1];
 
-		for (uint32 g = 0; g < meta->nleaf; g++)
-		{
-			c->starts[g] = pos;
-			pos += c->nsorted[g];
-		}
-		if (pos != meta->nkeys)
-		{
-			pfree(c);
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a model whose leaves hold %llu positions, the metapage says %llu",
-							RelationGetRelationName(index), (unsigned long long) pos,
-							(unsigned long long) meta->nkeys)));
-		}
+		pfree(c);
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a model whose leaves hold %llu positions, the metapage says %llu",
+						RelationGetRelationName(index), (unsigned long long) pos,
+						(unsigned long long) meta->nkeys)));
 	}
 	c->next = cache_list;
 	cache_list = c;

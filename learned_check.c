@@ -886,6 +886,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 
 	learned_reader_begin(index, &meta);
 	cs.c = learned_cache_acquire(index, &meta);
+	learned_cache_load_all(index, cs.c);
 	cs.kind = (LearnedKeyKind) meta.keykind;
 	cs.nblocks = RelationGetNumberOfBlocks(index);
 	cs.seen = palloc0(sizeof(bool) * Max(cs.nblocks, 1));

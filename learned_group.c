@@ -19,9 +19,9 @@
 
 /* the leaf the model predicts for key (last leaf starting at or before it) */
 static int
-predicted_leaf(LearnedCache *c, uint64 key)
+predicted_leaf(Relation index, LearnedCache *c, uint64 key)
 {
-	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	double		pred = learned_cache_predict(index, c, key);
 	uint64		pos = (pred <= 0) ? 0 : (uint64) pred;
 	int			lo = 0,
 				hi = c->meta.nleaf;
@@ -108,31 +108,31 @@ first_leaf_ge(LearnedCache *c, uint64 key, int hint)
 
 /* the leaf whose key range holds key (where an insert goes) */
 int
-learned_leaf_for_insert(LearnedCache *c, uint64 key)
+learned_leaf_for_insert(Relation index, LearnedCache *c, uint64 key)
 {
-	return last_leaf_le(c, key, predicted_leaf(c, key));
+	return last_leaf_le(c, key, predicted_leaf(index, c, key));
 }
 
 /* the first leaf that can hold a key >= lo */
 int
-learned_leaf_first(LearnedCache *c, uint64 lo)
+learned_leaf_first(Relation index, LearnedCache *c, uint64 lo)
 {
-	return first_leaf_ge(c, lo, predicted_leaf(c, lo));
+	return first_leaf_ge(c, lo, predicted_leaf(index, c, lo));
 }
 
 /* the last leaf that can hold a key <= hi */
 int
-learned_leaf_last(LearnedCache *c, uint64 hi)
+learned_leaf_last(Relation index, LearnedCache *c, uint64 hi)
 {
-	return last_leaf_le(c, hi, predicted_leaf(c, hi));
+	return last_leaf_le(c, hi, predicted_leaf(index, c, hi));
 }
 
 /* positions [wlo, whi] inside leaf `group` where key can be */
 void
-learned_model_window(LearnedCache *c, int group, uint64 key,
+learned_model_window(Relation index, LearnedCache *c, int group, uint64 key,
 					 int64 *wlo, int64 *whi)
 {
-	double		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	double		pred = learned_cache_predict(index, c, key);
 	double		off = pred - (double) c->starts[group];
 
 	*wlo = (int64) floor(off - c->meta.radius);
@@ -204,7 +204,7 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 		int64		wlo,
 					whi;
 
-		learned_model_window(c, group, lo, &wlo, &whi);
+		learned_model_window(index, c, group, lo, &wlo, &whi);
 		i = (int) li_cleaf_lower_bound(&v, lo, wlo, whi, NULL);
 	}
 	else

@@ -622,6 +622,7 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	rt.epsilon = learned_get_epsilon(index);
 	learned_read_meta(index, &rt.meta);
 	rt.c = learned_cache_acquire(index, &rt.meta);
+	learned_cache_load_all(index, rt.c);
 	rt.L = rt.meta.nleaf;
 	rt.P = rt.meta.leaf_fill;
 

@@ -348,7 +348,7 @@ scalar_key_range(ScanKey sk, Oid argtype, uint64 *lo, uint64 *hi)
  * each (ranges no leaf can hold are dropped), in the key context.
  */
 static void
-store_ranges(LearnedScanOpaque so, RangeList *set)
+store_ranges(Relation index, LearnedScanOpaque so, RangeList *set)
 {
 	int			k = 0;
 
@@ -359,8 +359,8 @@ store_ranges(LearnedScanOpaque so, RangeList *set)
 	if (so->want_nonnull)
 		for (int i = 0; i < set->n; i++)
 		{
-			int			gs = learned_leaf_first(so->cache, set->lo[i]);
-			int			ge = learned_leaf_last(so->cache, set->hi[i]);
+			int			gs = learned_leaf_first(index, so->cache, set->lo[i]);
+			int			ge = learned_leaf_last(index, so->cache, set->hi[i]);
 
 			if (gs > ge)
 				continue;
@@ -377,7 +377,7 @@ store_ranges(LearnedScanOpaque so, RangeList *set)
 
 /* the single range [lo, hi] of a scan without array keys, kept inline */
 static void
-store_one_range(LearnedScanOpaque so, uint64 lo, uint64 hi)
+store_one_range(Relation index, LearnedScanOpaque so, uint64 lo, uint64 hi)
 {
 	so->nranges = 0;
 	so->rlo = &so->one_lo;
@@ -388,8 +388,8 @@ store_one_range(LearnedScanOpaque so, uint64 lo, uint64 hi)
 	{
 		so->one_lo = lo;
 		so->one_hi = hi;
-		so->one_gs = learned_leaf_first(so->cache, lo);
-		so->one_ge = learned_leaf_last(so->cache, hi);
+		so->one_gs = learned_leaf_first(index, so->cache, lo);
+		so->one_ge = learned_leaf_last(index, so->cache, hi);
 		if (so->one_gs <= so->one_ge)
 			so->nranges = 1;
 	}
@@ -460,7 +460,7 @@ learned_prepare_keys(IndexScanDesc scan)
 	if (empty)
 		so->want_null = so->want_nonnull = false;
 	if (!have_set)
-		store_one_range(so, lo, hi);
+		store_one_range(scan->indexRelation, so, lo, hi);
 	else
 	{
 		RangeList	base = {0, 0, NULL, NULL};
@@ -469,7 +469,7 @@ learned_prepare_keys(IndexScanDesc scan)
 		ranges_intersect(&set, &base);
 		if (set.n == 0)
 			so->want_nonnull = false;
-		store_ranges(so, &set);
+		store_ranges(scan->indexRelation, so, &set);
 	}
 	MemoryContextSwitchTo(old);
 	so->qual_ok = so->want_nonnull || so->want_null;
