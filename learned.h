@@ -268,12 +268,35 @@ typedef struct LearnedMetaPageData
 	uint32		retraining;		/* a retrain is (or was, if it failed) running */
 	uint64		build_id;		/* random, new at every build: a rebuild in the
 								 * same file (TRUNCATE) restarts generations */
+	uint32		model_dir_pages;	/* model pages listed after this struct, or 0 */
+	uint32		unused;
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
 
 #define LearnedPageGetMeta(page) \
 	((LearnedMetaPage) PageGetContents(page))
+
+/* model pages of a blob of `bytes` (every page but the last is full) */
+#define LEARNED_MODEL_PAGES(bytes) \
+	((int) (((Size) (bytes) + LEARNED_ENTRY_AVAIL - 1) / LEARNED_ENTRY_AVAIL))
+
+/*
+ * The model directory on the metapage, after the struct: the block of
+ * each model page (BlockNumber[n]), then for each page the first key of
+ * the first segment that starts on it (uint64[n], 0 if none does), so that
+ * loading a model reads only the pages it needs.  Written when it fits
+ * (n <= LEARNED_META_DIR_MAX: about 165k segments); 0 pages otherwise,
+ * and in indexes written before it.
+ */
+#define LEARNED_META_DIR_OFF	MAXALIGN(sizeof(LearnedMetaPageData))
+#define LEARNED_META_DIR_MAX \
+	((int) ((LEARNED_ENTRY_AVAIL - LEARNED_META_DIR_OFF - 8) / \
+			(sizeof(BlockNumber) + sizeof(uint64))))
+#define LearnedMetaDirBlocks(page) \
+	((BlockNumber *) ((char *) LearnedPageGetMeta(page) + LEARNED_META_DIR_OFF))
+#define LearnedMetaDirKeys(page, n) \
+	((uint64 *) ((char *) LearnedMetaDirBlocks(page) + MAXALIGN((n) * sizeof(BlockNumber))))
 
 /*
  * Backend-local model cache.  One palloc chunk per (index, generation):
@@ -550,7 +573,9 @@ extern void learned_writer_add_null(LearnedWriter *w, ItemPointer tid);
 extern void learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res);
 extern BlockNumber learned_write_model(const LearnedModelArrays *m,
 									   uint32 generation, learned_sink_fn sink,
-									   void *arg, uint32 *nbytes);
+									   void *arg, uint32 *nbytes, BlockNumber *blocks);
+extern void learned_meta_set_dir(Page page, const BlockNumber *blocks, int npages,
+								 const li_segment *segs, uint32 nseg);
 extern double learned_measure_error(Relation index, uint32 generation,
 									const LearnedModelArrays *m, uint64 nkeys,
 									int from, int to);

@@ -416,22 +416,12 @@ walk_note_page(BlobWalk *w, uint32 nseg, BlockNumber blk, const char *data,
 	}
 }
 
-/*
- * Walk the model chain of `meta`: every page is read in place (checked,
- * its length verified), the directory noted, and the pages from the one
- * holding the first byte past the lazily loaded segments copied.
- */
+/* empty walk arrays for `cap` pages, room for the bytes copied from copy_limit on */
 static void
-cache_walk_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w)
+walk_init(BlobWalk *w, const LearnedMetaPageData *meta, int cap, uint32 copy_limit)
 {
-	BlockNumber blk = meta->model_head;
-	uint32		segbytes = meta->nsegments * sizeof(li_segment);
-	uint32		copy_limit = segbytes > LEARNED_EAGER_SEG_PAGES * LEARNED_ENTRY_AVAIL ?
-		segbytes : 0;
-	uint32		copied = 0;
-
 	w->npages = w->ndir = 0;
-	w->cap = 16;
+	w->cap = Max(cap, 1);
 	w->blk = palloc(sizeof(BlockNumber) * w->cap);
 	w->off = palloc(sizeof(uint32) * (w->cap + 1));
 	w->dkey = palloc(sizeof(uint64) * w->cap);
@@ -439,6 +429,21 @@ cache_walk_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w)
 	w->eager_from = PG_UINT32_MAX;
 	w->eager = palloc_extended(meta->model_bytes - copy_limit + LEARNED_ENTRY_AVAIL + 8,
 							   MCXT_ALLOC_HUGE);
+}
+
+/*
+ * Walk the model chain of `meta`: every page is read in place (checked,
+ * its length verified), the directory noted, and the pages from the one
+ * holding the first byte past the lazily loaded segments copied.
+ */
+static void
+cache_walk_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w,
+				uint32 copy_limit)
+{
+	BlockNumber blk = meta->model_head;
+	uint32		copied = 0;
+
+	walk_init(w, meta, 16, copy_limit);
 	while (copied < meta->model_bytes)
 	{
 		Buffer		buf;
@@ -470,6 +475,88 @@ cache_walk_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w)
 		model_corrupted(index, "first segment", meta->model_head);
 }
 
+/*
+ * Read model page p (block blk, n bytes, followed by block next) of meta's
+ * model for the walk w from its directory: checked, and copied if it holds
+ * bytes from copy_limit on.
+ */
+static void
+dir_read_page(Relation index, const LearnedMetaPageData *meta, BlobWalk *w, int p,
+			  uint32 n, BlockNumber next, uint32 copy_limit)
+{
+	Buffer		buf = ReadBuffer(index, w->blk[p]);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	learned_check_page(index, page, w->blk[p], LEARNED_PAGE_MODEL, meta->generation);
+	if (LearnedPageGetOpaque(page)->nitems != n)
+		model_corrupted(index, "length", w->blk[p]);
+	if (LearnedPageGetOpaque(page)->next != next)
+		model_corrupted(index, "successor", w->blk[p]);
+	if (w->eager_from == PG_UINT32_MAX)
+		w->eager_from = w->off[p];
+	memcpy(w->eager + (w->off[p] - w->eager_from), LearnedModelData(page), n);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Fill the walk w from the model directory on the metapage, if there is
+ * one and it describes meta's model (the metapage may have moved on since
+ * meta was read: then it does not), reading only the pages that hold bytes
+ * from copy_limit on.  False if there is none: walk the chain instead.
+ */
+static bool
+cache_dir_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w,
+			   uint32 copy_limit)
+{
+	int			n = LEARNED_MODEL_PAGES(meta->model_bytes);
+	Buffer		buf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	Page		page;
+	LearnedMetaPage m;
+	bool		ok;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	m = LearnedPageGetMeta(page);
+	ok = (m->magic == LEARNED_MAGIC && m->generation == meta->generation &&
+		  m->build_id == meta->build_id && m->model_head == meta->model_head &&
+		  m->model_bytes == meta->model_bytes && n > 0 && m->model_dir_pages == n &&
+		  n <= LEARNED_META_DIR_MAX &&
+		  ((PageHeader) page)->pd_lower >=
+		  (char *) (LearnedMetaDirKeys(page, n) + n) - (char *) page);
+	if (ok)
+	{
+		walk_init(w, meta, n, copy_limit);
+		memcpy(w->blk, LearnedMetaDirBlocks(page), n * sizeof(BlockNumber));
+		memcpy(w->dkey, LearnedMetaDirKeys(page, n), n * sizeof(uint64));
+	}
+	UnlockReleaseBuffer(buf);
+	if (!ok)
+		return false;
+	if (w->blk[0] != meta->model_head)
+		model_corrupted(index, "directory", LEARNED_METAPAGE_BLKNO);
+	w->npages = n;
+	for (int p = 0; p <= n; p++)
+		w->off[p] = (p < n) ? (uint32) p * LEARNED_ENTRY_AVAIL : meta->model_bytes;
+	/* the directory entries: pages where a segment starts */
+	for (int p = 0; p < n; p++)
+	{
+		uint64		j0 = ((uint64) w->off[p] + sizeof(li_segment) - 1) / sizeof(li_segment);
+
+		if (j0 < meta->nsegments)
+		{
+			w->dkey[w->ndir] = w->dkey[p];
+			w->dseg[w->ndir++] = (uint32) j0;
+		}
+	}
+	for (int p = 0; p < n; p++)
+		if (w->off[p + 1] > copy_limit)
+			dir_read_page(index, meta, w, p, w->off[p + 1] - w->off[p],
+						  p + 1 < n ? w->blk[p + 1] : InvalidBlockNumber, copy_limit);
+	return true;
+}
+
 /* copy model page p of c into its blob (c's generation is locked or current) */
 static void
 cache_load_page(Relation index, LearnedCache *c, int p)
@@ -483,6 +570,9 @@ cache_load_page(Relation index, LearnedCache *c, int p)
 	learned_check_page(index, page, c->mblk[p], LEARNED_PAGE_MODEL, c->meta.generation);
 	if (LearnedPageGetOpaque(page)->nitems != n)
 		model_corrupted(index, "length", c->mblk[p]);
+	if (LearnedPageGetOpaque(page)->next !=
+		(p + 1 < c->npages ? c->mblk[p + 1] : InvalidBlockNumber))
+		model_corrupted(index, "successor", c->mblk[p]);
 	memcpy((char *) c->segs + c->moff[p], LearnedModelData(page), n);
 	UnlockReleaseBuffer(buf);
 	c->mloaded[p] = true;
@@ -554,9 +644,10 @@ learned_cache_predict_lazy(Relation index, LearnedCache *c, uint64 key)
 	a = c->dseg[lo];
 	b = (lo + 1 < c->ndir) ? c->dseg[lo + 1] : nseg;
 	cache_load_segments(index, c, a, Min(b, nseg - 1));
-	/* the directory agrees with the pages: key's segment is in [a, b) */
-	Assert(c->segs[a].first_key == c->dkey[lo] && c->segs[a].first_key <= key);
-	Assert(b == nseg || c->segs[b].first_key > key);
+	/* the directory must agree with the pages: key's segment is in [a, b) */
+	if (c->segs[a].first_key != c->dkey[lo] ||
+		(b < nseg && c->segs[b].first_key != c->dkey[lo + 1]))
+		model_corrupted(index, "directory key", c->mblk[0]);
 	return li_segment_predict(c->segs, nseg, a + li_find_segment(c->segs + a, b - a, key),
 							  c->meta.nkeys, key);
 }
@@ -645,6 +736,8 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 {
 	LearnedCache *c;
 	BlobWalk	w;
+	uint32		segbytes;
+	uint32		copy_limit;
 
 	if (cache_cxt == NULL)
 		cache_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -664,7 +757,10 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	cache_free_unused();
 
 	/* everything that can fail reads into transaction memory: no leak */
-	cache_walk_blob(index, meta, &w);
+	segbytes = meta->nsegments * sizeof(li_segment);
+	copy_limit = segbytes > LEARNED_EAGER_SEG_PAGES * LEARNED_ENTRY_AVAIL ? segbytes : 0;
+	if (!cache_dir_blob(index, meta, &w, copy_limit))
+		cache_walk_blob(index, meta, &w, copy_limit);
 	c = cache_new_entry(index, meta, &w);
 	pfree(w.eager);
 	if (!cache_fill_starts(c))

@@ -506,9 +506,12 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 {
 	LearnedMetaUpdate u;
 	LearnedMetaPage m;
+	BlockNumber *blocks = palloc(sizeof(BlockNumber) *
+								 LEARNED_MODEL_PAGES(LEARNED_BLOB_BYTES(rt->out.nseg,
+																		rt->out.nleaf)));
 
 	newmeta->model_head = learned_write_model(&rt->out, rt->newgen, retrain_sink,
-											  rt->index, &newmeta->model_bytes);
+											  rt->index, &newmeta->model_bytes, blocks);
 	m = learned_meta_update_begin(rt->index, &u);
 	newmeta->null_head = m->null_head;
 
@@ -520,6 +523,8 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 	 */
 	newmeta->ndirty = m->ndirty > rt->meta.ndirty ? m->ndirty - rt->meta.ndirty : 0;
 	memcpy(m, newmeta, sizeof(LearnedMetaPageData));
+	learned_meta_set_dir(u.page, blocks, LEARNED_MODEL_PAGES(newmeta->model_bytes),
+						 rt->out.segs, rt->out.nseg);
 	LearnedPageGetOpaque(u.page)->generation = rt->newgen;
 
 	/*
