@@ -306,6 +306,7 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 typedef struct LearnedCache
 {
 	struct LearnedCache *next;
+	MemoryContext cxt;			/* holds this entry (one chunk) */
 	Oid			relid;
 	LearnedRelFile node;
 	uint64		build_id;		/* with node and generation: the key */

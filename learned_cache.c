@@ -259,7 +259,7 @@ cache_free_unused(void)
 		if (c->stale && c->refcount <= 0)
 		{
 			*prev = c->next;
-			pfree(c);
+			MemoryContextDelete(c->cxt);
 		}
 		else
 			prev = &c->next;
@@ -348,31 +348,19 @@ cache_ref(LearnedCache *c)
  * Model loading.  The blob (segments, then the per-leaf arrays) is split
  * over a chain of model pages.  A new model walks the chain once, reading
  * each page in place: it records each page's block and byte offset and the
- * first key of the first segment that starts in it (a directory), and
- * copies only the pages that hold the per-leaf arrays (all pages when the
- * segments fit in a few).  The other pages' segments are copied into the
- * blob, at their place, the first time a lookup needs them
- * (learned_cache_predict), so a new connection's first point query copies
- * one or two pages instead of the whole model; users of the whole segment
- * array call learned_cache_load_all() first.
+ * first key of the first segment that starts in it (a directory) -- or
+ * takes all that from the model directory on the metapage -- and copies
+ * only the pages that hold the per-leaf arrays (all pages when the
+ * segments fit in a few), straight to their place in the entry.  The
+ * other pages' segments are copied into the blob, at their place, the
+ * first time a lookup needs them (learned_cache_predict), so a new
+ * connection's first point query copies one or two pages instead of the
+ * whole model; users of the whole segment array call
+ * learned_cache_load_all() first.
  */
 
 /* the segment arrays of at most this many pages are copied at once */
 #define LEARNED_EAGER_SEG_PAGES 4
-
-/* what the walk of the model chain found (transaction memory) */
-typedef struct BlobWalk
-{
-	int			npages;
-	int			cap;
-	BlockNumber *blk;			/* block of each page */
-	uint32	   *off;			/* its first byte in the blob (npages + 1) */
-	int			ndir;
-	uint64	   *dkey;			/* first key of the first segment starting ... */
-	uint32	   *dseg;			/* ... in a page, and its number */
-	uint32		eager_from;		/* first byte of the first page copied */
-	char	   *eager;			/* bytes [eager_from, model_bytes) */
-} BlobWalk;
 
 /* error: the model chain of index is inconsistent */
 static void
@@ -384,133 +372,81 @@ model_corrupted(Relation index, const char *what, BlockNumber blk)
 					RelationGetRelationName(index), what, blk)));
 }
 
-/* note page p of the walk (block blk, its data, n bytes from byte off) */
+/*
+ * Model page p of c, read at block c->mblk[p] and share-locked: check it
+ * (type, generation, length: every page but the last is full) and its
+ * successor (`next`, InvalidBlockNumber: not known yet); note the first
+ * segment starting on it in the directory (if `note`); copy it into the
+ * blob if it holds bytes from copy_limit on.
+ */
 static void
-walk_note_page(BlobWalk *w, uint32 nseg, BlockNumber blk, const char *data,
-			   uint32 off, uint32 n, uint32 copy_limit)
+entry_take_page(Relation index, LearnedCache *c, int p, Page page, BlockNumber next,
+				bool note, uint32 copy_limit)
 {
-	uint32		j0 = (off + sizeof(li_segment) - 1) / sizeof(li_segment);
+	uint32		off = c->moff[p];
+	uint32		n = c->moff[p + 1] - off;
+	uint64		j0 = ((uint64) off + sizeof(li_segment) - 1) / sizeof(li_segment);
 
-	if (w->npages >= w->cap)
+	learned_check_page(index, page, c->mblk[p], LEARNED_PAGE_MODEL, c->meta.generation);
+	if (LearnedPageGetOpaque(page)->nitems != n)
+		model_corrupted(index, "length", c->mblk[p]);
+	if (next != InvalidBlockNumber && LearnedPageGetOpaque(page)->next != next)
+		model_corrupted(index, "successor", c->mblk[p]);
+	if (note && j0 < c->meta.nsegments)
 	{
-		w->cap *= 2;
-		w->blk = repalloc(w->blk, sizeof(BlockNumber) * w->cap);
-		w->off = repalloc(w->off, sizeof(uint32) * (w->cap + 1));
-		w->dkey = repalloc(w->dkey, sizeof(uint64) * w->cap);
-		w->dseg = repalloc(w->dseg, sizeof(uint32) * w->cap);
-	}
-	w->blk[w->npages] = blk;
-	w->off[w->npages] = off;
-	w->npages++;
-	/* the first segment starting here, if its key is on this page */
-	if (j0 < nseg && (uint64) j0 * sizeof(li_segment) + sizeof(uint64) <= (uint64) off + n)
-	{
-		memcpy(&w->dkey[w->ndir], data + (j0 * sizeof(li_segment) - off), sizeof(uint64));
-		w->dseg[w->ndir++] = j0;
+		memcpy(&c->dkey[c->ndir], LearnedModelData(page) + (j0 * sizeof(li_segment) - off),
+			   sizeof(uint64));
+		c->dseg[c->ndir++] = (uint32) j0;
 	}
 	if (off + n > copy_limit)
 	{
-		if (w->eager_from == PG_UINT32_MAX)
-			w->eager_from = off;
-		memcpy(w->eager + (off - w->eager_from), data, n);
+		memcpy((char *) c->segs + off, LearnedModelData(page), n);
+		c->mloaded[p] = true;
+		c->nloaded++;
 	}
 }
 
-/* empty walk arrays for `cap` pages, room for the bytes copied from copy_limit on */
-static void
-walk_init(BlobWalk *w, const LearnedMetaPageData *meta, int cap, uint32 copy_limit)
-{
-	w->npages = w->ndir = 0;
-	w->cap = Max(cap, 1);
-	w->blk = palloc(sizeof(BlockNumber) * w->cap);
-	w->off = palloc(sizeof(uint32) * (w->cap + 1));
-	w->dkey = palloc(sizeof(uint64) * w->cap);
-	w->dseg = palloc(sizeof(uint32) * w->cap);
-	w->eager_from = PG_UINT32_MAX;
-	w->eager = palloc_extended(meta->model_bytes - copy_limit + LEARNED_ENTRY_AVAIL + 8,
-							   MCXT_ALLOC_HUGE);
-}
-
 /*
- * Walk the model chain of `meta`: every page is read in place (checked,
- * its length verified), the directory noted, and the pages from the one
- * holding the first byte past the lazily loaded segments copied.
+ * Fill c's page list and directory by walking its model chain: every page
+ * is read in place (and copied only from copy_limit on).
  */
 static void
-cache_walk_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w,
-				uint32 copy_limit)
+entry_walk(Relation index, LearnedCache *c, uint32 copy_limit)
 {
-	BlockNumber blk = meta->model_head;
-	uint32		copied = 0;
+	BlockNumber blk = c->meta.model_head;
 
-	walk_init(w, meta, 16, copy_limit);
-	while (copied < meta->model_bytes)
+	for (int p = 0; p < c->npages; p++)
 	{
 		Buffer		buf;
-		Page		page;
-		LearnedPageOpaque opaque;
 
 		if (blk == InvalidBlockNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("index \"%s\" has a truncated model (%u of %u bytes)",
-							RelationGetRelationName(index), copied,
-							meta->model_bytes)));
+							RelationGetRelationName(index), c->moff[p],
+							c->meta.model_bytes)));
 		buf = ReadBuffer(index, blk);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		learned_check_page(index, page, blk, LEARNED_PAGE_MODEL, meta->generation);
-		opaque = LearnedPageGetOpaque(page);
-		if (opaque->nitems == 0 || opaque->nitems > LEARNED_ENTRY_AVAIL ||
-			copied + opaque->nitems > meta->model_bytes)
-			model_corrupted(index, "length", blk);
-		walk_note_page(w, meta->nsegments, blk, LearnedModelData(page), copied,
-					   opaque->nitems, copy_limit);
-		copied += opaque->nitems;
-		blk = opaque->next;
+		c->mblk[p] = blk;
+		entry_take_page(index, c, p, BufferGetPage(buf), InvalidBlockNumber, true, copy_limit);
+		blk = LearnedPageGetOpaque(BufferGetPage(buf))->next;
 		UnlockReleaseBuffer(buf);
 	}
-	w->off[w->npages] = copied;
-	if (meta->nsegments > 0 && (w->ndir == 0 || w->dseg[0] != 0))
-		model_corrupted(index, "first segment", meta->model_head);
+	if (blk != InvalidBlockNumber)
+		model_corrupted(index, "successor", c->mblk[c->npages - 1]);
 }
 
 /*
- * Read model page p (block blk, n bytes, followed by block next) of meta's
- * model for the walk w from its directory: checked, and copied if it holds
- * bytes from copy_limit on.
- */
-static void
-dir_read_page(Relation index, const LearnedMetaPageData *meta, BlobWalk *w, int p,
-			  uint32 n, BlockNumber next, uint32 copy_limit)
-{
-	Buffer		buf = ReadBuffer(index, w->blk[p]);
-	Page		page;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	learned_check_page(index, page, w->blk[p], LEARNED_PAGE_MODEL, meta->generation);
-	if (LearnedPageGetOpaque(page)->nitems != n)
-		model_corrupted(index, "length", w->blk[p]);
-	if (LearnedPageGetOpaque(page)->next != next)
-		model_corrupted(index, "successor", w->blk[p]);
-	if (w->eager_from == PG_UINT32_MAX)
-		w->eager_from = w->off[p];
-	memcpy(w->eager + (w->off[p] - w->eager_from), LearnedModelData(page), n);
-	UnlockReleaseBuffer(buf);
-}
-
-/*
- * Fill the walk w from the model directory on the metapage, if there is
- * one and it describes meta's model (the metapage may have moved on since
- * meta was read: then it does not), reading only the pages that hold bytes
- * from copy_limit on.  False if there is none: walk the chain instead.
+ * Fill c's page list and directory from the model directory on the
+ * metapage, if there is one and it describes c's model (the metapage may
+ * have moved on since the caller read it: then it does not), and read only
+ * the pages that hold bytes from copy_limit on.  False if there is none.
  */
 static bool
-cache_dir_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w,
-			   uint32 copy_limit)
+entry_from_dir(Relation index, LearnedCache *c, uint32 copy_limit)
 {
-	int			n = LEARNED_MODEL_PAGES(meta->model_bytes);
+	const LearnedMetaPageData *meta = &c->meta;
+	int			n = c->npages;
 	Buffer		buf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	Page		page;
 	LearnedMetaPage m;
@@ -521,39 +457,43 @@ cache_dir_blob(Relation index, const LearnedMetaPageData *meta, BlobWalk *w,
 	m = LearnedPageGetMeta(page);
 	ok = (m->magic == LEARNED_MAGIC && m->generation == meta->generation &&
 		  m->build_id == meta->build_id && m->model_head == meta->model_head &&
-		  m->model_bytes == meta->model_bytes && n > 0 && m->model_dir_pages == n &&
+		  m->model_bytes == meta->model_bytes && m->model_dir_pages == n &&
 		  n <= LEARNED_META_DIR_MAX &&
 		  ((PageHeader) page)->pd_lower >=
 		  (char *) (LearnedMetaDirKeys(page, n) + n) - (char *) page);
 	if (ok)
 	{
-		walk_init(w, meta, n, copy_limit);
-		memcpy(w->blk, LearnedMetaDirBlocks(page), n * sizeof(BlockNumber));
-		memcpy(w->dkey, LearnedMetaDirKeys(page, n), n * sizeof(uint64));
+		const uint64 *keys = LearnedMetaDirKeys(page, n);
+
+		memcpy(c->mblk, LearnedMetaDirBlocks(page), n * sizeof(BlockNumber));
+		for (int p = 0; p < n; p++)
+		{
+			uint64		j0 = ((uint64) c->moff[p] + sizeof(li_segment) - 1) / sizeof(li_segment);
+
+			if (j0 < meta->nsegments)
+			{
+				c->dkey[c->ndir] = keys[p];
+				c->dseg[c->ndir++] = (uint32) j0;
+			}
+		}
 	}
 	UnlockReleaseBuffer(buf);
 	if (!ok)
 		return false;
-	if (w->blk[0] != meta->model_head)
+	if (c->mblk[0] != meta->model_head)
 		model_corrupted(index, "directory", LEARNED_METAPAGE_BLKNO);
-	w->npages = n;
-	for (int p = 0; p <= n; p++)
-		w->off[p] = (p < n) ? (uint32) p * LEARNED_ENTRY_AVAIL : meta->model_bytes;
-	/* the directory entries: pages where a segment starts */
 	for (int p = 0; p < n; p++)
-	{
-		uint64		j0 = ((uint64) w->off[p] + sizeof(li_segment) - 1) / sizeof(li_segment);
-
-		if (j0 < meta->nsegments)
+		if (c->moff[p + 1] > copy_limit)
 		{
-			w->dkey[w->ndir] = w->dkey[p];
-			w->dseg[w->ndir++] = (uint32) j0;
+			buf = ReadBuffer(index, c->mblk[p]);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			entry_take_page(index, c, p, BufferGetPage(buf),
+							p + 1 < n ? c->mblk[p + 1] : InvalidBlockNumber, false,
+							copy_limit);
+			if (p + 1 == n && LearnedPageGetOpaque(BufferGetPage(buf))->next != InvalidBlockNumber)
+				model_corrupted(index, "successor", c->mblk[p]);
+			UnlockReleaseBuffer(buf);
 		}
-	}
-	for (int p = 0; p < n; p++)
-		if (w->off[p + 1] > copy_limit)
-			dir_read_page(index, meta, w, p, w->off[p + 1] - w->off[p],
-						  p + 1 < n ? w->blk[p + 1] : InvalidBlockNumber, copy_limit);
 	return true;
 }
 
@@ -666,34 +606,36 @@ cache_fill_starts(LearnedCache *c)
 	return pos == c->meta.nkeys;
 }
 
-/* a new cache entry for meta's model from the walk w, in cache_cxt */
+/*
+ * A new, empty cache entry for meta's model, in its own memory context
+ * `cxt`: the blob (not touched: its pages are copied at their place), the
+ * leaves' first positions, the model pages (blocks, offsets, copied?) and
+ * the directory.
+ */
 static LearnedCache *
-cache_new_entry(Relation index, const LearnedMetaPageData *meta, const BlobWalk *w)
+entry_alloc(MemoryContext cxt, Relation index, const LearnedMetaPageData *meta)
 {
+	int			n = LEARNED_MODEL_PAGES(meta->model_bytes);
 	Size		hdr = MAXALIGN(sizeof(LearnedCache));
 	Size		blobsz = MAXALIGN(meta->model_bytes);
 	Size		startsz = MAXALIGN((Size) meta->nleaf * sizeof(uint64) + 8);
-	Size		dirsz = MAXALIGN((Size) w->ndir * sizeof(uint64)) +
-		MAXALIGN((Size) w->ndir * sizeof(uint32)) +
-		MAXALIGN((Size) w->npages * sizeof(BlockNumber)) +
-		MAXALIGN((Size) (w->npages + 1) * sizeof(uint32)) +
-		MAXALIGN((Size) w->npages);
+	Size		pagesz = MAXALIGN((Size) n * sizeof(uint64)) +
+		MAXALIGN((Size) n * sizeof(uint32)) +
+		MAXALIGN((Size) n * sizeof(BlockNumber)) +
+		MAXALIGN((Size) (n + 1) * sizeof(uint32)) + MAXALIGN((Size) n);
 	char	   *p;
 	LearnedCache *c;
 
-	/* the lazily loaded part of the blob is not touched here */
-	c = (LearnedCache *) MemoryContextAllocExtended(cache_cxt,
-													hdr + blobsz + startsz + dirsz,
+	c = (LearnedCache *) MemoryContextAllocExtended(cxt, hdr + blobsz + startsz + pagesz,
 													MCXT_ALLOC_HUGE);
 	memset(c, 0, sizeof(LearnedCache));
+	c->cxt = cxt;
 	c->relid = RelationGetRelid(index);
 	c->node = LearnedRelFileOf(index);
 	c->build_id = meta->build_id;
 	c->meta = *meta;
 	p = (char *) c + hdr;
 	c->segs = (li_segment *) p;
-	if (w->eager_from != PG_UINT32_MAX)
-		memcpy(p + w->eager_from, w->eager, meta->model_bytes - w->eager_from);
 	c->seps = (uint64 *) (p + meta->nsegments * sizeof(li_segment));
 	c->blknos = (BlockNumber *) (p + meta->nsegments * sizeof(li_segment) +
 								 meta->nleaf * sizeof(uint64));
@@ -702,25 +644,19 @@ cache_new_entry(Relation index, const LearnedMetaPageData *meta, const BlobWalk 
 	p += blobsz;
 	c->starts = (uint64 *) p;
 	p += startsz;
-	c->ndir = w->ndir;
 	c->dkey = (uint64 *) p;
-	memcpy(c->dkey, w->dkey, w->ndir * sizeof(uint64));
-	p += MAXALIGN((Size) w->ndir * sizeof(uint64));
+	p += MAXALIGN((Size) n * sizeof(uint64));
 	c->dseg = (uint32 *) p;
-	memcpy(c->dseg, w->dseg, w->ndir * sizeof(uint32));
-	p += MAXALIGN((Size) w->ndir * sizeof(uint32));
-	c->npages = w->npages;
+	p += MAXALIGN((Size) n * sizeof(uint32));
 	c->mblk = (BlockNumber *) p;
-	memcpy(c->mblk, w->blk, w->npages * sizeof(BlockNumber));
-	p += MAXALIGN((Size) w->npages * sizeof(BlockNumber));
+	p += MAXALIGN((Size) n * sizeof(BlockNumber));
 	c->moff = (uint32 *) p;
-	memcpy(c->moff, w->off, (w->npages + 1) * sizeof(uint32));
-	p += MAXALIGN((Size) (w->npages + 1) * sizeof(uint32));
+	p += MAXALIGN((Size) (n + 1) * sizeof(uint32));
 	c->mloaded = (bool *) p;
-	for (int i = 0; i < w->npages; i++)
-		if ((c->mloaded[i] = (w->off[i] >= w->eager_from)))
-			c->nloaded++;
-	c->segs_ready = (c->nloaded == c->npages);
+	memset(c->mloaded, 0, n);
+	c->npages = n;
+	for (int i = 0; i <= n; i++)
+		c->moff[i] = (i < n) ? (uint32) i * LEARNED_ENTRY_AVAIL : meta->model_bytes;
 	return c;
 }
 
@@ -735,9 +671,10 @@ LearnedCache *
 learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 {
 	LearnedCache *c;
-	BlobWalk	w;
-	uint32		segbytes;
-	uint32		copy_limit;
+	MemoryContext cxt;
+	uint32		segbytes = meta->nsegments * sizeof(li_segment);
+	uint32		copy_limit = segbytes > LEARNED_EAGER_SEG_PAGES * LEARNED_ENTRY_AVAIL ?
+		segbytes : 0;
 
 	if (cache_cxt == NULL)
 		cache_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -756,24 +693,29 @@ learned_cache_acquire(Relation index, const LearnedMetaPageData *meta)
 	}
 	cache_free_unused();
 
-	/* everything that can fail reads into transaction memory: no leak */
-	segbytes = meta->nsegments * sizeof(li_segment);
-	copy_limit = segbytes > LEARNED_EAGER_SEG_PAGES * LEARNED_ENTRY_AVAIL ? segbytes : 0;
-	if (!cache_dir_blob(index, meta, &w, copy_limit))
-		cache_walk_blob(index, meta, &w, copy_limit);
-	c = cache_new_entry(index, meta, &w);
-	pfree(w.eager);
+	/*
+	 * The entry is built in a context under the current (transaction)
+	 * one, so an error frees it; it moves under the cache once complete.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index model",
+								ALLOCSET_SMALL_SIZES);
+	c = entry_alloc(cxt, index, meta);
+	if (!entry_from_dir(index, c, copy_limit))
+		entry_walk(index, c, copy_limit);
+	if (meta->nsegments > 0 && (c->ndir == 0 || c->dseg[0] != 0))
+		model_corrupted(index, "first segment", meta->model_head);
+	c->segs_ready = (c->nloaded == c->npages);
 	if (!cache_fill_starts(c))
 	{
 		uint64		pos = c->starts[meta->nleaf - 1] + c->nsorted[meta->nleaf - 1];
 
-		pfree(c);
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has a model whose leaves hold %llu positions, the metapage says %llu",
 						RelationGetRelationName(index), (unsigned long long) pos,
 						(unsigned long long) meta->nkeys)));
 	}
+	MemoryContextSetParent(cxt, cache_cxt);
 	c->next = cache_list;
 	cache_list = c;
 	return cache_ref(c);
