@@ -40,7 +40,7 @@ PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
 endif
 
 CXX ?= g++
-LI_CXXFLAGS = -std=c++17 -O2 -g -fPIC $(LI_WARN) -I$(srcdir)/src
+LI_CXXFLAGS = -std=c++17 -O2 -g -fPIC -fno-exceptions $(LI_WARN) -I$(srcdir)/src
 
 # no LLVM bitcode for JIT (the core is C++ and the shim gains nothing);
 # 'override' so that the PGXS include cannot set it back

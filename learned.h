@@ -268,12 +268,35 @@ typedef struct LearnedMetaPageData
 	uint32		retraining;		/* a retrain is (or was, if it failed) running */
 	uint64		build_id;		/* random, new at every build: a rebuild in the
 								 * same file (TRUNCATE) restarts generations */
+	uint32		model_dir_pages;	/* model pages listed after this struct, or 0 */
+	uint32		unused;
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
 
 #define LearnedPageGetMeta(page) \
 	((LearnedMetaPage) PageGetContents(page))
+
+/* model pages of a blob of `bytes` (every page but the last is full) */
+#define LEARNED_MODEL_PAGES(bytes) \
+	((int) (((Size) (bytes) + LEARNED_ENTRY_AVAIL - 1) / LEARNED_ENTRY_AVAIL))
+
+/*
+ * The model directory on the metapage, after the struct: the block of
+ * each model page (BlockNumber[n]), then for each page the first key of
+ * the first segment that starts on it (uint64[n], 0 if none does), so that
+ * loading a model reads only the pages it needs.  Written when it fits
+ * (n <= LEARNED_META_DIR_MAX: about 165k segments); 0 pages otherwise,
+ * and in indexes written before it.
+ */
+#define LEARNED_META_DIR_OFF	MAXALIGN(sizeof(LearnedMetaPageData))
+#define LEARNED_META_DIR_MAX \
+	((int) ((LEARNED_ENTRY_AVAIL - LEARNED_META_DIR_OFF - 8) / \
+			(sizeof(BlockNumber) + sizeof(uint64))))
+#define LearnedMetaDirBlocks(page) \
+	((BlockNumber *) ((char *) LearnedPageGetMeta(page) + LEARNED_META_DIR_OFF))
+#define LearnedMetaDirKeys(page, n) \
+	((uint64 *) ((char *) LearnedMetaDirBlocks(page) + MAXALIGN((n) * sizeof(BlockNumber))))
 
 /*
  * Backend-local model cache.  One palloc chunk per (index, generation):
@@ -283,17 +306,31 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 typedef struct LearnedCache
 {
 	struct LearnedCache *next;
+	MemoryContext cxt;			/* holds this entry (one chunk) */
 	Oid			relid;
 	LearnedRelFile node;
 	uint64		build_id;		/* with node and generation: the key */
 	int			refcount;		/* = references in the owner-tracked list */
 	bool		stale;
+	bool		trusted;		/* generation confirmed current since the last
+								 * invalidation of the index (scans then skip
+								 * the metapage) */
 	LearnedMetaPageData meta;
 	li_segment *segs;
 	uint64	   *seps;			/* separator (lowest key) of each leaf */
 	BlockNumber *blknos;		/* block of each leaf */
 	uint16	   *nsorted;		/* sorted entries of each leaf at its build */
 	uint64	   *starts;			/* first position of each leaf (prefix sums) */
+	/* segments are copied from their model pages on demand (learned_cache.c) */
+	bool		segs_ready;		/* every model page copied: segs[] complete */
+	int			npages;			/* model pages */
+	int			nloaded;		/* ... copied into the blob */
+	BlockNumber *mblk;			/* block of each model page */
+	uint32	   *moff;			/* its first byte in the blob (npages + 1) */
+	bool	   *mloaded;		/* copied? */
+	int			ndir;			/* directory: for pages where a segment starts, */
+	uint64	   *dkey;			/* the first such segment's first key */
+	uint32	   *dseg;			/* and its number */
 	/* segment index, built once enough lookups pay for it (learned_group.c) */
 	li_segidx	segidx;
 	char	   *segidx_buf;		/* palloc'd in the cache's context, or NULL */
@@ -465,20 +502,34 @@ extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
 extern Buffer learned_read_meta_pinned(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_begin(Relation index, LearnedMetaPageData *meta);
 extern void learned_reader_end(Relation index, uint32 generation);
+extern LearnedCache *learned_scan_model(Relation index);
+extern void learned_cache_send_switch(Relation index);
+extern void learned_cache_forget(Oid relid);
 extern void learned_cache_init(void);
 extern uint64 learned_new_build_id(void);
 extern LearnedCache *learned_cache_acquire(Relation index, const LearnedMetaPageData *meta);
+extern void learned_cache_load_all(Relation index, LearnedCache *c);
+extern double learned_cache_predict_lazy(Relation index, LearnedCache *c, uint64 key);
+
+/* the model's predicted position of key (segments loaded on demand) */
+static inline double
+learned_cache_predict(Relation index, LearnedCache *c, uint64 key)
+{
+	if (likely(c->segs_ready))
+		return li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+	return learned_cache_predict_lazy(index, c, key);
+}
 extern void learned_cache_release(LearnedCache *cache);
 extern bool learned_cache_in_use(Oid relid);
 extern bool learned_cache_gen_tag_in_use(Oid relid, uint32 gen);
 extern Buffer learned_new_buffer(Relation index);
 extern void learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 								  const ItemPointerData *tids, int k);
-extern int	learned_leaf_for_insert(LearnedCache *c, uint64 key);
+extern int	learned_leaf_for_insert(Relation index, LearnedCache *c, uint64 key);
 #define learned_leaf_sorted(c, g) ((int) (c)->nsorted[(g)])
-extern int	learned_leaf_first(LearnedCache *c, uint64 lo);
-extern int	learned_leaf_last(LearnedCache *c, uint64 hi);
-extern void learned_model_window(LearnedCache *c, int group, uint64 key,
+extern int	learned_leaf_first(Relation index, LearnedCache *c, uint64 lo);
+extern int	learned_leaf_last(Relation index, LearnedCache *c, uint64 hi);
+extern void learned_model_window(Relation index, LearnedCache *c, int group, uint64 key,
 								 int64 *wlo, int64 *whi);
 extern int	learned_collect_group(Relation index, LearnedCache *c, int group,
 								  uint64 lo, uint64 hi, bool use_model,
@@ -532,7 +583,9 @@ extern void learned_writer_add_null(LearnedWriter *w, ItemPointer tid);
 extern void learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res);
 extern BlockNumber learned_write_model(const LearnedModelArrays *m,
 									   uint32 generation, learned_sink_fn sink,
-									   void *arg, uint32 *nbytes);
+									   void *arg, uint32 *nbytes, BlockNumber *blocks);
+extern void learned_meta_set_dir(Page page, const BlockNumber *blocks, int npages,
+								 const li_segment *segs, uint32 nseg);
 extern double learned_measure_error(Relation index, uint32 generation,
 									const LearnedModelArrays *m, uint64 nkeys,
 									int from, int to);

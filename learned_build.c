@@ -183,6 +183,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedMetaPageData meta;
 	LearnedRunResult res;
 	BlockNumber model_head;
+	BlockNumber *model_blocks;
 	uint32		model_bytes;
 	int			leaf_fill;
 	TupleTableSlot *outslot;
@@ -194,6 +195,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
+	/* a rebuild in the same file: our models of the old build must not match */
+	learned_cache_forget(RelationGetRelid(index));
 
 	memset(&bs, 0, sizeof(bs));
 	bs.index = index;
@@ -261,8 +264,10 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	(void) shouldfree;
 
 	learned_writer_finish(bs.writer, true, &res);
+	model_blocks = palloc(sizeof(BlockNumber) *
+						  LEARNED_MODEL_PAGES(LEARNED_BLOB_BYTES(res.model.nseg, res.model.nleaf)));
 	model_head = learned_write_model(&res.model, 1, build_sink, index,
-									 &model_bytes);
+									 &model_bytes, model_blocks);
 	build_meta(&meta, index, bs.kind, 1, learned_get_epsilon(index), leaf_fill,
 			   &res, model_head, model_bytes);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ndone);
@@ -277,6 +282,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	learned_init_page(BufferGetPage(metabuf), LEARNED_PAGE_META, meta.generation);
 	memcpy(LearnedPageGetMeta(BufferGetPage(metabuf)), &meta, sizeof(meta));
+	learned_meta_set_dir(BufferGetPage(metabuf), model_blocks, LEARNED_MODEL_PAGES(model_bytes),
+						 res.model.segs, res.model.nseg);
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 
@@ -333,7 +340,7 @@ learned_buildempty(Relation index)
 							 0, 0, empty_sink, es);
 	learned_writer_finish(w, true, &res);
 	model_head = learned_write_model(&res.model, 1, empty_sink, es,
-									 &model_bytes);
+									 &model_bytes, NULL);
 	build_meta(&meta, index, kind, 1, learned_get_epsilon(index), leaf_fill,
 			   &res, model_head, model_bytes);
 	learned_init_page(es->pages[0].data, LEARNED_PAGE_META, meta.generation);

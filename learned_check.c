@@ -615,6 +615,50 @@ check_chain(CheckState *cs, BlockNumber head, uint16 type)
 	}
 }
 
+/*
+ * The model directory on the metapage (if any, and if the metapage still
+ * describes the generation we check): the blocks of the model chain, in
+ * order, and the first key of the first segment starting on each page.
+ */
+static void
+check_model_dir(CheckState *cs)
+{
+	LearnedCache *c = cs->c;
+	PGAlignedBlock copy;
+	Page		page = copy.data;
+	LearnedMetaPage m;
+	Buffer		buf = ReadBuffer(cs->index, LEARNED_METAPAGE_BLKNO);
+	int			n;
+	BlockNumber blk = c->meta.model_head;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(page, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+	m = LearnedPageGetMeta(page);
+	n = (int) m->model_dir_pages;
+	if (n == 0 || m->generation != c->meta.generation)
+		return;
+	if (n != LEARNED_MODEL_PAGES(c->meta.model_bytes) || n > LEARNED_META_DIR_MAX ||
+		((PageHeader) page)->pd_lower < (char *) (LearnedMetaDirKeys(page, n) + n) - (char *) page)
+		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "The model directory lists %d pages; the model has %d.",
+				n, LEARNED_MODEL_PAGES(c->meta.model_bytes));
+	for (int p = 0; p < n; p++)
+	{
+		uint64		j0 = ((uint64) p * LEARNED_ENTRY_AVAIL + sizeof(li_segment) - 1) /
+			sizeof(li_segment);
+		uint64		want = j0 < c->meta.nsegments ? c->segs[j0].first_key : 0;
+
+		if (LearnedMetaDirBlocks(page)[p] != blk)
+			CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "The model directory lists block %u as model page %d; the chain has %u.",
+					LearnedMetaDirBlocks(page)[p], p, blk);
+		if (LearnedMetaDirKeys(page, n)[p] != want)
+			CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "The model directory's key of model page %d is %llu, not %llu.",
+					p, (unsigned long long) LearnedMetaDirKeys(page, n)[p],
+					(unsigned long long) want);
+		blk = learned_chain_next(cs->index, blk, LEARNED_PAGE_MODEL, c->meta.generation, NULL);
+	}
+}
+
 /* segments and separators of the cached model: order and sane values */
 static void
 check_model(CheckState *cs)
@@ -829,6 +873,7 @@ check_index(CheckState *cs, Relation heap, Snapshot snapshot)
 		CORRUPT(cs, LEARNED_METAPAGE_BLKNO, "Key kind %d in the metapage, but the operator class's is %d.",
 				(int) cs->kind, (int) opckind);
 	check_model(cs);
+	check_model_dir(cs);
 	/* model pages: type, generation, chain */
 	check_chain(cs, cs->c->meta.model_head, LEARNED_PAGE_MODEL);
 	check_leaves(cs);
@@ -890,6 +935,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 
 	learned_reader_begin(index, &meta);
 	cs.c = learned_cache_acquire(index, &meta);
+	learned_cache_load_all(index, cs.c);
 	cs.kind = (LearnedKeyKind) meta.keykind;
 	cs.nblocks = RelationGetNumberOfBlocks(index);
 	cs.seen = palloc0(sizeof(bool) * Max(cs.nblocks, 1));

@@ -178,6 +178,7 @@ learned_index_segments(PG_FUNCTION_ARGS)
 	learned_flush_pending(index);
 	learned_reader_begin(index, &meta);
 	c = learned_cache_acquire(index, &meta);
+	learned_cache_load_all(index, c);
 	maxerr = palloc0(sizeof(double) * Max(meta.nsegments, 1));
 
 	/* every sorted key, attributed to its segment */

@@ -25,7 +25,7 @@
  * go on through li_find_segment, which gives the same answers.
  */
 static void
-maybe_build_segidx(LearnedCache *c)
+maybe_build_segidx(Relation index, LearnedCache *c)
 {
 	uint32		nseg = c->meta.nsegments;
 	size_t		bytes;
@@ -34,8 +34,9 @@ maybe_build_segidx(LearnedCache *c)
 	if (c->segidx_buf || c->segidx_failed || nseg < 2 ||
 		++c->lookups < Max(64, nseg / 8))
 		return;
+	learned_cache_load_all(index, c);
 	bytes = li_segidx_bytes(nseg);
-	buf = MemoryContextAllocExtended(GetMemoryChunkContext(c), bytes + 8,
+	buf = MemoryContextAllocExtended(c->cxt, bytes + 8,
 									 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 	if (buf == NULL)
 		return;
@@ -51,17 +52,18 @@ maybe_build_segidx(LearnedCache *c)
 
 /*
  * The model's prediction for key (the same as li_predict's), through the
- * segment index once built; the last key's prediction is remembered, as
- * choosing the leaf and the window inside it predict the same key.
+ * segment index once built, else learned_cache_predict (segments loaded on
+ * demand); the last key's prediction is remembered, as choosing the leaf
+ * and the window inside it predict the same key.
  */
 static double
-cache_predict(LearnedCache *c, uint64 key)
+cache_predict(Relation index, LearnedCache *c, uint64 key)
 {
 	double		pred;
 
 	if (c->has_last && c->last_key == key)
 		return c->last_pred;
-	maybe_build_segidx(c);
+	maybe_build_segidx(index, c);
 	if (c->segidx_buf)
 	{
 		pred = li_segidx_predict(&c->segidx, c->segs, c->meta.nkeys, key);
@@ -69,7 +71,7 @@ cache_predict(LearnedCache *c, uint64 key)
 		Assert(pred == li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key));
 	}
 	else
-		pred = li_predict(c->segs, c->meta.nsegments, c->meta.nkeys, key);
+		pred = learned_cache_predict(index, c, key);
 	c->last_key = key;
 	c->last_pred = pred;
 	c->has_last = true;
@@ -83,9 +85,9 @@ cache_predict(LearnedCache *c, uint64 key)
  * few cache misses instead of a binary search over every leaf's start).
  */
 static int
-predicted_leaf(LearnedCache *c, uint64 key)
+predicted_leaf(Relation index, LearnedCache *c, uint64 key)
 {
-	double		pred = cache_predict(c, key);
+	double		pred = cache_predict(index, c, key);
 	uint64		pos = (pred <= 0) ? 0 : (uint64) pred;
 	int			n = c->meta.nleaf;
 	int			lo,
@@ -198,31 +200,31 @@ first_leaf_ge(LearnedCache *c, uint64 key, int hint)
 
 /* the leaf whose key range holds key (where an insert goes) */
 int
-learned_leaf_for_insert(LearnedCache *c, uint64 key)
+learned_leaf_for_insert(Relation index, LearnedCache *c, uint64 key)
 {
-	return last_leaf_le(c, key, predicted_leaf(c, key));
+	return last_leaf_le(c, key, predicted_leaf(index, c, key));
 }
 
 /* the first leaf that can hold a key >= lo */
 int
-learned_leaf_first(LearnedCache *c, uint64 lo)
+learned_leaf_first(Relation index, LearnedCache *c, uint64 lo)
 {
-	return first_leaf_ge(c, lo, predicted_leaf(c, lo));
+	return first_leaf_ge(c, lo, predicted_leaf(index, c, lo));
 }
 
 /* the last leaf that can hold a key <= hi */
 int
-learned_leaf_last(LearnedCache *c, uint64 hi)
+learned_leaf_last(Relation index, LearnedCache *c, uint64 hi)
 {
-	return last_leaf_le(c, hi, predicted_leaf(c, hi));
+	return last_leaf_le(c, hi, predicted_leaf(index, c, hi));
 }
 
 /* positions [wlo, whi] inside leaf `group` where key can be */
 void
-learned_model_window(LearnedCache *c, int group, uint64 key,
+learned_model_window(Relation index, LearnedCache *c, int group, uint64 key,
 					 int64 *wlo, int64 *whi)
 {
-	double		pred = cache_predict(c, key);
+	double		pred = cache_predict(index, c, key);
 	double		off = pred - (double) c->starts[group];
 
 	*wlo = (int64) floor(off - c->meta.radius);
@@ -313,7 +315,7 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 		int64		wlo,
 					whi;
 
-		learned_model_window(c, group, lo, &wlo, &whi);
+		learned_model_window(index, c, group, lo, &wlo, &whi);
 		li_cleaf_prefetch_window(&v, wlo, whi);
 		i = (int) li_cleaf_lower_bound(&v, lo, wlo, whi, NULL);
 	}

@@ -474,7 +474,7 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 	i = 0;
 	while (i < n - nnull)
 	{
-		int			g = learned_leaf_for_insert(c, items[i].key);
+		int			g = learned_leaf_for_insert(index, c, items[i].key);
 		int			j = i + 1;
 
 		if (g + 1 < (int) c->meta.nleaf)

@@ -148,6 +148,38 @@ learned_check_page(Relation index, Page page, BlockNumber blkno,
 				 errdetail_internal("%s", problem)));
 }
 
+/*
+ * Write the model directory (see learned.h) of the model whose pages are
+ * blocks[0..npages) and whose segments are segs[0..nseg) onto the metapage
+ * `page`, whose struct already describes that model; or record that there
+ * is none if it does not fit.  pd_lower covers it, so WAL records it.
+ */
+void
+learned_meta_set_dir(Page page, const BlockNumber *blocks, int npages,
+					 const li_segment *segs, uint32 nseg)
+{
+	LearnedMetaPage m = LearnedPageGetMeta(page);
+	char	   *end = (char *) m + sizeof(LearnedMetaPageData);
+
+	m->model_dir_pages = 0;
+	if (npages > 0 && npages <= LEARNED_META_DIR_MAX)
+	{
+		uint64	   *keys = LearnedMetaDirKeys(page, npages);
+
+		memcpy(LearnedMetaDirBlocks(page), blocks, npages * sizeof(BlockNumber));
+		for (int p = 0; p < npages; p++)
+		{
+			uint64		j0 = ((uint64) p * LEARNED_ENTRY_AVAIL + sizeof(li_segment) - 1) /
+				sizeof(li_segment);
+
+			keys[p] = j0 < nseg ? segs[j0].first_key : 0;
+		}
+		m->model_dir_pages = npages;
+		end = (char *) (keys + npages);
+	}
+	((PageHeader) page)->pd_lower = end - (char *) page;
+}
+
 /* read and check the metapage into *meta (no pin kept) */
 void
 learned_read_meta(Relation index, LearnedMetaPageData *meta)

@@ -506,9 +506,12 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 {
 	LearnedMetaUpdate u;
 	LearnedMetaPage m;
+	BlockNumber *blocks = palloc(sizeof(BlockNumber) *
+								 LEARNED_MODEL_PAGES(LEARNED_BLOB_BYTES(rt->out.nseg,
+																		rt->out.nleaf)));
 
 	newmeta->model_head = learned_write_model(&rt->out, rt->newgen, retrain_sink,
-											  rt->index, &newmeta->model_bytes);
+											  rt->index, &newmeta->model_bytes, blocks);
 	m = learned_meta_update_begin(rt->index, &u);
 	newmeta->null_head = m->null_head;
 
@@ -520,7 +523,19 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 	 */
 	newmeta->ndirty = m->ndirty > rt->meta.ndirty ? m->ndirty - rt->meta.ndirty : 0;
 	memcpy(m, newmeta, sizeof(LearnedMetaPageData));
+	learned_meta_set_dir(u.page, blocks, LEARNED_MODEL_PAGES(newmeta->model_bytes),
+						 rt->out.segs, rt->out.nseg);
 	LearnedPageGetOpaque(u.page)->generation = rt->newgen;
+
+	/*
+	 * Tell every backend before anyone can see the new generation (we hold
+	 * the metapage's exclusive lock until the record is written): a
+	 * scan that trusts its cached model of the old generation must hear of
+	 * the switch before an insert lands in the new pages, a VACUUM
+	 * tombstones them, or the old pages are recycled (docs/design.md,
+	 * "Locking").  An error here leaves the metapage unchanged.
+	 */
+	learned_cache_send_switch(rt->index);
 	learned_meta_update_finish(&u, false);
 }
 
@@ -612,6 +627,7 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	rt.epsilon = learned_get_epsilon(index);
 	learned_read_meta(index, &rt.meta);
 	rt.c = learned_cache_acquire(index, &rt.meta);
+	learned_cache_load_all(index, rt.c);
 	rt.L = rt.meta.nleaf;
 	rt.P = rt.meta.leaf_fill;
 

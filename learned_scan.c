@@ -57,12 +57,10 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	LearnedScanOpaque so = palloc0(sizeof(LearnedScanOpaqueData));
-	LearnedMetaPageData meta;
 
 	/* this transaction's own buffered inserts must be visible to it */
 	learned_flush_pending(index);
-	learned_reader_begin(index, &meta);
-	so->cache = learned_cache_acquire(index, &meta);
+	so->cache = learned_scan_model(index);
 	so->pos.buf = InvalidBuffer;
 	so->mark.buf = InvalidBuffer;
 	pos_reset(&so->pos);
@@ -350,7 +348,7 @@ scalar_key_range(ScanKey sk, Oid argtype, uint64 *lo, uint64 *hi)
  * each (ranges no leaf can hold are dropped), in the key context.
  */
 static void
-store_ranges(LearnedScanOpaque so, RangeList *set)
+store_ranges(Relation index, LearnedScanOpaque so, RangeList *set)
 {
 	int			k = 0;
 
@@ -361,8 +359,8 @@ store_ranges(LearnedScanOpaque so, RangeList *set)
 	if (so->want_nonnull)
 		for (int i = 0; i < set->n; i++)
 		{
-			int			gs = learned_leaf_first(so->cache, set->lo[i]);
-			int			ge = learned_leaf_last(so->cache, set->hi[i]);
+			int			gs = learned_leaf_first(index, so->cache, set->lo[i]);
+			int			ge = learned_leaf_last(index, so->cache, set->hi[i]);
 
 			if (gs > ge)
 				continue;
@@ -379,7 +377,7 @@ store_ranges(LearnedScanOpaque so, RangeList *set)
 
 /* the single range [lo, hi] of a scan without array keys, kept inline */
 static void
-store_one_range(LearnedScanOpaque so, uint64 lo, uint64 hi)
+store_one_range(Relation index, LearnedScanOpaque so, uint64 lo, uint64 hi)
 {
 	so->nranges = 0;
 	so->rlo = &so->one_lo;
@@ -390,8 +388,8 @@ store_one_range(LearnedScanOpaque so, uint64 lo, uint64 hi)
 	{
 		so->one_lo = lo;
 		so->one_hi = hi;
-		so->one_gs = learned_leaf_first(so->cache, lo);
-		so->one_ge = learned_leaf_last(so->cache, hi);
+		so->one_gs = learned_leaf_first(index, so->cache, lo);
+		so->one_ge = learned_leaf_last(index, so->cache, hi);
 		if (so->one_gs <= so->one_ge)
 			so->nranges = 1;
 	}
@@ -462,7 +460,7 @@ learned_prepare_keys(IndexScanDesc scan)
 	if (empty)
 		so->want_null = so->want_nonnull = false;
 	if (!have_set)
-		store_one_range(so, lo, hi);
+		store_one_range(scan->indexRelation, so, lo, hi);
 	else
 	{
 		RangeList	base = {0, 0, NULL, NULL};
@@ -471,7 +469,7 @@ learned_prepare_keys(IndexScanDesc scan)
 		ranges_intersect(&set, &base);
 		if (set.n == 0)
 			so->want_nonnull = false;
-		store_ranges(so, &set);
+		store_ranges(scan->indexRelation, so, &set);
 	}
 	MemoryContextSwitchTo(old);
 	so->qual_ok = so->want_nonnull || so->want_null;

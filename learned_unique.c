@@ -231,8 +231,8 @@ static UniqueVerdict
 check_and_insert_key(UniqueCheck *uc, LearnedCache *c, li_item *it,
 					 bool *overflowed, int *chainlen)
 {
-	int			first = learned_leaf_first(c, it->key);
-	int			last = learned_leaf_for_insert(c, it->key);
+	int			first = learned_leaf_first(uc->index, c, it->key);
+	int			last = learned_leaf_for_insert(uc->index, c, it->key);
 	Buffer		fbuf = lock_leaf(uc, c, first, BUFFER_LOCK_EXCLUSIVE);
 	Buffer		tbuf = fbuf;
 	UniqueVerdict v = check_leaf(uc, c, first, fbuf, it->key);

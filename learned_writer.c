@@ -327,11 +327,13 @@ learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 /*
  * Write the model blob (segments, separators, leaf blocks, sorted counts)
  * as a chain of model pages, back to front so that each page knows its
- * successor.  Returns the head block.
+ * successor.  Returns the head block; blocks (if given, room for
+ * LEARNED_MODEL_PAGES(bytes)) gets the block of every page.
  */
 BlockNumber
 learned_write_model(const LearnedModelArrays *m, uint32 generation,
-					learned_sink_fn sink, void *arg, uint32 *nbytes_out)
+					learned_sink_fn sink, void *arg, uint32 *nbytes_out,
+					BlockNumber *blocks)
 {
 	Size		nbytes = LEARNED_BLOB_BYTES(m->nseg, m->nleaf);
 	char	   *blob;
@@ -366,6 +368,8 @@ learned_write_model(const LearnedModelArrays *m, uint32 generation,
 		LearnedPageGetOpaque(pg.data)->next = prev;
 		((PageHeader) pg.data)->pd_lower = LEARNED_ENTRY_OFF + len;
 		prev = sink(arg, pg.data);
+		if (blocks)
+			blocks[i] = prev;
 	}
 	pfree(blob);
 	*nbytes_out = (uint32) nbytes;

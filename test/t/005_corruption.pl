@@ -30,7 +30,8 @@ $node->safe_psql('postgres', q{
 	INSERT INTO t VALUES (NULL);
 });
 my @cases = qw(intact magic version order type badtid swaptid model
-  misdirect unusedtid pastend cpastend nullmisdirect width truncated);
+  misdirect unusedtid pastend cpastend nullmisdirect width truncated modeldir
+  modeldirkey);
 for my $c (@cases)
 {
 	$node->safe_psql('postgres', "CREATE INDEX idx_$c ON t USING learned (k)");
@@ -268,6 +269,12 @@ redirect_entry($path{heaponly}, 5, $hot_blk, $hot_off);
 	write_at($path{model}, $b * $BLCKSZ + 24 + 16, pack('LL', 1, 0x7FF80000));
 }
 
+# the metapage's model directory (after the 128-byte struct: one model
+# page here) names block 1 (a leaf) as the first model page; or gives it
+# another first key
+write_at($path{modeldir}, 24 + 128, pack('L', 1));
+write_at($path{modeldirkey}, 24 + 128 + 8, pack('q<', 12345));
+
 $node->start;
 
 sub check_fails
@@ -323,10 +330,12 @@ check_fails('truncated', 'false', qr/Compressed leaf block header is invalid/);
 		ROLLBACK;}), '1', 'misdirect: an index scan returns a row that is not there');
 }
 check_fails('model', 'false', qr/invalid parameters/);
+check_fails('modeldir', 'false', qr/model page with a bad directory/);
+check_fails('modeldirkey', 'false', qr/model directory's key of model page 0 is 12345/);
 
 # scans of damaged indexes raise a clear error instead of crashing or
 # returning wrong rows
-for my $c (qw(magic type width truncated))
+for my $c (qw(magic type width truncated modeldir))
 {
 	my $others = join(', ', map { "idx_$_" } grep { $_ ne $c } @cases);
 	my ($ret, $out, $err) = $node->psql('postgres', qq{
