@@ -75,8 +75,15 @@ typedef struct LearnedBuildState
 	int64		live_nulls;
 } LearnedBuildState;
 
-/* the sorted tuples pack the TID in the low 48 bits; this bit: tuple alive */
-#define BUILD_ALIVE_BIT (INT64CONST(1) << 56)
+/*
+ * the sorted tuples pack (block, offset, alive) into one int8, the TID in
+ * its bits 1-48 and bit 0 set for a live tuple: sorted by (key, this),
+ * the TIDs of equal keys come out in TID order (the compressed leaves
+ * need that to code them cheaply, design.md §4)
+ */
+#define BUILD_ALIVE_BIT INT64CONST(1)
+#define BUILD_PACK(blk, off, alive) \
+	(((int64) (blk) << 17) | ((int64) (off) << 1) | ((alive) ? BUILD_ALIVE_BIT : 0))
 
 /* a unique build met two live tuples with equal keys (or NULLs) */
 static void
@@ -130,9 +137,9 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		ExecClearTuple(bs->slot);
 		bs->slot->tts_values[0] = Int64GetDatum((int64) (key ^ SIGN_BIT));
 		bs->slot->tts_isnull[0] = false;
-		bs->slot->tts_values[1] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
-												ItemPointerGetOffsetNumber(tid) |
-												(tupleIsAlive ? BUILD_ALIVE_BIT : 0));
+		bs->slot->tts_values[1] = Int64GetDatum(BUILD_PACK(ItemPointerGetBlockNumber(tid),
+														   ItemPointerGetOffsetNumber(tid),
+														   tupleIsAlive));
 		bs->slot->tts_isnull[1] = false;
 		ExecStoreVirtualTuple(bs->slot);
 		tuplesort_puttupleslot(bs->sort, bs->slot);
@@ -174,10 +181,10 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	IndexBuildResult *result;
 	LearnedBuildState bs;
 	TupleDesc	tupdesc;
-	AttrNumber	attnums[1] = {1};
-	Oid			sortops[1] = {Int8LessOperator};
-	Oid			collations[1] = {InvalidOid};
-	bool		nullsfirst[1] = {false};
+	AttrNumber	attnums[2] = {1, 2};
+	Oid			sortops[2] = {Int8LessOperator, Int8LessOperator};
+	Oid			collations[2] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[2] = {false, false};
 	double		reltuples;
 	Buffer		metabuf;
 	LearnedMetaPageData meta;
@@ -213,7 +220,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	TupleDescInitEntry(tupdesc, 2, "tid", INT8OID, -1, 0);
 	bs.slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
 	outslot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
-	bs.sort = tuplesort_begin_heap(tupdesc, 1, attnums, sortops, collations,
+	bs.sort = tuplesort_begin_heap(tupdesc, 2, attnums, sortops, collations,
 								   nullsfirst, maintenance_work_mem, NULL,
 								   TUPLESORT_NONE);
 	bs.writer = learned_writer_begin(index, 1, learned_get_epsilon(index),
@@ -251,8 +258,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		else if (ndone == 0 || key != prev_key)
 			prev_alive = false;
 		prev_key = key;
-		packed &= ~BUILD_ALIVE_BIT;
-		ItemPointerSet(&tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xFFFF));
+		ItemPointerSet(&tid, (BlockNumber) (packed >> 17),
+					   (OffsetNumber) ((packed >> 1) & 0xFFFF));
 		learned_writer_add(bs.writer, key, &tid);
 		if ((++ndone & 1023) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ndone);
