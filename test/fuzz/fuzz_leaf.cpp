@@ -544,9 +544,9 @@ reseal_change(uint64_t r, li_cleaf_hdr &h, uint32_t &n, std::vector<uint32_t> &k
 		case 6:				/* a step width */
 			(tid ? h.thw : h.khw) = (uint8_t) val;
 			break;
-		case 7:				/* a group's break, mostly inside the group */
+		case 7:				/* a group's break (past the end of a short last group: refused) */
 			if (!kw.empty())
-				(tid ? tb : kb)[(r >> 24) % kw.size()] = val % 66;
+				(tid ? tb : kb)[(r >> 24) % kw.size()] = val % 64;
 			break;
 		default:			/* a group's width (key or TID) */
 			if (!kw.empty())
