@@ -139,6 +139,16 @@ $(BUILD_DIR)/micro_bench: bench/micro/micro_bench.cpp bench/micro/datasets.h $(C
 microbench: $(BUILD_DIR)/micro_bench
 	$(BUILD_DIR)/micro_bench --benchmark_format=console $(MICRO_ARGS)
 
+# bits per entry of the compressed leaves on 10M-row data sets shaped like
+# bench/run's dups, timeseries and uniform (bench/micro/leaf_sizes.cpp)
+$(BUILD_DIR)/leaf_sizes: bench/micro/leaf_sizes.cpp src/li_leaf.cpp src/li_core.h src/li_leaf.h
+	@mkdir -p $(BUILD_DIR)
+	$(CXX) -std=c++17 -O2 $(LI_WARN) -Isrc bench/micro/leaf_sizes.cpp src/li_leaf.cpp -o $@
+
+.PHONY: leafsizes
+leafsizes: $(BUILD_DIR)/leaf_sizes
+	$(BUILD_DIR)/leaf_sizes
+
 # ---------------------------------------------------------------------
 # The core against the PGM-index library (bench/micro/pgm_compare.cpp),
 # built only when its headers are given -- never by CI, never linked into

@@ -52,14 +52,30 @@ struct Source
 	}
 };
 
-/* what planning a column yields: header part, widths per group, offsets */
+/* what planning a column yields: header part, widths, breaks, offsets */
 struct ColPlan
 {
 	li_ccol		col;
-	uint32_t	gw;
+	uint32_t	gw;				/* width of the group offsets */
+	uint32_t	hw;				/* width of the steps */
+	bool		brk;			/* the column has breaks */
 	uint8_t		w[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint8_t		b[LI_CLEAF_MAX / LI_CLEAF_GROUP];	/* break (0: none) */
+	uint32_t	hbits() const	/* bits of a break field */
+	{
+		return li_chead_bits(brk, hw);
+	}
 	uint64_t	goff[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint64_t	step[LI_CLEAF_MAX / LI_CLEAF_GROUP];	/* d */
+	uint8_t		side[LI_CLEAF_MAX / LI_CLEAF_GROUP];	/* s */
 };
+
+/* the bits a planned column takes: residuals and offsets */
+inline uint64_t
+col_bits(const ColPlan &p, uint32_t n)
+{
+	return p.col.res_bits + (uint64_t) li_cleaf_ngroups(n) * (p.gw + p.hbits());
+}
 
 /* the slope of [a, b] between i0 and i1 (i1 > i0) in 32.32 fixed point, 0 if b < a */
 inline unsigned __int128
@@ -70,32 +86,10 @@ slope_q(uint64_t a, uint64_t b, uint32_t i0, uint32_t i1)
 	return ((unsigned __int128) (b - a) << 32) / (i1 - i0);
 }
 
-/*
- * Plan one column of n values: the line (base = value 0, slope = the
- * median of the groups' endpoint slopes), each group's offset above the
- * smallest and its residual width.
- */
+/* the median of ns slopes (reordered) as the line's slope of p, 0 if none */
 void
-plan_column(const Source &src, uint32_t n, ColPlan *p)
+set_slope(unsigned __int128 *slopes, uint32_t ns, ColPlan *p)
 {
-	uint32_t	ng = li_cleaf_ngroups(n);
-	unsigned __int128 slopes[LI_CLEAF_MAX / LI_CLEAF_GROUP];
-	uint32_t	ns = 0;
-	int64_t		gmin[LI_CLEAF_MAX / LI_CLEAF_GROUP];
-	uint64_t	res_bits = 0;
-
-	std::memset(&p->col, 0, sizeof(p->col));
-	p->gw = 0;
-	if (n == 0)
-		return;
-	for (uint32_t g = 0; g < ng; g++)
-	{
-		uint32_t	i0 = g * G;
-		uint32_t	i1 = std::min(n, i0 + G) - 1;
-
-		if (i1 > i0)
-			slopes[ns++] = slope_q(src.at(i0), src.at(i1), i0, i1);
-	}
 	unsigned __int128 q = 0;
 
 	if (ns > 0)
@@ -106,48 +100,181 @@ plan_column(const Source &src, uint32_t n, ColPlan *p)
 	/* a slope beyond 2^64 per entry cannot help: values span 2^64 */
 	if ((q >> 96) != 0)
 		q = 0;
-	p->col.base = src.at(0);
 	p->col.slope_int = (uint64_t) (q >> 32);
 	p->col.slope_frac = (uint32_t) q;
+}
 
+/*
+ * The residuals of group [i0, i1) against p's line: the smallest lo and
+ * the width w without a break; with brk, also the best single break b
+ * (the one that needs the narrowest width, 0 if none is narrower) with
+ * the head's smallest hlo and the rest's lo.
+ */
+void
+group_residuals(const Source &src, const ColPlan *p, uint32_t i0, uint32_t i1,
+				bool brk, int64_t *lo, int64_t *hlo, uint32_t *w, uint32_t *b)
+{
+	int64_t		d[LI_CLEAF_GROUP];
+	int64_t		smin[LI_CLEAF_GROUP + 1],
+				smax[LI_CLEAF_GROUP + 1];
+	uint32_t	len = i1 - i0;
+	int64_t		dmin = INT64_MAX,
+				dmax = INT64_MIN;
+
+	for (uint32_t j = 0; j < len; j++)
+	{
+		d[j] = (int64_t) (src.at(i0 + j) -
+						  line_at(p->col.base, p->col.slope_int, p->col.slope_frac, i0 + j));
+		dmin = std::min(dmin, d[j]);
+		dmax = std::max(dmax, d[j]);
+	}
+	/* (a range is dmax - dmin exactly, as unsigned) */
+	*lo = dmin;
+	*hlo = 0;
+	*b = 0;
+	*w = bit_width((uint64_t) dmax - (uint64_t) dmin);
+	if (!brk || *w == 0)
+		return;
+	/* suffix minima and maxima: the rest from each candidate break */
+	smin[len] = INT64_MAX;
+	smax[len] = INT64_MIN;
+	for (uint32_t j = len; j-- > 0;)
+	{
+		smin[j] = std::min(smin[j + 1], d[j]);
+		smax[j] = std::max(smax[j + 1], d[j]);
+	}
+	int64_t		pmin = INT64_MAX,
+				pmax = INT64_MIN;
+	uint64_t	best = UINT64_MAX;
+	uint32_t	bb = 0;
+
+	/* the break with the smallest wider range of its two parts */
+	for (uint32_t j = 1; j < len; j++)
+	{
+		pmin = std::min(pmin, d[j - 1]);
+		pmax = std::max(pmax, d[j - 1]);
+
+		uint64_t	r = std::max((uint64_t) pmax - (uint64_t) pmin,
+								 (uint64_t) smax[j] - (uint64_t) smin[j]);
+
+		if (r < best)
+		{
+			best = r;
+			bb = j;
+		}
+	}
+	if (bb == 0 || bit_width(best) >= *w)
+		return;
+	*w = bit_width(best);
+	*b = bb;
+	*lo = smin[bb];
+	*hlo = INT64_MAX;
+	for (uint32_t j = 0; j < bb; j++)
+		*hlo = std::min(*hlo, d[j]);
+}
+
+/*
+ * Plan one column of n values: the line (base = value 0, slope = the
+ * median of the groups' endpoint slopes; with brk, of their quarters'
+ * slopes: a break is in one quarter at most), each group's offset above the
+ * smallest, its residual width and (brk) its break, side and step
+ * (without breaks if a step would need more than 57 bits).
+ */
+void
+plan_column(const Source &src, uint32_t n, bool brk, ColPlan *p)
+{
+	uint32_t	ng = li_cleaf_ngroups(n);
+	unsigned __int128 slopes[4 * LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint32_t	ns = 0;
+	int64_t		gmin[LI_CLEAF_MAX / LI_CLEAF_GROUP],
+				hmin[LI_CLEAF_MAX / LI_CLEAF_GROUP];
+	uint64_t	res_bits = 0;
 	int64_t		rmin = 0;
 
+	std::memset(&p->col, 0, sizeof(p->col));
+	p->gw = 0;
+	p->hw = 0;
+	p->brk = brk;
+	if (n == 0)
+		return;
 	for (uint32_t g = 0; g < ng; g++)
 	{
 		uint32_t	i0 = g * G;
 		uint32_t	i1 = std::min(n, i0 + G);
-		int64_t		lo = INT64_MAX,
-					dmax = INT64_MIN;
+		uint32_t	q = (i1 - i0) / 4;
 
-		/*
-		 * one pass: the residuals u = d - lo of the group (d signed, lo
-		 * the smallest) are at most dmax - lo, exactly, as unsigned
-		 */
-		for (uint32_t i = i0; i < i1; i++)
-		{
-			int64_t		d = (int64_t) (src.at(i) -
-									   line_at(p->col.base, p->col.slope_int,
-											   p->col.slope_frac, i));
-
-			lo = std::min(lo, d);
-			dmax = std::max(dmax, d);
-		}
-		gmin[g] = lo;
-		p->w[g] = (uint8_t) bit_width((uint64_t) dmax - (uint64_t) lo);
-		res_bits += (uint64_t) (i1 - i0) * p->w[g];
-		if (g == 0 || lo < rmin)
-			rmin = lo;
+		/* with breaks: the quarters' slopes (a break is in at most one) */
+		if (brk && q >= 2)
+			for (uint32_t a = i0; a + q <= i1; a += q)
+				slopes[ns++] = slope_q(src.at(a), src.at(a + q - 1), a, a + q - 1);
+		else if (i1 - 1 > i0)
+			slopes[ns++] = slope_q(src.at(i0), src.at(i1 - 1), i0, i1 - 1);
 	}
-	uint64_t	omax = 0;
-
+	p->col.base = src.at(0);
+	set_slope(slopes, ns, p);
 	for (uint32_t g = 0; g < ng; g++)
 	{
-		p->goff[g] = (uint64_t) gmin[g] - (uint64_t) rmin;
+		uint32_t	i0 = g * G;
+		uint32_t	i1 = std::min(n, i0 + G);
+		uint32_t	w,
+					b;
+
+		group_residuals(src, p, i0, i1, brk, &gmin[g], &hmin[g], &w, &b);
+		p->w[g] = (uint8_t) w;
+		p->b[g] = (uint8_t) b;
+		res_bits += (uint64_t) (i1 - i0) * w;
+		if (g == 0 || gmin[g] < rmin)
+			rmin = gmin[g];
+		if (b > 0 && hmin[g] < rmin)
+			rmin = hmin[g];
+	}
+	uint64_t	omax = 0,
+				hmax = 0;
+
+	/* the group offset is its smaller part's; the other part adds a step */
+	for (uint32_t g = 0; g < ng; g++)
+	{
+		int64_t		lo = gmin[g];
+
+		p->step[g] = 0;
+		p->side[g] = 0;
+		if (p->b[g] > 0)
+		{
+			lo = std::min(gmin[g], hmin[g]);
+			p->side[g] = hmin[g] < gmin[g];
+			p->step[g] = p->side[g] ? (uint64_t) gmin[g] - (uint64_t) hmin[g] :
+				(uint64_t) hmin[g] - (uint64_t) gmin[g];
+		}
+		p->goff[g] = (uint64_t) lo - (uint64_t) rmin;
 		omax = std::max(omax, p->goff[g]);
+		hmax = std::max(hmax, p->step[g]);
 	}
 	p->gw = bit_width(omax);
+	p->hw = bit_width(hmax);
 	p->col.rmin = (uint64_t) rmin;
 	p->col.res_bits = (uint32_t) res_bits;
+	/* a break field holds the break, its side and at most 57 step bits */
+	if (brk && p->hw > LI_CLEAF_HW_MAX)
+		plan_column(src, n, false, p);
+}
+
+/* which columns have breaks */
+struct Modes
+{
+	bool		kbrk;
+	bool		tbrk;
+};
+
+/* does a column of n values take breaks (they save 1 bit per entry)? */
+bool
+saves_breaks(const Source &src, uint32_t n)
+{
+	ColPlan		plain,
+				brk;
+
+	plan_column(src, n, false, &plain);
+	plan_column(src, n, true, &brk);
+	return col_bits(brk, n) + n < col_bits(plain, n);
 }
 
 /* the largest offset + 1 of the TIDs (M: TID = blk * M + off) */
@@ -161,23 +288,69 @@ tid_mult(const uint16_t *tids, uint32_t n)
 	return omax + 1;
 }
 
-/* plan both columns and the header of entries [0, n) */
+/*
+ * Which columns of entries [0, n) get breaks: those where they save 1
+ * bit per entry on the first (up to) 8 groups, planned both ways (with the
+ * TIDs' M of those entries).  A function of the first 512 entries only, so
+ * li_cleaf_fit_tail decides once for all its tries of 512 entries or more.
+ */
+Modes
+decide_modes(const uint64_t *keys, const uint16_t *tids, uint32_t n)
+{
+	const uint32_t probe = std::min(n, 8 * G);
+
+	/*
+	 * the last probe's entries and answer: the writer fits a leaf twice
+	 * and encodes it, all from the same first entries (an exact copy, so
+	 * a hit answers what planning would)
+	 */
+	static thread_local struct
+	{
+		uint32_t	n;
+		Modes		m;
+		uint64_t	keys[8 * G];
+		uint16_t	tids[3 * 8 * G];
+	}			last;
+
+	if (n < 2 * G)
+		return Modes{false, false};
+	if (last.n == probe &&
+		std::memcmp(last.keys, keys, probe * sizeof(uint64_t)) == 0 &&
+		std::memcmp(last.tids, tids, probe * 3 * sizeof(uint16_t)) == 0)
+		return last.m;
+	last.m = Modes{saves_breaks(Source{keys, nullptr, 0}, probe),
+		saves_breaks(Source{nullptr, tids, tid_mult(tids, probe)}, probe)};
+	last.n = probe;
+	std::memcpy(last.keys, keys, probe * sizeof(uint64_t));
+	std::memcpy(last.tids, tids, probe * 3 * sizeof(uint16_t));
+	return last.m;
+}
+
+/*
+ * plan both columns and the header of entries [0, n) (modes: what
+ * decide_modes says for them, nullptr to ask it)
+ */
 void
 plan(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cleaf_hdr *h,
-	 ColPlan *kp, ColPlan *tp)
+	 ColPlan *kp, ColPlan *tp, const Modes *modes = nullptr)
 {
+	Modes		m = modes ? *modes : decide_modes(keys, tids, n);
+
 	std::memset(h, 0, sizeof(*h));
 	h->n = (uint16_t) n;
 	h->version = LI_CLEAF_VERSION;
 	h->mult = n > 0 ? tid_mult(tids, n) : 1;
-	plan_column(Source{keys, nullptr, 0}, n, kp);
-	plan_column(Source{nullptr, tids, h->mult}, n, tp);
+	plan_column(Source{keys, nullptr, 0}, n, m.kbrk, kp);
+	plan_column(Source{nullptr, tids, h->mult}, n, m.tbrk, tp);
 	h->kgw = (uint8_t) kp->gw;
 	h->tgw = (uint8_t) tp->gw;
+	h->khw = (uint8_t) kp->hw;
+	h->thw = (uint8_t) tp->hw;
 	h->key = kp->col;
 	h->tid = tp->col;
-	h->bytes = (uint32_t) li_cleaf_bytes(n, kp->gw, kp->col.res_bits, tp->gw,
-										 tp->col.res_bits);
+	h->flags = (uint8_t) ((kp->brk ? LI_CLEAF_KBRK : 0) | (tp->brk ? LI_CLEAF_TBRK : 0));
+	h->bytes = (uint32_t) li_cleaf_bytes(n, kp->gw, kp->hbits(), kp->col.res_bits, tp->gw,
+										 tp->hbits(), tp->col.res_bits);
 }
 
 /*
@@ -208,8 +381,10 @@ uint8_t *
 write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
 {
 	uint32_t	ng = li_cleaf_ngroups(n);
+	uint32_t	hb = cp.hbits();
 	uint8_t    *goff = p + (size_t) ng * 4;
-	uint8_t    *res = goff + ((size_t) ng * cp.gw + 7) / 8;
+	uint8_t    *head = goff + ((size_t) ng * cp.gw + 7) / 8;
+	uint8_t    *res = head + ((size_t) ng * hb + 7) / 8;
 	uint64_t	pos = 0;
 
 	for (uint32_t g = 0; g < ng; g++)
@@ -219,11 +394,15 @@ write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
 
 		std::memcpy(p + (size_t) g * 4, &meta, sizeof(meta));
 		bits_put(goff, (uint64_t) g * cp.gw, cp.gw, cp.goff[g]);
+		bits_put(head, (uint64_t) g * hb, hb,
+				 cp.b[g] | ((uint64_t) cp.side[g] << 6) | (cp.step[g] << LI_CLEAF_BRK_BITS));
 		for (uint32_t i = g * G; i < i1; i++)
 		{
+			bool		stepped = (i - g * G < cp.b[g]) != (cp.side[g] != 0);
+			uint64_t	off = cp.goff[g] + (stepped ? cp.step[g] : 0);
 			uint64_t	u = src.at(i) -
 				line_at(cp.col.base, cp.col.slope_int, cp.col.slope_frac, i) -
-				cp.col.rmin - cp.goff[g];
+				cp.col.rmin - off;
 
 			bits_put(res, pos, cp.w[g], u);
 			pos += cp.w[g];
@@ -232,13 +411,16 @@ write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
 	return res + (pos + 7) / 8;
 }
 
-/* check one column's group table against its arrays; the end, or nullptr */
+/*
+ * check one column's group table (and break fields: each break inside its
+ * group) against its arrays; the end, or nullptr
+ */
 const uint8_t *
 check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw,
-			 uint32_t n)
+			 uint32_t hbits, uint32_t n)
 {
 	li_cview	v;
-	const uint8_t *next = li_ccol_open(p, &c, gw, n, &v);
+	const uint8_t *next = li_ccol_open(p, &c, gw, hbits, n, &v);
 	uint64_t	pos = 0;
 
 	if (next > end)
@@ -247,10 +429,11 @@ check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw
 	{
 		uint32_t	meta;
 		uint32_t	len = std::min(n - g * G, G);
+		uint64_t	f = li_bits_get(v.head, (uint64_t) g * hbits, hbits);
 
 		std::memcpy(&meta, v.table + (size_t) g * 4, sizeof(meta));
 		/* groups are laid out one after the other, as the encoder does */
-		if ((meta >> 24) > 64 || (meta & 0xFFFFFF) != pos)
+		if ((meta >> 24) > 64 || (meta & 0xFFFFFF) != pos || (f & 63) >= len)
 			return nullptr;
 		pos += (uint64_t) len * (meta >> 24);
 	}
@@ -287,16 +470,19 @@ li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 	ColPlan		kp,
 				tp;
 	const uint32_t cap = n < LI_CLEAF_MAX ? n : LI_CLEAF_MAX;
-	const uint64_t base = li_cleaf_bytes(0, 0, 0, 0, 0);
+	const uint64_t base = li_cleaf_bytes(0, 0, 0, 0, 0, 0, 0);
 
 	if (n == 0 || keys == nullptr || tids == nullptr)
 		return 0;
 	if (tail_den == 0)
 		tail_den = 1;
 
+	/* the modes of every m >= 512 (decide_modes sees 512 entries) */
+	const Modes big = decide_modes(keys, tids, cap);
+
 	/* block bytes plus the tail room reserved for m entries */
 	auto		need = [&](uint32_t m) {
-		plan(keys, tids, m, &h, &kp, &tp);
+		plan(keys, tids, m, &h, &kp, &tp, m >= 8 * G ? &big : nullptr);
 		return (uint64_t) h.bytes +
 			LI_TAIL_ENTRY_BYTES * (((uint64_t) m * tail_num + tail_den - 1) / tail_den);
 	};
@@ -419,9 +605,16 @@ li_cleaf_validate_header(const uint8_t *block, size_t len) noexcept
 		return LI_ERR_CORRUPT;
 	std::memcpy(&h, block, sizeof(h));
 	if (h.version != LI_CLEAF_VERSION || h.n > LI_CLEAF_MAX || h.kgw > 64 ||
-		h.tgw > 64 || h.mult == 0 || h.mult > 65536 ||
+		h.tgw > 64 || h.khw > LI_CLEAF_HW_MAX || h.thw > LI_CLEAF_HW_MAX ||
+		(h.flags & ~(LI_CLEAF_KBRK | LI_CLEAF_TBRK)) != 0 ||
+		(h.khw > 0 && !(h.flags & LI_CLEAF_KBRK)) ||
+		(h.thw > 0 && !(h.flags & LI_CLEAF_TBRK)) ||
+		h.mult == 0 || h.mult > 65536 ||
 		h.key.res_bits > (uint64_t) h.n * 64 || h.tid.res_bits > (uint64_t) h.n * 64 ||
-		h.bytes != li_cleaf_bytes(h.n, h.kgw, h.key.res_bits, h.tgw, h.tid.res_bits) ||
+		h.bytes != li_cleaf_bytes(h.n, h.kgw, li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw),
+								  h.key.res_bits, h.tgw,
+								  li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw),
+								  h.tid.res_bits) ||
 		h.bytes > len)
 		return LI_ERR_CORRUPT;
 	return LI_OK;
@@ -439,10 +632,21 @@ li_cleaf_validate(const uint8_t *block, size_t len) noexcept
 	const uint8_t *end = block + h.bytes - 8;
 	const uint8_t *p = block + LI_CLEAF_HDR + ((size_t) h.n + 7) / 8;
 
-	p = check_column(p, end, h.key, h.kgw, h.n);
-	if (p == nullptr || check_column(p, end, h.tid, h.tgw, h.n) == nullptr)
+	p = check_column(p, end, h.key, h.kgw, li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw),
+					 h.n);
+	if (p == nullptr ||
+		check_column(p, end, h.tid, h.tgw, li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw),
+					 h.n) == nullptr)
 		return LI_ERR_CORRUPT;
 	return LI_OK;
+}
+
+extern "C" uint64_t
+li_ccol_step(const li_cview *c, uint32_t g, uint32_t j) noexcept
+{
+	uint64_t	f = li_bits_get(c->head, (uint64_t) g * c->hbits, c->hbits);
+
+	return ((j < (f & 63)) != ((f >> 6) & 1)) ? f >> LI_CLEAF_BRK_BITS : 0;
 }
 
 extern "C" void
@@ -483,19 +687,30 @@ li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t
 			kw = 0;
 		if (tw > 64 || tpos + (uint64_t) (end - i) * tw > v->tid.res_bits)
 			tw = 0;
+
+		/* the group's offsets; on one side of a break, plus its step */
 		uint64_t	kadd = v->key.rmin + li_bits_get(v->key.goff, (uint64_t) g * v->key.gw, v->key.gw);
 		uint64_t	tadd = v->tid.rmin + li_bits_get(v->tid.goff, (uint64_t) g * v->tid.gw, v->tid.gw);
+		uint64_t	kf = li_bits_get(v->key.head, (uint64_t) g * v->key.hbits, v->key.hbits);
+		uint64_t	tf = li_bits_get(v->tid.head, (uint64_t) g * v->tid.hbits, v->tid.hbits);
+		uint64_t	khead = kadd + ((kf & 64) ? 0 : kf >> LI_CLEAF_BRK_BITS);
+		uint64_t	thead = tadd + ((tf & 64) ? 0 : tf >> LI_CLEAF_BRK_BITS);
+		uint32_t	kbrk = g * G + (uint32_t) (kf & 63),
+					tbrk = g * G + (uint32_t) (tf & 63);
+
+		kadd += (kf & 64) ? kf >> LI_CLEAF_BRK_BITS : 0;
+		tadd += (tf & 64) ? tf >> LI_CLEAF_BRK_BITS : 0;
 
 		for (; i < end; i++, kpos += kw, tpos += tw)
 		{
 			uint64_t	k = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
-				kadd + li_bits_get(v->key.res, kpos, kw);
+				(i < kbrk ? khead : kadd) + li_bits_get(v->key.res, kpos, kw);
 			uint64_t	x;
 
 			if (k > stop)
 				return count;
-			x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) + tadd +
-				li_bits_get(v->tid.res, tpos, tw);
+			x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) +
+				(i < tbrk ? thead : tadd) + li_bits_get(v->tid.res, tpos, tw);
 			keys[count] = k;
 			li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), &tids[3 * count]);
 			count++;
@@ -521,8 +736,8 @@ li_cleaf_get_widths(const uint8_t *block, li_cleaf_widths *w) noexcept
 	std::memcpy(&h, block, sizeof(h));
 	li_cleaf_open(block, &v);
 	ng = li_cleaf_ngroups(h.n);
-	w->key_bits = h.key.res_bits + (uint64_t) ng * (32 + h.kgw);
-	w->tid_bits = h.tid.res_bits + (uint64_t) ng * (32 + h.tgw);
+	w->key_bits = h.key.res_bits + (uint64_t) ng * (32 + h.kgw + v.key.hbits);
+	w->tid_bits = h.tid.res_bits + (uint64_t) ng * (32 + h.tgw + v.tid.hbits);
 	w->key_max = 0;
 	w->tid_max = 0;
 	for (uint32_t g = 0; g < ng; g++)

@@ -8,13 +8,20 @@
  *   keys:  x_i = key_i (a 64-bit code)
  *   TIDs:  x_i = blk_i * M + off_i, M = the largest offset + 1
  *
- * and each column x_i = line(i) + rmin + goff[g] + u_i  (mod 2^64), where
+ * and each column x_i = line(i) + rmin + off_i + u_i  (mod 2^64), where
  * line(i) = base + i*slope_int + ((i*slope_frac) >> 32) is one line per
  * leaf (slope: the median of the groups' slopes), g = i / 64 is the
- * entry's group, goff[g] (gw bits, one width per column) the group's
- * offset and u_i the residual, stored in the group's own width w[g].  A
- * step in the data (an outage in a time series, a new heap page) costs one
- * group offset instead of widening every residual.  Dead entries
+ * entry's group and u_i the residual, stored in the group's own width
+ * w[g].  off_i is the group's offset goff[g] (gw bits, one width per
+ * column, the smaller of its two parts' in a column with breaks); in a
+ * column with breaks (a header flag) each group also has a break field:
+ * the break b[g] (6 bits), a side s[g] (1 bit) and a step d[g] (hw bits,
+ * hw <= 57), and the entries on one side of the break (j = i % 64 < b[g]
+ * if s[g] is 0, j >= b[g] if it is 1) add d[g] too.  A step
+ * in the data (an outage in a time series, a new heap page) costs one
+ * group offset instead of widening every residual; a break splits a group
+ * where the data jumps (the TIDs of duplicate keys fall back to the start
+ * of the heap where the key changes; the key steps there).  Dead entries
  * (tombstones) are bits of a bitmap.
  *
  * Block layout (integers in machine order, like every page field):
@@ -25,9 +32,14 @@
  *     group table: uint32 per group, (w << 24) | bit position of the
  *                  group's first residual in the residual array
  *     group offsets: ngroups fields of gw bits
+ *     break fields (only with breaks): ngroups fields of 7 + hw bits,
+ *                  b | s << 6 | d << 7
  *     residuals: sum over groups of (group size * w[g]) bits
  *   8 bytes of zero slack (every field is read with one unaligned 64-bit
  *   load and at most one more byte); the total rounded up to 8.
+ *
+ * Blocks without breaks (flags 0, khw = thw = 0) are the format 0.4.0
+ * wrote.
  *
  * Bit arrays are packed least-significant bit first: bit p of an array is
  * bit (p mod 8) of its byte p / 8.  Every array starts on a byte.
@@ -51,6 +63,10 @@ extern "C" {
 #define LI_CLEAF_MAX	8192	/* most entries in one compressed leaf */
 #define LI_CLEAF_GROUP	64		/* entries per group */
 #define LI_CLEAF_VERSION 2
+#define LI_CLEAF_KBRK	1		/* flags: the key column has breaks */
+#define LI_CLEAF_TBRK	2		/* flags: the TID column has breaks */
+#define LI_CLEAF_BRK_BITS 7		/* bits of a break and its side in a break field */
+#define LI_CLEAF_HW_MAX	57		/* widest step (a break field <= 64 bits) */
 
 /* one coded column's parameters (in the header) */
 typedef struct li_ccol
@@ -68,8 +84,9 @@ typedef struct li_cleaf_hdr
 	uint8_t		version;		/* LI_CLEAF_VERSION */
 	uint8_t		kgw;			/* key group offset width, 0..64 */
 	uint8_t		tgw;			/* TID group offset width, 0..64 */
-	uint8_t		pad0;
-	uint16_t	pad1;
+	uint8_t		flags;			/* LI_CLEAF_KBRK | LI_CLEAF_TBRK (0 in 0.4.0) */
+	uint8_t		khw;			/* key head offset width (0 without breaks) */
+	uint8_t		thw;			/* TID head offset width (0 without breaks) */
 	uint32_t	bytes;			/* size of the whole block */
 	uint32_t	mult;			/* M: TID = blk * M + off */
 	li_ccol		key;			/* 32 bytes */
@@ -81,12 +98,14 @@ typedef struct li_cview
 {
 	const uint8_t *table;		/* uint32 per group */
 	const uint8_t *goff;		/* group offsets, gw bits each */
+	const uint8_t *head;		/* break fields, hbits each */
 	const uint8_t *res;			/* residuals */
 	uint64_t	base;
 	uint64_t	slope_int;
 	uint64_t	rmin;
 	uint32_t	slope_frac;
 	uint32_t	gw;
+	uint32_t	hbits;			/* bits of a break field: 0 without breaks */
 	uint32_t	res_bits;		/* reads never go past it (damaged tables) */
 } li_cview;
 
@@ -109,21 +128,33 @@ li_cleaf_ngroups(uint32_t n)
 	return (n + LI_CLEAF_GROUP - 1) / LI_CLEAF_GROUP;
 }
 
-/* bytes of one column's arrays */
+/* bits of a break field: 0 without breaks, else 7 + the step width */
+static inline uint32_t
+li_chead_bits(int brk, uint32_t hw)
+{
+	return brk ? LI_CLEAF_BRK_BITS + hw : 0;
+}
+
+/* bytes of one column's arrays (group offsets of gw bits, break fields of hbits) */
 static inline size_t
-li_ccol_bytes(uint32_t n, uint32_t gw, uint64_t res_bits)
+li_ccol_bytes(uint32_t n, uint32_t gw, uint32_t hbits, uint64_t res_bits)
 {
 	uint32_t	ng = li_cleaf_ngroups(n);
 
-	return (size_t) ng * 4 + ((size_t) ng * gw + 7) / 8 + (size_t) ((res_bits + 7) / 8);
+	return (size_t) ng * 4 + ((size_t) ng * gw + 7) / 8 + ((size_t) ng * hbits + 7) / 8 +
+		(size_t) ((res_bits + 7) / 8);
 }
 
-/* bytes of a block of n entries with these group offset widths and residual bits */
+/*
+ * bytes of a block of n entries with these group offset widths, break
+ * field bits (li_chead_bits) and residual bits per column
+ */
 static inline size_t
-li_cleaf_bytes(uint32_t n, uint32_t kgw, uint64_t kbits, uint32_t tgw, uint64_t tbits)
+li_cleaf_bytes(uint32_t n, uint32_t kgw, uint32_t khbits, uint64_t kbits, uint32_t tgw,
+			   uint32_t thbits, uint64_t tbits)
 {
 	size_t		b = LI_CLEAF_HDR + ((size_t) n + 7) / 8 +
-		li_ccol_bytes(n, kgw, kbits) + li_ccol_bytes(n, tgw, tbits) + 8;
+		li_ccol_bytes(n, kgw, khbits, kbits) + li_ccol_bytes(n, tgw, thbits, tbits) + 8;
 
 	return (b + 7) & ~(size_t) 7;
 }
@@ -142,12 +173,14 @@ li_bits_get(const uint8_t *p, uint64_t pos, uint32_t w)
 	v >>= s;
 	if (s + w > 64)
 		v |= (uint64_t) b[8] << (64 - s);
-	return (w == 64) ? v : (v & ((UINT64_C(1) << w) - 1));
+	/* (2 << 63 is 0 in unsigned arithmetic: w = 64 keeps every bit) */
+	return v & ((UINT64_C(2) << (w - 1)) - 1);
 }
 
 /* set up a column view whose arrays start at p; returns the end */
 static inline const uint8_t *
-li_ccol_open(const uint8_t *p, const li_ccol *c, uint32_t gw, uint32_t n, li_cview *v)
+li_ccol_open(const uint8_t *p, const li_ccol *c, uint32_t gw, uint32_t hbits, uint32_t n,
+			 li_cview *v)
 {
 	uint32_t	ng = li_cleaf_ngroups(n);
 
@@ -156,10 +189,12 @@ li_ccol_open(const uint8_t *p, const li_ccol *c, uint32_t gw, uint32_t n, li_cvi
 	v->slope_frac = c->slope_frac;
 	v->rmin = c->rmin;
 	v->gw = gw;
+	v->hbits = hbits;
 	v->res_bits = c->res_bits;
 	v->table = p;
 	v->goff = p + (size_t) ng * 4;
-	v->res = v->goff + ((size_t) ng * gw + 7) / 8;
+	v->head = v->goff + ((size_t) ng * gw + 7) / 8;
+	v->res = v->head + ((size_t) ng * hbits + 7) / 8;
 	return v->res + (size_t) ((c->res_bits + 7) / 8);
 }
 
@@ -177,9 +212,17 @@ li_cleaf_open(const uint8_t *block, li_cleaf_view *v)
 	v->inv_mult = 1.0 / (double) (h.mult ? h.mult : 1);
 	v->dead = block + LI_CLEAF_HDR;
 	p = v->dead + ((size_t) h.n + 7) / 8;
-	p = li_ccol_open(p, &h.key, h.kgw, h.n, &v->key);
-	(void) li_ccol_open(p, &h.tid, h.tgw, h.n, &v->tid);
+	p = li_ccol_open(p, &h.key, h.kgw, li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw), h.n,
+					 &v->key);
+	(void) li_ccol_open(p, &h.tid, h.tgw, li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw),
+						h.n, &v->tid);
 }
+
+/*
+ * What the break field of group g adds to its entry j, in a column with
+ * breaks (out of line: the registers it needs would cost every column)
+ */
+uint64_t	li_ccol_step(const li_cview *c, uint32_t g, uint32_t j) LI_NOEXCEPT;
 
 /* value i of a column */
 static inline uint64_t
@@ -192,6 +235,7 @@ li_ccol_at(const li_cview *c, uint32_t i)
 		(((uint64_t) i * c->slope_frac) >> 32);
 
 	uint64_t	pos;
+	uint64_t	v;
 
 	memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
 	w = meta >> 24;
@@ -199,8 +243,11 @@ li_ccol_at(const li_cview *c, uint32_t i)
 	/* a damaged group table reads garbage, never outside the residuals */
 	if (w > 64 || pos + w > c->res_bits)
 		w = 0;
-	return line + c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw) +
+	v = line + c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw) +
 		li_bits_get(c->res, pos, w);
+	if (c->hbits)
+		v += li_ccol_step(c, g, i % LI_CLEAF_GROUP);
+	return v;
 }
 
 /* the key of entry i (i < n) */

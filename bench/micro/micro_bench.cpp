@@ -18,7 +18,8 @@
  *                                   medians over the blocks; see BM_paired)
  *
  * Compressed leaves (src/li_leaf.h), per key set (uniform, dense,
- * timeseries, dups100) and TID layout (random, heap): 64 consecutive leaves
+ * timeseries, tsexp, dups100) and TID layout (random, heap, sorted: random
+ * heap, in order within equal keys): 64 consecutive leaves
  * of li_cleaf_fit_tail(8152 bytes, fillfactor 95's tail room) entries each
  * (counters bytes_per_entry, entries per leaf, key_bits / tid_bits per
  * entry and mean widest group key_max / tid_max, from li_cleaf_get_widths)
@@ -29,6 +30,8 @@
  *   leaf_lower_bound_plain/...      std::lower_bound in the same window of
  *                                   the uncompressed keys
  *   leaf_tid_at/<k>/<t>             li_cleaf_tid_at, sequential (ns/TID)
+ *   leaf_decode_run/<k>/<t>         li_cleaf_decode_run of 128 entries from
+ *                                   a random one (ns per run)
  *   leaf_encode/<k>/<t>             li_cleaf_encode of one leaf (counter
  *                                   ns_per_entry)
  *   leaf_fit/<k>/<t>                li_cleaf_fit_tail from a leaf's first
@@ -420,8 +423,8 @@ BM_paired(benchmark::State &state, std::string name, size_t n, uint32_t eps)
  * cut from a key set and a TID layout as the writer cuts them at
  * fillfactor 95; see bench/micro/README.md.
  * ------------------------------------------------------------------- */
-const char *const kLeafKeys[] = {"uniform", "dense", "timeseries", "dups100"};
-const char *const kLeafTids[] = {"random", "heap"};
+const char *const kLeafKeys[] = {"uniform", "dense", "timeseries", "tsexp", "dups100"};
+const char *const kLeafTids[] = {"random", "heap", "sorted"};
 constexpr size_t kLeafAvail = 8152;	/* LEARNED_ENTRY_AVAIL of an 8 kB page */
 constexpr uint32_t kLeafTailNum = 5;	/* fillfactor 95: (100 - 95) / 95 */
 constexpr uint32_t kLeafTailDen = 95;
@@ -463,6 +466,19 @@ leaf_keys(const std::string &name, std::vector<uint64_t> &keys)
 		for (size_t i = 0; i < kLeafSource; i++)
 			keys.push_back(t0 + i * 1000000 + rng() % 1000);
 	}
+	else if (name == "tsexp")
+	{
+		/* us timestamps, gaps 2 us + exponential with mean 1 s (bench/run's timeseries) */
+		std::mt19937_64 rng(1014);
+		std::exponential_distribution<double> ex(1e-6);
+		uint64_t	t = UINT64_C(0x8000000000000000) + UINT64_C(631152000000000);
+
+		for (size_t i = 0; i < kLeafSource; i++)
+		{
+			t += 2 + (uint64_t) ex(rng);
+			keys.push_back(t);
+		}
+	}
 	else if (name == "dups100")
 	{
 		/* random 40-bit values, 100 copies each */
@@ -485,7 +501,11 @@ leaf_keys(const std::string &name, std::vector<uint64_t> &keys)
 	return true;
 }
 
-/* TIDs of n entries: random heap order or key-ordered heap */
+/*
+ * TIDs of n entries: random heap order, key-ordered heap, or random heap
+ * order sorted within equal keys (sorted: what an index of duplicates
+ * holds; see sort_dup_tids)
+ */
 void
 leaf_tids(const std::string &name, size_t n, std::vector<uint16_t> &tids)
 {
@@ -497,7 +517,7 @@ leaf_tids(const std::string &name, size_t n, std::vector<uint16_t> &tids)
 		uint32_t	blk;
 		uint16_t	off;
 
-		if (name == "random")
+		if (name == "random" || name == "sorted")
 		{
 			/* blocks up to 54,000, offsets up to 185 */
 			blk = (uint32_t) (rng() % 54000);
@@ -512,6 +532,32 @@ leaf_tids(const std::string &name, size_t n, std::vector<uint16_t> &tids)
 		tids[3 * i] = (uint16_t) (blk >> 16);
 		tids[3 * i + 1] = (uint16_t) blk;
 		tids[3 * i + 2] = off;
+	}
+}
+
+/* TIDs of each run of equal keys in (block, offset) order */
+void
+sort_dup_tids(const std::vector<uint64_t> &keys, std::vector<uint16_t> &tids)
+{
+	for (size_t i = 0; i < keys.size();)
+	{
+		size_t		j = i;
+		std::vector<uint64_t> x;
+
+		while (j < keys.size() && keys[j] == keys[i])
+		{
+			x.push_back((uint64_t) tids[3 * j] << 32 | (uint64_t) tids[3 * j + 1] << 16 |
+						tids[3 * j + 2]);
+			j++;
+		}
+		std::sort(x.begin(), x.end());
+		for (size_t k = i; k < j; k++)
+		{
+			tids[3 * k] = (uint16_t) (x[k - i] >> 32);
+			tids[3 * k + 1] = (uint16_t) (x[k - i] >> 16);
+			tids[3 * k + 2] = (uint16_t) x[k - i];
+		}
+		i = j;
 	}
 }
 
@@ -563,6 +609,8 @@ get_leafset(const std::string &kn, const std::string &tn)
 		return s;
 	}
 	leaf_tids(tn, s.keys.size(), s.tids);
+	if (tn == "sorted")
+		sort_dup_tids(s.keys, s.tids);
 	for (size_t pos = 0; s.blocks.size() < kLeafCount && pos < s.keys.size();)
 	{
 		uint32_t	m = leaf_fit(s, pos, kLeafPending);
@@ -826,6 +874,45 @@ BM_leaf_tid_at(benchmark::State &state, std::string kn, std::string tn)
 	}
 	benchmark::DoNotOptimize(live);
 	state.SetItemsProcessed(state.iterations());
+	leaf_counters(state, s);
+}
+
+/*
+ * li_cleaf_decode_run of 128 entries from a random entry of a random leaf
+ * (what a range scan decodes; ns per run)
+ */
+void
+BM_leaf_decode_run(benchmark::State &state, std::string kn, std::string tn)
+{
+	LeafSet    &s = get_leafset(kn, tn);
+
+	if (!s.err.empty())
+	{
+		state.SkipWithError(s.err.c_str());
+		return;
+	}
+	std::vector<std::pair<uint32_t, uint32_t>> at(kLeafProbes);
+	std::mt19937_64 rng(1015);
+	uint64_t	keys[128];
+	uint16_t	tids[3 * 128];
+	size_t		p = 0,
+				got = 0;
+
+	for (auto &a : at)
+	{
+		a.first = (uint32_t) (rng() % s.views.size());
+		a.second = (uint32_t) (rng() % s.views[a.first].n);
+	}
+	for (auto _ : state)
+	{
+		const auto &a = at[p++ & (kLeafProbes - 1)];
+
+		got += li_cleaf_decode_run(&s.views[a.first], a.second, a.second + 128, UINT64_MAX,
+								   keys, tids);
+		benchmark::DoNotOptimize(keys);
+		benchmark::DoNotOptimize(tids);
+	}
+	state.SetItemsProcessed((int64_t) got);
 	leaf_counters(state, s);
 }
 
@@ -1132,6 +1219,9 @@ main(int argc, char **argv)
 				->MinTime(min_time);
 			benchmark::RegisterBenchmark(("leaf_tid_at/" + sfx).c_str(),
 										 BM_leaf_tid_at, k, t)
+				->MinTime(min_time);
+			benchmark::RegisterBenchmark(("leaf_decode_run/" + sfx).c_str(),
+										 BM_leaf_decode_run, k, t)
 				->MinTime(min_time);
 			benchmark::RegisterBenchmark(("leaf_encode/" + sfx).c_str(),
 										 BM_leaf_build, k, t, LEAF_ENCODE)

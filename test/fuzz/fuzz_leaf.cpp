@@ -7,7 +7,10 @@
  * 1. as the recipe of a leaf:
  *   byte 0     bits 0-2 pick how the key material becomes sorted keys
  *              (make_keys), bit 3 starts them near UINT64_MAX;
- *              bits 4-5 pick the TIDs (make_tids)
+ *              bits 4-5 pick the TIDs (make_tids); bit 7 repeats every
+ *              key 1 + byte 2 % 128 times (runs of duplicates: breaks),
+ *              bit 6 sorts the TIDs of equal keys (as an index holds
+ *              duplicates: their TIDs jump back where the key changes)
  *   byte 1     TID parameter (block and offset widths)
  *   bytes 2-3  li_cleaf_fit budget (little endian u16, plus 40); byte 3
  *              also picks li_cleaf_fit_tail's fill (50..100%)
@@ -16,17 +19,19 @@
  *   exactly the block's size; the target traps when validate refuses the
  *   block, its header is not li_cleaf_plan's, a key, TID, tombstone or
  *   liveness does not round-trip (an offset 0 in is a tombstone), the
- *   group tables or li_cleaf_get_widths disagree with the header, the
+ *   group tables, break fields or li_cleaf_get_widths disagree with the
+ *   header, the
  *   windowed lower bound differs from std::lower_bound (present and absent
  *   keys, windows right, too small, off, empty, negative, beyond n),
  *   li_cleaf_kill changes anything but the killed entries' tombstone bits,
  *   li_cleaf_fit's or li_cleaf_fit_tail's m does not fit (or m + 1 does, or
  *   m is 0 though one entry fits), or encode accepts n > LI_CLEAF_MAX or
  *   unsorted keys.  The encoded block is then damaged at a few places
- *   chosen by the input (header, group tables, anywhere) and, whenever
- *   li_cleaf_validate still accepts it, read in full; and changed in a few
- *   header fields and group widths but laid out again consistently, where
- *   validate must accept it exactly when every field is in range.
+ *   chosen by the input (header, group tables, break fields, anywhere)
+ *   and, whenever li_cleaf_validate still accepts it, read in full; and
+ *   changed in a few header fields (flags and step widths too), group
+ *   widths and breaks but laid out again consistently, where validate
+ *   must accept it exactly when every field is in range.
  *
  * 2. as a stored block: li_cleaf_validate(data, size), and if it says
  *   LI_OK, every key and TID is read, searched, decoded, measured and
@@ -219,6 +224,43 @@ make_tids(uint8_t mode, uint8_t param, const uint8_t *tail, size_t tlen,
 	return t;
 }
 
+/* every key repeated r times (at most kMaxKeys keys) */
+void
+repeat_keys(std::vector<uint64_t> &keys, uint32_t r)
+{
+	std::vector<uint64_t> out;
+
+	for (size_t i = 0; i < keys.size() && out.size() < kMaxKeys; i++)
+		for (uint32_t c = 0; c < r && out.size() < kMaxKeys; c++)
+			out.push_back(keys[i]);
+	keys.swap(out);
+}
+
+/* the TIDs of each run of equal keys in (block, offset) order */
+void
+sort_dup_tids(const std::vector<uint64_t> &keys, std::vector<uint16_t> &tids)
+{
+	std::vector<uint64_t> x;
+
+	for (size_t i = 0; i < keys.size();)
+	{
+		size_t		j = i;
+
+		x.clear();
+		for (; j < keys.size() && keys[j] == keys[i]; j++)
+			x.push_back((uint64_t) tids[3 * j] << 32 | (uint64_t) tids[3 * j + 1] << 16 |
+						tids[3 * j + 2]);
+		std::sort(x.begin(), x.end());
+		for (size_t k = i; k < j; k++)
+		{
+			tids[3 * k] = (uint16_t) (x[k - i] >> 32);
+			tids[3 * k + 1] = (uint16_t) (x[k - i] >> 16);
+			tids[3 * k + 2] = (uint16_t) x[k - i];
+		}
+		i = j;
+	}
+}
+
 /* std::lower_bound position of key */
 uint32_t
 std_lb(const uint64_t *keys, uint32_t n, uint64_t key)
@@ -391,58 +433,135 @@ check_fit(const uint64_t *keys, const uint16_t *tids, uint32_t n, size_t avail,
 
 /*
  * One column's group tables: positions one after the other adding up to
- * res_bits, every group's smallest residual 0 and largest needing exactly
- * its width, the smallest group offset 0 and the largest needing gw bits
+ * res_bits, every group's (with a break: both parts') smallest residual 0
+ * and largest needing exactly its width, the smallest group offset 0 and
+ * the largest needing gw bits; break fields: each break inside its group,
+ * none without a step, the largest step needing exactly hw bits
  */
 void
-check_column(const li_cview &c, const li_ccol &hc, uint32_t n, const char *what)
+check_column(const li_cview &c, const li_ccol &hc, uint32_t n, uint32_t hw, const char *what)
 {
 	uint64_t	pos = 0,
 				omin = UINT64_MAX,
-				omax = 0;
+				omax = 0,
+				smax = 0;
 
 	for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
 	{
 		uint32_t	meta;
 		uint32_t	len = std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP);
-		uint64_t	umin = UINT64_MAX,
+		uint64_t	umin[2] = {UINT64_MAX, UINT64_MAX},
 					umax = 0,
 					o;
+		uint64_t	f = li_bits_get(c.head, (uint64_t) g * c.hbits, c.hbits);
+		uint32_t	b = (uint32_t) (f & 63);
 
 		std::memcpy(&meta, c.table + (size_t) g * 4, sizeof(meta));
 		uint32_t	w = meta >> 24;
 
 		FUZZ_CHECK(w <= 64 && (meta & 0xFFFFFF) == pos, "%s group %u: meta %08x at %llu",
 				   what, g, meta, (unsigned long long) pos);
+		FUZZ_CHECK(b < len && (b > 0 || f == 0), "%s group %u: break field %llx", what, g,
+				   (unsigned long long) f);
 		for (uint32_t j = 0; j < len; j++)
 		{
 			uint64_t	u = li_bits_get(c.res, pos + (uint64_t) j * w, w);
 
-			umin = std::min(umin, u);
+			umin[j < b] = std::min(umin[j < b], u);
 			umax = std::max(umax, u);
 		}
-		FUZZ_CHECK(umin == 0 && (w == 0 ? umax == 0 : (umax >> (w - 1)) == 1),
-				   "%s group %u of width %u: residuals %llu..%llu", what, g, w,
-				   (unsigned long long) umin, (unsigned long long) umax);
+		FUZZ_CHECK(umin[0] == 0 && (b == 0 || umin[1] == 0) &&
+				   (w == 0 ? umax == 0 : (umax >> (w - 1)) == 1),
+				   "%s group %u of width %u, break %u: residuals %llu/%llu..%llu", what, g, w,
+				   b, (unsigned long long) umin[0], (unsigned long long) umin[1],
+				   (unsigned long long) umax);
 		o = li_bits_get(c.goff, (uint64_t) g * c.gw, c.gw);
 		omin = std::min(omin, o);
 		omax = std::max(omax, o);
+		smax = std::max(smax, f >> LI_CLEAF_BRK_BITS);
 		pos += (uint64_t) len * w;
 	}
 	FUZZ_CHECK(pos == hc.res_bits, "%s res_bits %u, groups %llu", what, hc.res_bits,
 			   (unsigned long long) pos);
+	FUZZ_CHECK(hw <= LI_CLEAF_HW_MAX && (c.hbits == 0 ? hw == 0 && smax == 0 :
+										 hw == 0 ? smax == 0 : (smax >> (hw - 1)) == 1),
+			   "%s steps up to %llu in %u bits", what, (unsigned long long) smax, hw);
 	if (n > 0)
 		FUZZ_CHECK(omin == 0 && (c.gw == 0 ? omax == 0 : (omax >> (c.gw - 1)) == 1),
 				   "%s group offsets %llu..%llu in %u bits", what,
 				   (unsigned long long) omin, (unsigned long long) omax, c.gw);
 }
 
+/* write the low nbits of v at bit position pos of p (bit by bit) */
+void
+put_bits(uint8_t *p, uint64_t pos, uint32_t nbits, uint64_t v)
+{
+	for (uint32_t k = 0; k < nbits; k++, pos++)
+	{
+		uint64_t	bit = k < 64 ? (v >> k) & 1 : 0;
+
+		p[pos / 8] = (uint8_t) ((p[pos / 8] & ~(1u << (pos % 8))) | (bit << (pos % 8)));
+	}
+}
+
+/* a random change of a header field, a group's width or break (from r) */
+void
+reseal_change(uint64_t r, li_cleaf_hdr &h, uint32_t &n, std::vector<uint32_t> &kw,
+			  std::vector<uint32_t> &tw, std::vector<uint32_t> &kb, std::vector<uint32_t> &tb)
+{
+	uint32_t	val = (uint32_t) ((r >> 16) % 70);	/* mostly <= 64 */
+	bool		tid = (r >> 40) & 1;
+
+	switch ((r >> 8) % 10)
+	{
+		case 0:
+			h.version = (uint8_t) ((r & 0x10000) ? LI_CLEAF_VERSION : r >> 24);
+			break;
+		case 1:				/* n, new groups of random widths and breaks */
+			n = (r & 0x10000) ? LI_CLEAF_MAX + (uint32_t) (r >> 24) % 70
+				: (uint32_t) (r >> 24) % (LI_CLEAF_MAX + 1);
+			kw.resize(li_cleaf_ngroups(n), val);
+			tw.resize(li_cleaf_ngroups(n), (val * 7) % 65);
+			kb.resize(li_cleaf_ngroups(n), 0);
+			tb.resize(li_cleaf_ngroups(n), val % 64);
+			break;
+		case 2:
+			h.kgw = (uint8_t) val;
+			break;
+		case 3:
+			h.tgw = (uint8_t) val;
+			break;
+		case 4:
+			{
+				static const uint32_t mults[] = {0, 1, 2, 65535, 65536, 65537, UINT32_MAX};
+
+				h.mult = (r & 0x10000) ? mults[(r >> 24) % 7] : (uint32_t) (r >> 32);
+			}
+			break;
+		case 5:				/* flags, mostly the two known ones */
+			h.flags = (uint8_t) ((r & 0x10000) ? (r >> 24) % 4 : r >> 24);
+			break;
+		case 6:				/* a step width */
+			(tid ? h.thw : h.khw) = (uint8_t) val;
+			break;
+		case 7:				/* a group's break (past the end of a short last group: refused) */
+			if (!kw.empty())
+				(tid ? tb : kb)[(r >> 24) % kw.size()] = val % 64;
+			break;
+		default:			/* a group's width (key or TID) */
+			if (!kw.empty())
+				(tid ? tw : kw)[(r >> 24) % kw.size()] = val;
+			break;
+	}
+}
+
 /*
- * The encoded block with a few header fields (version, n, kgw, tgw, M) and
- * group widths changed, then laid out again consistently (positions one
- * after the other, res_bits their sum, bytes what they need, random
- * tombstones, offsets and residuals): li_cleaf_validate must accept it
- * exactly when every field is in range, and then it is read in full
+ * The encoded block with a few header fields (version, n, kgw, tgw, M,
+ * flags, khw, thw), group widths and breaks changed, then laid out again
+ * consistently (positions one after the other, res_bits their sum, bytes
+ * what they need, random tombstones, offsets, steps and residuals):
+ * li_cleaf_validate must accept it exactly when every field is in range,
+ * and then it is read in full
  */
 void
 check_resealed(const std::vector<uint8_t> &block, Rng &rng)
@@ -454,7 +573,9 @@ check_resealed(const std::vector<uint8_t> &block, Rng &rng)
 	li_cleaf_open(block.data(), &v);
 	uint32_t	n = h.n;
 	std::vector<uint32_t> kw(li_cleaf_ngroups(n)),
-				tw(li_cleaf_ngroups(n));
+				tw(li_cleaf_ngroups(n)),
+				kb(li_cleaf_ngroups(n)),
+				tb(li_cleaf_ngroups(n));
 
 	for (uint32_t g = 0; g < kw.size(); g++)
 	{
@@ -465,44 +586,18 @@ check_resealed(const std::vector<uint8_t> &block, Rng &rng)
 		std::memcpy(&mt, v.tid.table + (size_t) g * 4, sizeof(mt));
 		kw[g] = mk >> 24;
 		tw[g] = mt >> 24;
+		kb[g] = (uint32_t) (li_bits_get(v.key.head, (uint64_t) g * v.key.hbits, v.key.hbits) & 63);
+		tb[g] = (uint32_t) (li_bits_get(v.tid.head, (uint64_t) g * v.tid.hbits, v.tid.hbits) & 63);
 	}
 	for (uint64_t k = 1 + rng.next() % 4; k > 0; k--)
-	{
-		uint64_t	r = rng.next();
-		uint32_t	val = (uint32_t) ((r >> 16) % 70);	/* mostly <= 64 */
+		reseal_change(rng.next(), h, n, kw, tw, kb, tb);
 
-		switch ((r >> 8) % 7)
-		{
-			case 0:
-				h.version = (uint8_t) ((r & 0x10000) ? LI_CLEAF_VERSION : r >> 24);
-				break;
-			case 1:				/* n, new groups of random widths */
-				n = (r & 0x10000) ? LI_CLEAF_MAX + (uint32_t) (r >> 24) % 70
-					: (uint32_t) (r >> 24) % (LI_CLEAF_MAX + 1);
-				kw.resize(li_cleaf_ngroups(n), val);
-				tw.resize(li_cleaf_ngroups(n), (val * 7) % 65);
-				break;
-			case 2:
-				h.kgw = (uint8_t) val;
-				break;
-			case 3:
-				h.tgw = (uint8_t) val;
-				break;
-			case 4:
-				{
-					static const uint32_t mults[] = {0, 1, 2, 65535, 65536, 65537, UINT32_MAX};
-
-					h.mult = (r & 0x10000) ? mults[(r >> 24) % 7] : (uint32_t) (r >> 32);
-				}
-				break;
-			default:			/* a group's width (key or TID) */
-				if (!kw.empty())
-					(((r >> 8) % 7 == 5) ? kw : tw)[(r >> 24) % kw.size()] = val;
-				break;
-		}
-	}
+	const bool	kbrk = (h.flags & LI_CLEAF_KBRK) != 0,
+				tbrk = (h.flags & LI_CLEAF_TBRK) != 0;
 	bool		ok = h.version == LI_CLEAF_VERSION && n <= LI_CLEAF_MAX && h.kgw <= 64 &&
-		h.tgw <= 64 && h.mult >= 1 && h.mult <= 65536;
+		h.tgw <= 64 && h.mult >= 1 && h.mult <= 65536 && h.flags <= 3 &&
+		h.khw <= LI_CLEAF_HW_MAX && h.thw <= LI_CLEAF_HW_MAX && (kbrk || h.khw == 0) &&
+		(tbrk || h.thw == 0);
 	uint64_t	kbits = 0,
 				tbits = 0;
 
@@ -510,14 +605,18 @@ check_resealed(const std::vector<uint8_t> &block, Rng &rng)
 	{
 		uint32_t	len = std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP);
 
-		ok = ok && kw[g] <= 64 && tw[g] <= 64;
+		ok = ok && kw[g] <= 64 && tw[g] <= 64 && (!kbrk || kb[g] < len) &&
+			(!tbrk || tb[g] < len);
 		kbits += (uint64_t) len * kw[g];
 		tbits += (uint64_t) len * tw[g];
 	}
+	const uint32_t khb = kbrk ? LI_CLEAF_BRK_BITS + h.khw : 0,
+				thb = tbrk ? LI_CLEAF_BRK_BITS + h.thw : 0;
+
 	h.n = (uint16_t) n;
 	h.key.res_bits = (uint32_t) kbits;
 	h.tid.res_bits = (uint32_t) tbits;
-	h.bytes = (uint32_t) li_cleaf_bytes(n, h.kgw, kbits, h.tgw, tbits);
+	h.bytes = (uint32_t) li_cleaf_bytes(n, h.kgw, khb, kbits, h.tgw, thb, tbits);
 
 	std::vector<uint8_t> b(h.bytes);
 
@@ -529,6 +628,9 @@ check_resealed(const std::vector<uint8_t> &block, Rng &rng)
 	for (int col = 0; col < 2; col++)
 	{
 		const std::vector<uint32_t> &w = col ? tw : kw;
+		const std::vector<uint32_t> &brk = col ? tb : kb;
+		const uint32_t hb = col ? thb : khb;
+		const uint32_t gw = col ? h.tgw : h.kgw;
 		uint64_t	pos = 0;
 
 		for (uint32_t g = 0; g < w.size(); g++)
@@ -537,14 +639,18 @@ check_resealed(const std::vector<uint8_t> &block, Rng &rng)
 
 			std::memcpy(b.data() + at + (size_t) g * 4, &meta, sizeof(meta));
 			pos += (uint64_t) std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP) * w[g];
+			/* the break field: the break, a random side and step */
+			put_bits(b.data() + at + (size_t) w.size() * 4 + ((size_t) w.size() * gw + 7) / 8,
+					 (uint64_t) g * hb, std::min<uint32_t>(hb, 6), brk[g]);
 		}
-		at += li_ccol_bytes(n, col ? h.tgw : h.kgw, pos);
+		at += li_ccol_bytes(n, gw, hb, pos);
 	}
 	li_status	st = li_cleaf_validate(b.data(), b.size());
 
 	FUZZ_CHECK(st == (ok ? LI_OK : LI_ERR_CORRUPT),
-			   "validate %d on a consistent block: version %u n %u kgw %u tgw %u mult %u",
-			   (int) st, h.version, n, h.kgw, h.tgw, h.mult);
+			   "validate %d on a consistent block: version %u n %u kgw %u tgw %u mult %u "
+			   "flags %u khw %u thw %u",
+			   (int) st, h.version, n, h.kgw, h.tgw, h.mult, h.flags, h.khw, h.thw);
 	check_stored(b.data(), b.size(), rng);
 }
 
@@ -568,11 +674,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t mode = data[0];
 	const size_t budget = 40 + (size_t) load_le(data + 2, 2);
 	std::vector<uint64_t> keys = make_keys(mode, data + 4, size - 4);
+
+	if (mode & 0x80)
+		repeat_keys(keys, 1 + data[2] % 128);
+
 	const uint32_t n = (uint32_t) keys.size();
 	std::vector<uint8_t> rtail(data + 4, data + size);
 
 	std::reverse(rtail.begin(), rtail.end());
 	std::vector<uint16_t> tids = make_tids(mode, data[1], rtail.data(), rtail.size(), n, rng);
+
+	if (mode & 0x40)
+		sort_dup_tids(keys, tids);
 	const uint32_t cap = std::min<uint32_t>(n, LI_CLEAF_MAX);
 	li_cleaf_hdr h;
 	size_t		bytes = 0;
@@ -629,17 +742,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(std::memcmp(block.data(), &h, sizeof(h)) == 0,
 			   "stored header differs from li_cleaf_plan's");
 	FUZZ_CHECK(v.n == cap && v.mult == h.mult && v.bytes == h.bytes &&
-			   v.key.gw == h.kgw && v.tid.gw == h.tgw,
+			   v.key.gw == h.kgw && v.tid.gw == h.tgw &&
+			   v.key.hbits == li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw) &&
+			   v.tid.hbits == li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw) && h.flags <= 3,
 			   "view n=%u mult=%u bytes=%u", v.n, v.mult, v.bytes);
-	check_column(v.key, h.key, cap, "key");
-	check_column(v.tid, h.tid, cap, "TID");
+	check_column(v.key, h.key, cap, h.khw, "key");
+	check_column(v.tid, h.tid, cap, h.thw, "TID");
 	{
 		li_cleaf_widths w;
 		uint64_t	ng = li_cleaf_ngroups(cap);
 
 		li_cleaf_get_widths(block.data(), &w);
-		FUZZ_CHECK(w.key_bits == h.key.res_bits + ng * (32 + h.kgw) &&
-				   w.tid_bits == h.tid.res_bits + ng * (32 + h.tgw) &&
+		FUZZ_CHECK(w.key_bits == h.key.res_bits + ng * (32 + h.kgw + v.key.hbits) &&
+				   w.tid_bits == h.tid.res_bits + ng * (32 + h.tgw + v.tid.hbits) &&
 				   w.key_max <= 64 && w.tid_max <= 64,
 				   "widths %llu %llu %u %u", (unsigned long long) w.key_bits,
 				   (unsigned long long) w.tid_bits, w.key_max, w.tid_max);
@@ -724,6 +839,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const size_t ktab = (size_t) (dv.key.table - block.data());
 		const size_t ttab = (size_t) (dv.tid.table - block.data());
 		const size_t tab_bytes = (size_t) li_cleaf_ngroups(cap) * 4;
+		const size_t khf = (size_t) (dv.key.head - block.data());
+		const size_t thf = (size_t) (dv.tid.head - block.data());
+		const size_t khb = (size_t) (dv.key.res - dv.key.head);
+		const size_t thb = (size_t) (dv.tid.res - dv.tid.head);
 
 		for (size_t j = 0; j < 4 && 4 + 2 * j + 1 < size; j++)
 		{
@@ -731,12 +850,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t		x = data[size - 2 - 2 * j];
 			size_t		at;
 
-			/* the header (n, widths, M, bytes, res_bits), a group table, anywhere */
+			/* the header, a break field, a group table, anywhere */
 			switch (pos >> 6)
 			{
 				case 0:
-				case 1:
 					at = pos % LI_CLEAF_HDR;
+					break;
+				case 1:			/* (a column's that has them) */
+					if (khb + thb == 0)
+						at = pos % LI_CLEAF_HDR;
+					else if ((pos & 1) ? thb > 0 : khb == 0)
+						at = thf + (pos >> 1) % thb;
+					else
+						at = khf + (pos >> 1) % khb;
 					break;
 				case 2:
 					at = tab_bytes ? ((pos & 1) ? ttab : ktab) + (pos >> 1) % tab_bytes

@@ -2,11 +2,13 @@
 """Regenerate the seed corpus of fuzz_leaf (test/fuzz/corpus_leaf).
 
 Each input is read both as a leaf recipe (byte 0: key mode in bits 0-2,
-near-UINT64_MAX start in bit 3, TID mode in bits 4-5; byte 1: TID parameter;
-bytes 2-3: fit budget - 40; then key material, TID material read from the
-end) and as a stored block; see fuzz_leaf.cpp.  The block_* seeds are blocks
-of leaf format 2 (the group codec) that li_cleaf_validate accepts: header,
-group tables one group after the other, random bytes elsewhere."""
+near-UINT64_MAX start in bit 3, TID mode in bits 4-5, TIDs sorted within
+equal keys in bit 6, every key repeated 1 + byte 2 % 128 times in bit 7;
+byte 1: TID parameter; bytes 2-3: fit budget - 40; then key material, TID
+material read from the end) and as a stored block; see fuzz_leaf.cpp.  The
+block_* seeds are blocks of leaf format 2 (the group codec) that
+li_cleaf_validate accepts: header, group tables one group after the other,
+break fields with every break inside its group, random bytes elsewhere."""
 import os
 import random
 import struct
@@ -17,6 +19,7 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus_leaf")
 RAW, DELTA1, DUPS, DENSE, EXTREMES, TIMESERIES, DELTA4, BOTH_ENDS = range(8)
 HIGH = 8
 TID_RANDOM, TID_HEAP, TID_EXTREMES, TID_EQUAL = (0x00, 0x10, 0x20, 0x30)
+SORT_DUP_TIDS, REPEAT = 0x40, 0x80
 
 
 def seed(name, mode, param, budget, body):
@@ -31,13 +34,14 @@ def ngroups(n):
     return (n + GROUP - 1) // GROUP
 
 
-def col_bytes(n, gw, res_bits):
+def col_bytes(n, gw, hbits, res_bits):
     ng = ngroups(n)
-    return ng * 4 + (ng * gw + 7) // 8 + (res_bits + 7) // 8
+    return ng * 4 + (ng * gw + 7) // 8 + (ng * hbits + 7) // 8 + (res_bits + 7) // 8
 
 
-def cleaf_bytes(n, kgw, kbits, tgw, tbits):
-    b = 80 + (n + 7) // 8 + col_bytes(n, kgw, kbits) + col_bytes(n, tgw, tbits) + 8
+def cleaf_bytes(n, kgw, khbits, kbits, tgw, thbits, tbits):
+    b = (80 + (n + 7) // 8 + col_bytes(n, kgw, khbits, kbits)
+         + col_bytes(n, tgw, thbits, tbits) + 8)
     return (b + 7) & ~7
 
 
@@ -50,12 +54,25 @@ def group_table(n, widths):
     return out, pos
 
 
-def column(n, gw, widths, rng):
-    """group table, random group offsets, random residuals; res_bits"""
+def break_fields(n, hbits, rng):
+    """a field of hbits bits per group: a break inside the group, a random
+    side and step"""
+    v = 0
+    for g in range(ngroups(n)):
+        f = rng.randrange(min(n - g * GROUP, GROUP)) | (rng.getrandbits(hbits - 6) << 6)
+        v |= f << (g * hbits)
+    return v.to_bytes((ngroups(n) * hbits + 7) // 8, "little")
+
+
+def column(n, gw, widths, hw, rng):
+    """group table, random group offsets, break fields (hw: step width, or
+    None without breaks), random residuals; res_bits"""
     table, bits = group_table(n, widths)
     ng = ngroups(n)
-    rest = bytes(rng.getrandbits(8) for _ in range((ng * gw + 7) // 8 + (bits + 7) // 8))
-    return table + rest, bits
+    offs = bytes(rng.getrandbits(8) for _ in range((ng * gw + 7) // 8))
+    brk = break_fields(n, 7 + hw, rng) if hw is not None else b""
+    res = bytes(rng.getrandbits(8) for _ in range((bits + 7) // 8))
+    return table + offs + brk + res, bits
 
 
 def line(rng, bits):
@@ -64,14 +81,23 @@ def line(rng, bits):
                        rng.getrandbits(64), rng.getrandbits(32), bits)
 
 
-def block(name, n, kgw, kwidths, tgw, twidths, mult, rng):
+def block(name, n, kgw, kwidths, tgw, twidths, mult, rng, khw=None, thw=None):
     """a block li_cleaf_validate accepts: header, random tombstones,
-    consistent group tables, random offsets and residuals, random slack"""
+    consistent group tables and break fields (khw / thw: the step widths
+    of a column with breaks), random offsets and residuals, random slack"""
     assert len(kwidths) == len(twidths) == ngroups(n)
-    kcol, kbits = column(n, kgw, kwidths, rng)
-    tcol, tbits = column(n, tgw, twidths, rng)
-    nbytes = cleaf_bytes(n, kgw, kbits, tgw, tbits)
-    hdr = struct.pack("<HBBBBHII", n, 2, kgw, tgw, 0, 0, nbytes, mult)
+    if khw is None and thw is None:
+        # (the random stream of the seeds before breaks existed)
+        kcol, kbits = column(n, kgw, kwidths, None, rng)
+        tcol, tbits = column(n, tgw, twidths, None, rng)
+    else:
+        kcol, kbits = column(n, kgw, kwidths, khw, rng)
+        tcol, tbits = column(n, tgw, twidths, thw, rng)
+    khb = 7 + khw if khw is not None else 0
+    thb = 7 + thw if thw is not None else 0
+    flags = (1 if khw is not None else 0) | (2 if thw is not None else 0)
+    nbytes = cleaf_bytes(n, kgw, khb, kbits, tgw, thb, tbits)
+    hdr = struct.pack("<HBBBBBBII", n, 2, kgw, tgw, flags, khw or 0, thw or 0, nbytes, mult)
     hdr += line(rng, kbits) + line(rng, tbits)
     assert len(hdr) == 80
     body = bytes(rng.getrandbits(8) for _ in range((n + 7) // 8)) + kcol + tcol
@@ -122,6 +148,24 @@ def main():
     block("block_odd", 137, 41, [17, 0, 64], 9, [9, 33, 1], 186, rng)
     block("block_groups", 500, 13, [rng.randrange(65) for _ in range(8)],
           2, [rng.randrange(33) for _ in range(8)], 1 + rng.randrange(65536), rng)
+    # duplicates as an index holds them: runs of r equal keys (r = 1 + byte 2
+    # % 128, from the budget), TIDs random and sorted within each run (they
+    # jump back where the key changes: breaks in both columns)
+    for r in (63, 64, 65, 100):
+        seed("dups_sorted_%d" % r, DELTA1 | REPEAT | SORT_DUP_TIDS | TID_RANDOM,
+             16 | (3 << 5), 7680 + 40 + (r - 1),
+             bytes(rng.randrange(1, 20) for _ in range(8192 // r + 2)))
+    # the same near UINT64_MAX, blocks near 2^32 (block width 32), offsets
+    # up to 65535: 64-bit TID values; runs of 1 and 2
+    seed("dups_sorted_high", DELTA1 | HIGH | REPEAT | SORT_DUP_TIDS | TID_RANDOM, 0,
+         7680 + 40 + 69, bytes(rng.randrange(1, 255) for _ in range(130)))
+    seed("dups_sorted_pairs", DELTA1 | REPEAT | SORT_DUP_TIDS | TID_RANDOM, 16,
+         7680 + 40 + 1, bytes(rng.randrange(1, 4) for _ in range(600)))
+    # stored blocks with breaks in one or both columns
+    block("block_breaks", 300, 20, [rng.randrange(65) for _ in range(5)],
+          24, [rng.randrange(65) for _ in range(5)], 292, rng, khw=0, thw=23)
+    block("block_breaks_widest", 130, 64, [64, 64, 64], 64, [64, 0, 64], 65536, rng,
+          khw=57, thw=57)
 
 if __name__ == "__main__":
     main()

@@ -163,46 +163,63 @@ group_width(const li_cview &c, uint32_t g)
 
 /*
  * One column's group tables are tight and in order: positions follow each
- * other and add up to res_bits, every group's smallest residual is 0 and
- * its largest needs exactly the group's width, the smallest group offset
- * is 0 and the largest needs exactly gw bits (no bit wasted).
+ * other and add up to res_bits, every group's (with a break: both parts')
+ * smallest residual is 0 and its largest needs exactly the group's width,
+ * the smallest group offset is 0 and the largest needs exactly gw bits, a
+ * break is inside its group, a group without one has no step and the
+ * largest step needs exactly hw bits (no bit wasted).
  */
 void
-check_column_tight(const li_cview &c, const li_ccol &hc, uint32_t n,
+check_column_tight(const li_cview &c, const li_ccol &hc, uint32_t n, uint32_t hw,
 				   const char *what)
 {
 	uint64_t	pos = 0,
 				omin = UINT64_MAX,
-				omax = 0;
+				omax = 0,
+				smax = 0;
 
 	for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
 	{
 		uint32_t	meta;
 		uint32_t	len = std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP);
-		uint64_t	umin = UINT64_MAX,
+		uint64_t	umin[2] = {UINT64_MAX, UINT64_MAX},
 					umax = 0,
 					o;
+		uint64_t	f = li_bits_get(c.head, (uint64_t) g * c.hbits, c.hbits);
+		uint32_t	b = (uint32_t) (f & 63);
 
 		std::memcpy(&meta, c.table + (size_t) g * 4, sizeof(meta));
 		uint32_t	w = meta >> 24;
 
 		ASSERT_LE(w, 64u) << what << " group " << g;
 		ASSERT_EQ(meta & 0xFFFFFF, pos) << what << " group " << g;
+		ASSERT_LT(b, len) << what << " group " << g << ": break";
+		if (b == 0)
+		{
+			ASSERT_EQ(f, 0u) << what << " group " << g << ": side or step without a break";
+		}
 		for (uint32_t j = 0; j < len; j++)
 		{
 			uint64_t	u = li_bits_get(c.res, pos + (uint64_t) j * w, w);
 
-			umin = std::min(umin, u);
+			umin[j < b] = std::min(umin[j < b], u);
 			umax = std::max(umax, u);
 		}
-		ASSERT_EQ(umin, 0u) << what << " group " << g << ": smallest residual";
+		ASSERT_EQ(umin[0], 0u) << what << " group " << g << ": smallest residual";
+		if (b > 0)
+		{
+			ASSERT_EQ(umin[1], 0u) << what << " group " << g << ": smallest head residual";
+		}
 		ASSERT_EQ(bitw(umax), w) << what << " group " << g << ": width not tight";
 		o = li_bits_get(c.goff, (uint64_t) g * c.gw, c.gw);
 		omin = std::min(omin, o);
 		omax = std::max(omax, o);
+		smax = std::max(smax, f >> LI_CLEAF_BRK_BITS);
 		pos += (uint64_t) len * w;
 	}
 	ASSERT_EQ(pos, hc.res_bits) << what;
+	ASSERT_EQ(c.hbits ? bitw(smax) : 0u, hw) << what << ": step width not tight";
+	ASSERT_LE(hw, (uint32_t) LI_CLEAF_HW_MAX) << what;
 	if (n > 0)
 	{
 		ASSERT_EQ(omin, 0u) << what << ": smallest group offset";
@@ -218,8 +235,11 @@ check_tight(const std::vector<uint8_t> &block)
 	li_cleaf_hdr h = hdr_of(block);
 
 	li_cleaf_open(block.data(), &v);
-	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.key, h.key, v.n, "key"));
-	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.tid, h.tid, v.n, "TID"));
+	ASSERT_EQ(h.flags & ~(LI_CLEAF_KBRK | LI_CLEAF_TBRK), 0);
+	ASSERT_EQ(v.key.hbits, li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw));
+	ASSERT_EQ(v.tid.hbits, li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw));
+	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.key, h.key, v.n, h.khw, "key"));
+	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.tid, h.tid, v.n, h.thw, "TID"));
 }
 
 /*
@@ -263,8 +283,8 @@ check_round_trip(const Entries &e, const std::vector<uint8_t> &block,
 	ASSERT_EQ(w.tid_max, tmax);
 	ASSERT_LE(w.key_max, 64u);
 	ASSERT_LE(w.tid_max, 64u);
-	ASSERT_EQ(w.key_bits, h.key.res_bits + (uint64_t) ng * (32 + h.kgw));
-	ASSERT_EQ(w.tid_bits, h.tid.res_bits + (uint64_t) ng * (32 + h.tgw));
+	ASSERT_EQ(w.key_bits, h.key.res_bits + (uint64_t) ng * (32 + h.kgw + v.key.hbits));
+	ASSERT_EQ(w.tid_bits, h.tid.res_bits + (uint64_t) ng * (32 + h.tgw + v.tid.hbits));
 
 	for (uint32_t i = 0; i < n; i++)
 	{
@@ -521,7 +541,7 @@ TEST(Leaf, Empty)
 	EXPECT_EQ(h.mult, 1u);
 	EXPECT_EQ(h.key.res_bits, 0u);
 	EXPECT_EQ(h.tid.res_bits, 0u);
-	EXPECT_EQ(h.bytes, li_cleaf_bytes(0, 0, 0, 0, 0));
+	EXPECT_EQ(h.bytes, li_cleaf_bytes(0, 0, 0, 0, 0, 0, 0));
 	EXPECT_EQ(h.bytes, 88u);
 	EXPECT_EQ(li_cleaf_plan(nullptr, nullptr, 0, &h), LI_OK);
 	EXPECT_EQ(li_cleaf_fit(nullptr, nullptr, 0, 7744), 0u);
@@ -566,7 +586,7 @@ TEST(Leaf, OneKey)
 		EXPECT_EQ(h.tgw, 0) << key;
 		EXPECT_EQ(h.mult, 4u) << key;
 		EXPECT_EQ(h.key.res_bits + h.tid.res_bits, 0u) << key;
-		EXPECT_EQ(h.bytes, li_cleaf_bytes(1, 0, 0, 0, 0)) << key;
+		EXPECT_EQ(h.bytes, li_cleaf_bytes(1, 0, 0, 0, 0, 0, 0)) << key;
 		EXPECT_EQ(h.bytes, 104u) << key;
 		check_all(e);
 	}
@@ -685,7 +705,8 @@ TEST(Leaf, Dense)
  * A step in the data costs one group offset: dense runs broken by jumps at
  * group borders keep 0 residual bits in every group (the jumps go to the
  * group offsets); a jump inside a group widens that group only (with at
- * least three groups: the line's slope is their median)
+ * least three groups: the line's slope is their median), or is that
+ * group's break where the column takes breaks
  */
 TEST(Leaf, GroupOffsets)
 {
@@ -736,7 +757,17 @@ TEST(Leaf, GroupOffsets)
 				EXPECT_GE(group_width(v.key, g), 40u);
 				wide++;
 			}
-		EXPECT_EQ(wide, 1u);
+		if (hdr_of(block).flags & LI_CLEAF_KBRK)
+		{
+			/* or, with breaks, a break at 17 and a step: no group needs bits */
+			EXPECT_EQ(wide, 0u);
+			EXPECT_EQ(li_bits_get(v.key.head, v.key.hbits, 6), 17u);
+			EXPECT_EQ(hdr_of(block).khw, 41);
+		}
+		else
+		{
+			EXPECT_EQ(wide, 1u);
+		}
 		check_all(e, 512);
 	}
 }
@@ -1159,8 +1190,9 @@ set_bits(uint8_t *p, uint64_t from, uint64_t to)
 
 /*
  * Every bit of block that no reader looks at set to 1: the tombstone
- * bitmap past n, each column's group offsets past ngroups * gw and
- * residuals past res_bits, the slack and the padding to 8 bytes
+ * bitmap past n, each column's group offsets past ngroups * gw, break
+ * fields past ngroups * their bits and residuals past res_bits, the slack
+ * and the padding to 8 bytes
  */
 void
 set_padding(std::vector<uint8_t> &block)
@@ -1173,11 +1205,15 @@ set_padding(std::vector<uint8_t> &block)
 	li_cleaf_open(b, &v);
 	set_bits(b + LI_CLEAF_HDR, h.n, (uint64_t) (v.key.table - b - LI_CLEAF_HDR) * 8);
 	set_bits(b + (v.key.goff - block.data()), (uint64_t) ng * h.kgw,
-			 (uint64_t) (v.key.res - v.key.goff) * 8);
+			 (uint64_t) (v.key.head - v.key.goff) * 8);
+	set_bits(b + (v.key.head - block.data()), (uint64_t) ng * v.key.hbits,
+			 (uint64_t) (v.key.res - v.key.head) * 8);
 	set_bits(b + (v.key.res - block.data()), h.key.res_bits,
 			 (uint64_t) (v.tid.table - v.key.res) * 8);
 	set_bits(b + (v.tid.goff - block.data()), (uint64_t) ng * h.tgw,
-			 (uint64_t) (v.tid.res - v.tid.goff) * 8);
+			 (uint64_t) (v.tid.head - v.tid.goff) * 8);
+	set_bits(b + (v.tid.head - block.data()), (uint64_t) ng * v.tid.hbits,
+			 (uint64_t) (v.tid.res - v.tid.head) * 8);
 	set_bits(b + (v.tid.res - block.data()), h.tid.res_bits,
 			 (uint64_t) (b + block.size() - v.tid.res) * 8);
 }
@@ -1517,6 +1553,243 @@ TEST(Leaf, FitMixedLeaves)
 	}
 }
 
+/* dups: runs of len equal keys (keys from key_of), TIDs random and sorted within each run */
+Entries
+dup_runs(std::mt19937_64 &rng, uint32_t n, uint32_t first, uint32_t len, uint64_t (*key_of) (uint32_t),
+		 uint32_t blk_base, uint32_t nblk)
+{
+	Entries		e;
+	std::vector<uint64_t> x;
+	uint32_t	run = 0;
+
+	for (uint32_t i = 0; i < n;)
+	{
+		uint32_t	m = std::min(n - i, run == 0 && first > 0 ? first : len);
+
+		x.clear();
+		for (uint32_t j = 0; j < m; j++)
+			x.push_back((uint64_t) (blk_base + (uint32_t) (rng() % nblk)) << 16 | (1 + rng() % 291));
+		std::sort(x.begin(), x.end());
+		for (uint32_t j = 0; j < m; j++)
+			push(e, key_of(run), (uint32_t) (x[j] >> 16), (uint16_t) (x[j] & 0xFFFF));
+		i += m;
+		run++;
+	}
+	return e;
+}
+
+/* the break of group g of a column (0 without breaks) */
+uint32_t
+break_of(const li_cview &c, uint32_t g)
+{
+	return (uint32_t) (li_bits_get(c.head, (uint64_t) g * c.hbits, c.hbits) & 63);
+}
+
+/*
+ * Duplicates (runs of equal keys, their TIDs sorted, jumping back to the
+ * start of the heap where the key changes): runs of 1, 2, 63, 64, 65, 100
+ * and 200 over small, INT64-extreme and 2^40 key steps, heaps of 54,000
+ * blocks and near 2^32, offsets up to 291: exact round trip and lower
+ * bounds; with runs of 63 to 100 entries both columns take breaks (runs
+ * of 64 from a group border need none; with runs of 200 the keys' breaks
+ * save less than the 1 bit per entry they must), keys with breaks need no
+ * residual bits in any group and the TIDs less than the heap's width
+ */
+TEST(Leaf, DupRunsBreaks)
+{
+	std::mt19937_64 rng(31);
+	uint64_t	(*keyfs[]) (uint32_t) = {
+		[](uint32_t r) { return (uint64_t) 10 * r + 10; },
+		[](uint32_t r) { return li_encode_int64(r % 2 ? INT64_MAX - (int64_t) (100 - r) : INT64_MIN + (int64_t) r); },
+		[](uint32_t r) { return (uint64_t) r << 40; },
+	};
+
+	for (uint32_t len : {1u, 2u, 63u, 64u, 65u, 100u, 200u})
+		for (auto kf : keyfs)
+			for (uint32_t far : {0u, 1u})
+			{
+				uint32_t	n = (len == 100 && far) ? LI_CLEAF_MAX : 1500;
+
+				/* INT64 extremes: the keys ascend in code order */
+				Entries		e = dup_runs(rng, n, 0, len, kf, far ? 0xFFFFFFFEu - 100000 : 0,
+										 far ? 100001 : 54000);
+
+				std::sort(e.keys.begin(), e.keys.end());
+				SCOPED_TRACE(testing::Message() << "len=" << len << " far=" << far << " key0=" << e.keys[0]);
+				ASSERT_NO_FATAL_FAILURE(check_all(e, 512));
+				if (len < 63)
+					continue;
+
+				std::vector<uint8_t> block;
+				li_cleaf_view v;
+
+				ASSERT_TRUE(encode(e, block));
+				li_cleaf_open(block.data(), &v);
+				/* (runs of 64 from 0 start at the group borders: no break needed) */
+				if (len != 64 && len <= 100)
+				{
+					EXPECT_EQ(hdr_of(block).flags, LI_CLEAF_KBRK | LI_CLEAF_TBRK);
+				}
+				for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+				{
+					if (hdr_of(block).flags & LI_CLEAF_KBRK)
+					{
+						EXPECT_EQ(group_width(v.key, g), 0u) << "group " << g;
+					}
+				}
+				/* a TID spanning the whole heap would need bitw(heap) + 0.5 bits */
+				EXPECT_LT(widths_of(block).tid_bits * 2,
+						  (uint64_t) n * (2 * bitw((far ? 100001 : 54000) * 292) - 1))
+					<< "TID bits";
+			}
+}
+
+/*
+ * A break at group position 1, 32 or 63 (runs of 64 equal keys, the first
+ * run shorter): every full group's key column breaks exactly there, no
+ * group needs residual bits; at position 0 (runs at the group borders)
+ * the keys need no break
+ */
+TEST(Leaf, BreakPositions)
+{
+	std::mt19937_64 rng(37);
+
+	for (uint32_t p : {0u, 1u, 2u, 32u, 62u, 63u})
+		for (uint32_t n : {640u, 1000u, 4096u})
+		{
+			Entries		e = dup_runs(rng, n, p, 64, [](uint32_t r) { return (uint64_t) 7 * r + 3; },
+									 0, 54000);
+			std::vector<uint8_t> block;
+			li_cleaf_view v;
+
+			SCOPED_TRACE(testing::Message() << "p=" << p << " n=" << n);
+			ASSERT_NO_FATAL_FAILURE(check_all(e, 256));
+			ASSERT_TRUE(encode(e, block));
+			li_cleaf_open(block.data(), &v);
+			if (p == 0)
+				EXPECT_EQ(hdr_of(block).flags & LI_CLEAF_KBRK, 0);
+			else
+				ASSERT_EQ(hdr_of(block).flags & LI_CLEAF_KBRK, LI_CLEAF_KBRK);
+			for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+			{
+				EXPECT_EQ(group_width(v.key, g), 0u) << "group " << g;
+				if ((g + 1) * LI_CLEAF_GROUP <= n)
+				{
+					EXPECT_EQ(break_of(v.key, g), p) << "group " << g;
+				}
+			}
+		}
+}
+
+/*
+ * A block written by 0.4.0 (format 2 without breaks: flags, khw and thw 0)
+ * still validates and decodes to its entries (150 entries in runs of 70
+ * equal keys, a tombstone at 5: what 0.4.0's encoder made of
+ * test/fuzz-like data; the same entries now take breaks)
+ */
+TEST(Leaf, Format040Block)
+{
+	static const uint8_t old[] = {
+	0x96, 0x00, 0x02, 0x02, 0x0e, 0x00, 0x00, 0x00, 0x98, 0x02, 0x00, 0x00,
+	0x23, 0x01, 0x00, 0x00, 0xe8, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf4, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0x28, 0x8a, 0xa2, 0x28, 0x58, 0x02, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x01, 0x00, 0x04, 0x00,
+	0x02, 0x00, 0x04, 0x0b, 0x99, 0x99, 0x99, 0x89, 0x88, 0x88, 0x78, 0x77,
+	0x77, 0x67, 0x66, 0x66, 0x66, 0x55, 0x55, 0x55, 0x44, 0x44, 0x44, 0x33,
+	0x33, 0x33, 0x23, 0x22, 0x22, 0x12, 0x11, 0x11, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x99, 0x99, 0x99, 0x88, 0x88, 0x88, 0x77, 0x77, 0x77,
+	0x67, 0x66, 0x66, 0x56, 0x55, 0x55, 0x45, 0x44, 0x44, 0x44, 0x33, 0x33,
+	0x33, 0x22, 0x22, 0x22, 0x11, 0x11, 0x11, 0x01, 0x22, 0x22, 0x12, 0x11,
+	0x11, 0x01, 0xaa, 0xaa, 0x9a, 0x99, 0x99, 0x00, 0x00, 0x00, 0x18, 0x00,
+	0x06, 0x00, 0x18, 0x00, 0x0c, 0x00, 0x18, 0x00, 0x40, 0x16, 0xf5, 0x78,
+	0x02, 0x00, 0x00, 0x00, 0xf4, 0xb8, 0x02, 0xe8, 0x71, 0x05, 0xdc, 0x2a,
+	0x08, 0xd0, 0xe3, 0x0a, 0x0a, 0x9c, 0x0d, 0xb8, 0x55, 0x10, 0xac, 0x0e,
+	0x13, 0x7d, 0xc6, 0x15, 0x71, 0x7f, 0x18, 0x65, 0x38, 0x1b, 0x59, 0xf1,
+	0x1d, 0x4d, 0xaa, 0x20, 0x41, 0x63, 0x23, 0x35, 0x1c, 0x26, 0x29, 0xd5,
+	0x28, 0xfa, 0x8c, 0x2b, 0xee, 0x45, 0x2e, 0xe2, 0xfe, 0x30, 0xd6, 0xb7,
+	0x33, 0xca, 0x70, 0x36, 0xbe, 0x29, 0x39, 0xb2, 0xe2, 0x3b, 0xa6, 0x9b,
+	0x3e, 0x77, 0x53, 0x41, 0x6b, 0x0c, 0x44, 0x5f, 0xc5, 0x46, 0x53, 0x7e,
+	0x49, 0x47, 0x37, 0x4c, 0x3b, 0xf0, 0x4e, 0x2f, 0xa9, 0x51, 0x23, 0x62,
+	0x54, 0xf4, 0x19, 0x57, 0xe8, 0xd2, 0x59, 0xdc, 0x8b, 0x5c, 0xd0, 0x44,
+	0x5f, 0xc4, 0xfd, 0x61, 0xb8, 0xb6, 0x64, 0xac, 0x6f, 0x67, 0xa0, 0x28,
+	0x6a, 0x71, 0xe0, 0x6c, 0x65, 0x99, 0x6f, 0x59, 0x52, 0x72, 0x4d, 0x0b,
+	0x75, 0x41, 0xc4, 0x77, 0x35, 0x7d, 0x7a, 0x29, 0x36, 0x7d, 0x1d, 0xef,
+	0x7f, 0xee, 0xa6, 0x82, 0xe2, 0x5f, 0x85, 0xd6, 0x18, 0x88, 0xca, 0xd1,
+	0x8a, 0xbe, 0x8a, 0x8d, 0xb2, 0x43, 0x90, 0xa6, 0xfc, 0x92, 0x9a, 0xb5,
+	0x95, 0x6b, 0x6d, 0x98, 0x5f, 0x26, 0x9b, 0x53, 0xdf, 0x9d, 0x47, 0x98,
+	0xa0, 0x3b, 0x51, 0xa3, 0x2f, 0x0a, 0xa6, 0x23, 0xc3, 0xa8, 0xf4, 0x7a,
+	0xab, 0x8f, 0x1f, 0xae, 0x83, 0xd8, 0xb0, 0x77, 0x91, 0xb3, 0x6b, 0x4a,
+	0xb6, 0x5f, 0x03, 0xb9, 0x53, 0xbc, 0xbb, 0x00, 0x00, 0x00, 0xd1, 0xb7,
+	0x02, 0xc5, 0x70, 0x05, 0xb9, 0x29, 0x08, 0xad, 0xe2, 0x0a, 0xa1, 0x9b,
+	0x0d, 0x95, 0x54, 0x10, 0x89, 0x0d, 0x13, 0x7d, 0xc6, 0x15, 0x4e, 0x7e,
+	0x18, 0x42, 0x37, 0x1b, 0x36, 0xf0, 0x1d, 0x2a, 0xa9, 0x20, 0x1e, 0x62,
+	0x23, 0x12, 0x1b, 0x26, 0x06, 0xd4, 0x28, 0xfa, 0x8c, 0x2b, 0xcb, 0x44,
+	0x2e, 0xbf, 0xfd, 0x30, 0xb3, 0xb6, 0x33, 0xa7, 0x6f, 0x36, 0x9b, 0x28,
+	0x39, 0x8f, 0xe1, 0x3b, 0x83, 0x9a, 0x3e, 0x77, 0x53, 0x41, 0x48, 0x0b,
+	0x44, 0x3c, 0xc4, 0x46, 0x30, 0x7d, 0x49, 0x24, 0x36, 0x4c, 0x18, 0xef,
+	0x4e, 0x0c, 0xa8, 0x51, 0x00, 0x61, 0x54, 0xf4, 0x19, 0x57, 0xc5, 0xd1,
+	0x59, 0xb9, 0x8a, 0x5c, 0xad, 0x43, 0x5f, 0xa1, 0xfc, 0x61, 0x95, 0xb5,
+	0x64, 0x89, 0x6e, 0x67, 0x7d, 0x27, 0x6a, 0x71, 0xe0, 0x6c, 0x42, 0x98,
+	0x6f, 0x36, 0x51, 0x72, 0x2a, 0x0a, 0x75, 0x1e, 0xc3, 0x77, 0x12, 0x7c,
+	0x7a, 0x06, 0x35, 0x7d, 0xfa, 0xed, 0x7f, 0xcb, 0xa5, 0x82, 0xbf, 0x5e,
+	0x85, 0xb3, 0x17, 0x88, 0xa7, 0xd0, 0x8a, 0x9b, 0x89, 0x8d, 0x8f, 0x42,
+	0x90, 0x83, 0xfb, 0x92, 0x77, 0xb4, 0x95, 0x48, 0x6c, 0x98, 0x3c, 0x25,
+	0x9b, 0xfa, 0xca, 0x9d, 0xee, 0x83, 0xa0, 0xe2, 0x3c, 0xa3, 0xd6, 0xf5,
+	0xa5, 0xca, 0xae, 0xa8, 0xbe, 0x67, 0xab, 0x8f, 0x1f, 0xae, 0x83, 0xd8,
+	0xb0, 0x77, 0x91, 0xb3, 0x6b, 0x4a, 0xb6, 0x5f, 0x03, 0xb9, 0x53, 0xbc,
+	0xbb, 0x00, 0x00, 0x00, 0xf4, 0xb8, 0x02, 0xc5, 0x70, 0x05, 0xb9, 0x29,
+	0x08, 0xad, 0xe2, 0x0a, 0xa1, 0x9b, 0x0d, 0x95, 0x54, 0x10, 0x89, 0x0d,
+	0x13, 0x7d, 0xc6, 0x15, 0x71, 0x7f, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00
+	};
+	Entries		e;
+
+	for (uint32_t i = 0; i < 150; i++)
+		push(e, 1000 + 10 * (i / 70), (i % 70) * 613 + (i / 70) * 17,
+			 (uint16_t) (i == 5 ? 0 : 1 + (i * 37) % 291));
+
+	std::vector<uint8_t> block(old, old + sizeof(old));
+	li_cleaf_hdr h = hdr_of(block);
+	li_cleaf_view v;
+
+	ASSERT_EQ(block.size(), 664u);
+	ASSERT_EQ(h.flags + h.khw + h.thw, 0);
+	ASSERT_EQ(li_cleaf_validate_header(block.data(), block.size()), LI_OK);
+	ASSERT_EQ(li_cleaf_validate(block.data(), block.size()), LI_OK);
+	li_cleaf_open(block.data(), &v);
+	EXPECT_EQ(v.key.hbits + v.tid.hbits, 0u);
+
+	std::vector<uint64_t> rk(150);
+	std::vector<uint16_t> rt(3 * 150);
+
+	ASSERT_EQ(li_cleaf_decode_run(&v, 0, 150, UINT64_MAX, rk.data(), rt.data()), 150u);
+	for (uint32_t i = 0; i < 150; i++)
+	{
+		uint16_t	t[3];
+
+		ASSERT_EQ(li_cleaf_key_at(&v, i), e.keys[i]) << i;
+		ASSERT_EQ(li_cleaf_tid_at(&v, i, t), i == 5 ? 0 : 1) << i;
+		ASSERT_EQ(blk_of(t), blk_of(&e.tids[3 * i])) << i;
+		ASSERT_EQ(t[2], e.tids[3 * i + 2]) << i;
+		ASSERT_EQ(rk[i], e.keys[i]) << i;
+		ASSERT_EQ(std::memcmp(&rt[3 * i], t, sizeof(t)), 0) << i;
+	}
+	check_lower_bounds(e, block);
+
+	/* the new encoder: breaks, half the bytes */
+	std::vector<uint8_t> nb;
+
+	ASSERT_TRUE(encode(e, nb));
+	EXPECT_EQ(hdr_of(nb).flags, LI_CLEAF_KBRK | LI_CLEAF_TBRK);
+	EXPECT_LT(nb.size(), block.size() * 6 / 10);
+	check_round_trip(e, nb);
+}
+
 /* a budget smaller than any one-entry block: no entry fits, m = 0 */
 TEST(Leaf, FitTinyBudget)
 {
@@ -1527,7 +1800,7 @@ TEST(Leaf, FitTinyBudget)
 	push(e, UINT64_MAX, 0, 2);
 	size_t		one = bytes_of(e, 1);
 
-	EXPECT_EQ(one, li_cleaf_bytes(1, 0, 0, 0, 0));	/* one entry: 0 bits */
+	EXPECT_EQ(one, li_cleaf_bytes(1, 0, 0, 0, 0, 0, 0));	/* one entry: 0 bits */
 	EXPECT_EQ(one, 104u);
 	EXPECT_EQ(bytes_of(e, 2), one); /* two entries: on the line, 0 bits */
 	EXPECT_GT(bytes_of(e, 3), one);
@@ -1657,8 +1930,9 @@ synth_random(std::mt19937_64 &rng, uint32_t n)
 	s.h.version = LI_CLEAF_VERSION;
 	s.h.kgw = (uint8_t) (rng() % 65);
 	s.h.tgw = (uint8_t) (rng() % 65);
-	s.h.pad0 = (uint8_t) rng();
-	s.h.pad1 = (uint16_t) rng();
+	s.h.flags = (uint8_t) (rng() % 4);
+	s.h.khw = (s.h.flags & LI_CLEAF_KBRK) ? (uint8_t) (rng() % (LI_CLEAF_HW_MAX + 1)) : 0;
+	s.h.thw = (s.h.flags & LI_CLEAF_TBRK) ? (uint8_t) (rng() % (LI_CLEAF_HW_MAX + 1)) : 0;
 	s.h.mult = 1 + (uint32_t) (rng() % 65536);
 	for (li_ccol *c : {&s.h.key, &s.h.tid})
 	{
@@ -1701,19 +1975,50 @@ synth_table(uint8_t *p, uint32_t n, const std::vector<uint32_t> &w)
 	}
 }
 
+/* random break fields of hbits bits at p, each break inside its group */
+void
+synth_breaks(uint8_t *p, uint32_t n, uint32_t hbits, std::mt19937_64 &rng)
+{
+	for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+	{
+		uint32_t	len = std::min<uint32_t>(n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP);
+		uint64_t	f = (rng() << 6) | (rng() % len);
+		uint64_t	pos = (uint64_t) g * hbits;
+
+		if (hbits < 64)
+			f &= (UINT64_C(1) << hbits) - 1;
+		for (uint32_t k = 0; k < hbits; k++, pos++)
+		{
+			p[pos / 8] &= (uint8_t) ~(1u << (pos % 8));
+			p[pos / 8] |= (uint8_t) (((k < 64 ? f >> k : 0) & 1) << (pos % 8));
+		}
+	}
+}
+
+/* the break field bits of s's key (tid: TID) column */
+uint32_t
+synth_hbits(const Synth &s, bool tid)
+{
+	return tid ? li_chead_bits(s.h.flags & LI_CLEAF_TBRK, s.h.thw) :
+		li_chead_bits(s.h.flags & LI_CLEAF_KBRK, s.h.khw);
+}
+
 /*
- * The block of s, random bytes wherever the header and group tables are
- * not, in a buffer of len bytes (0: exactly the block's size)
+ * The block of s, random bytes wherever the header, group tables and
+ * break fields are not, in a buffer of len bytes (0: exactly the block's
+ * size)
  */
 std::vector<uint8_t>
 synth_block(Synth s, std::mt19937_64 &rng, size_t len = 0)
 {
 	const uint32_t n = s.h.n;
 	const uint32_t ng = li_cleaf_ngroups(n);
+	const uint32_t khb = synth_hbits(s, false),
+				thb = synth_hbits(s, true);
 
 	s.h.key.res_bits = (uint32_t) ((int64_t) synth_res_bits(n, s.kw) + s.kres_delta);
 	s.h.tid.res_bits = (uint32_t) ((int64_t) synth_res_bits(n, s.tw) + s.tres_delta);
-	size_t		bytes = li_cleaf_bytes(n, s.h.kgw, s.h.key.res_bits, s.h.tgw,
+	size_t		bytes = li_cleaf_bytes(n, s.h.kgw, khb, s.h.key.res_bits, s.h.tgw, thb,
 									   s.h.tid.res_bits);
 
 	s.h.bytes = (uint32_t) ((int64_t) bytes + s.bytes_delta);
@@ -1725,12 +2030,18 @@ synth_block(Synth s, std::mt19937_64 &rng, size_t len = 0)
 
 	/* the arrays, where li_cleaf_open puts them */
 	size_t		ktab = LI_CLEAF_HDR + ((size_t) n + 7) / 8;
-	size_t		ttab = ktab + li_ccol_bytes(n, s.h.kgw, s.h.key.res_bits);
+	size_t		ttab = ktab + li_ccol_bytes(n, s.h.kgw, khb, s.h.key.res_bits);
+	size_t		kbrk = ktab + (size_t) ng * 4 + ((size_t) ng * s.h.kgw + 7) / 8;
+	size_t		tbrk = ttab + (size_t) ng * 4 + ((size_t) ng * s.h.tgw + 7) / 8;
 
 	if (ktab + (size_t) ng * 4 <= b.size())
 		synth_table(b.data() + ktab, n, s.kw);
 	if (ttab + (size_t) ng * 4 <= b.size())
 		synth_table(b.data() + ttab, n, s.tw);
+	if (kbrk + ((size_t) ng * khb + 7) / 8 <= b.size())
+		synth_breaks(b.data() + kbrk, n, khb, rng);
+	if (tbrk + ((size_t) ng * thb + 7) / 8 <= b.size())
+		synth_breaks(b.data() + tbrk, n, thb, rng);
 	return b;
 }
 
@@ -1782,6 +2093,9 @@ TEST(Leaf, ValidateRejects)
 	s0.tw = {0, 13, 48, 1};
 	s0.h.kgw = 9;
 	s0.h.tgw = 33;
+	s0.h.flags = LI_CLEAF_TBRK; /* TIDs with breaks, keys without */
+	s0.h.khw = 0;
+	s0.h.thw = 21;
 
 	Synth		s = s0;
 
@@ -1812,6 +2126,63 @@ TEST(Leaf, ValidateRejects)
 		s.h.tgw = (uint8_t) gw;
 		EXPECT_EQ(synth_validate(s, rng), gw <= 64 ? LI_OK : LI_ERR_CORRUPT) << "tgw " << gw;
 	}
+
+	/* flags: only the two columns' break flags */
+	for (uint32_t f : {0u, 1u, 2u, 3u, 4u, 8u, 0x80u, 0xFFu})
+	{
+		s = s0;
+		s.h.flags = (uint8_t) f;
+		s.h.thw = (f & LI_CLEAF_TBRK) ? 21 : 0;
+		EXPECT_EQ(synth_validate(s, rng), f <= 3 ? LI_OK : LI_ERR_CORRUPT) << "flags " << f;
+	}
+
+	/* step widths: 57 is the most, and only in a column with breaks */
+	for (uint32_t hw : {0u, 1u, 56u, 57u, 58u, 64u, 65u, 255u})
+		for (bool tid : {false, true})
+		{
+			s = s0;
+			s.h.flags = LI_CLEAF_KBRK | LI_CLEAF_TBRK;
+			(tid ? s.h.thw : s.h.khw) = (uint8_t) hw;
+			EXPECT_EQ(synth_validate(s, rng), hw <= 57 ? LI_OK : LI_ERR_CORRUPT)
+				<< (tid ? "thw " : "khw ") << hw;
+			s.h.flags = tid ? LI_CLEAF_KBRK : LI_CLEAF_TBRK;	/* the other one */
+			EXPECT_EQ(synth_validate(s, rng), hw == 0 ? LI_OK : LI_ERR_CORRUPT)
+				<< (tid ? "thw " : "khw ") << hw << " without breaks";
+		}
+
+	/* a header flag changed alone: bytes no longer match */
+	for (uint8_t f : {(uint8_t) 0, (uint8_t) LI_CLEAF_KBRK, (uint8_t) 3})
+	{
+		std::vector<uint8_t> b = synth_block(s0, rng);
+		li_cleaf_hdr h = hdr_of(b);
+
+		h.flags = f;
+		h.thw = (f & LI_CLEAF_TBRK) ? h.thw : 0;
+		std::memcpy(b.data(), &h, sizeof(h));
+		EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), LI_ERR_CORRUPT) << (int) f;
+	}
+
+	/* a break at or past its group's end (the last group holds 8 entries) */
+	for (uint32_t g : {0u, 2u, 3u})
+		for (uint32_t brk : {0u, 1u, 7u, 8u, 63u})
+		{
+			std::vector<uint8_t> b = synth_block(s0, rng);
+			li_cleaf_view v;
+			const uint32_t len = g == 3 ? 8 : 64;
+
+			li_cleaf_open(b.data(), &v);
+			uint8_t    *f = b.data() + (v.tid.head - b.data());
+			uint64_t	pos = (uint64_t) g * v.tid.hbits;
+
+			for (uint32_t k = 0; k < 6; k++, pos++)
+			{
+				f[pos / 8] &= (uint8_t) ~(1u << (pos % 8));
+				f[pos / 8] |= (uint8_t) (((brk >> k) & 1) << (pos % 8));
+			}
+			EXPECT_EQ(li_cleaf_validate(b.data(), b.size()), brk < len ? LI_OK : LI_ERR_CORRUPT)
+				<< "group " << g << " break " << brk;
+			EXPECT_EQ(li_cleaf_validate_header(b.data(), b.size()), LI_OK);
+		}
 
 	/* M in 1..65536 */
 	for (uint32_t mult : {0u, 1u, 2u, 292u, 65535u, 65536u, 65537u, 1u << 20, UINT32_MAX})
@@ -2002,8 +2373,9 @@ TEST(Leaf, ValidatedGarbageIsReadable)
 
 /*
  * Readers check only the header (li_cleaf_validate_header, O(1)); damaged
- * group tables must still never make a read leave the block: random bytes
- * in the tables of real blocks, every entry read (key_at, tid_at,
+ * group tables and break fields must still never make a read leave the
+ * block: random bytes in the tables and break fields of real blocks (half
+ * of them duplicates, with breaks), every entry read (key_at, tid_at,
  * lower_bound, decode_run) under ASan in a buffer of exactly the block's
  * size.
  */
@@ -2017,7 +2389,10 @@ TEST(Leaf, DamagedGroupTablesReadInBounds)
 		uint32_t	n = 1 + (uint32_t) (rng() % 700);
 		uint64_t	k = rng() >> (rng() % 64);
 
-		for (uint32_t i = 0; i < n; i++)
+		if (it % 2)				/* duplicates: breaks */
+			e = dup_runs(rng, n, (uint32_t) (rng() % 64), 1 + (uint32_t) (rng() % 120),
+						 [](uint32_t r) { return (uint64_t) r * 1000; }, 0, 100000);
+		for (uint32_t i = 0; it % 2 == 0 && i < n; i++)
 		{
 			k += rng() >> (rng() % 64 | 1);
 			if (k < e.keys.size())
@@ -2031,15 +2406,20 @@ TEST(Leaf, DamagedGroupTablesReadInBounds)
 		li_cleaf_view v;
 
 		li_cleaf_open(block.data(), &v);
-		/* damage both columns' group tables */
+		/* damage both columns' group tables and break fields */
 		for (const li_cview *c : {&v.key, &v.tid})
 			for (uint32_t g = 0; g < li_cleaf_ngroups(n); g++)
+			{
 				if (rng() % 2)
 				{
 					uint32_t	meta = (uint32_t) rng();
 
 					std::memcpy(block.data() + (c->table - block.data()) + 4 * g, &meta, 4);
 				}
+				for (const uint8_t *p = c->head; p < c->res; p++)
+					if (rng() % 4 == 0)
+						block[(size_t) (p - block.data())] = (uint8_t) rng();
+			}
 		ASSERT_EQ(li_cleaf_validate_header(block.data(), block.size()), LI_OK);
 		li_cleaf_open(block.data(), &v);
 		volatile uint64_t sink = 0;
