@@ -82,9 +82,10 @@ set -uo pipefail
 
 # TAP tests run on 17 and 18: crash/replica/concurrency and the quick ones
 # that touch version-dependent behaviour (checksums, planner, pg_dump,
-# extension upgrade); 013 and 015-017 (~70 s a version) only with
+# extension upgrade), 023 (ON CONFLICT on 18; skips on 17); 013 and
+# 015-017 (~70 s a version) only with
 # LI_PGV_TAP=all, to keep the whole command near 18 minutes on 2 cores
-: "${LI_PGV_TAP:=001_wal.pl 002_crash.pl 003_concurrency.pl 004_crash_rounds.pl 005_corruption.pl 010_online_ops.pl 011_partitions.pl 012_dump_restore.pl 014_upgrade.pl 018_savepoint_flush.pl}"
+: "${LI_PGV_TAP:=001_wal.pl 002_crash.pl 003_concurrency.pl 004_crash_rounds.pl 005_corruption.pl 010_online_ops.pl 011_partitions.pl 012_dump_restore.pl 014_upgrade.pl 018_savepoint_flush.pl 023_upsert_concurrency.pl}"
 
 ALL_STEPS="unittest asan fuzz regress isolation tap bench pg17 pg18"
 
