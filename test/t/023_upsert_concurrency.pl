@@ -14,8 +14,8 @@
 # (30 keys, so conflicts and absent keys are frequent.  Known limit: with
 # aminsert's "maybe a conflict" answer disabled the run still passed: the
 # executor's pre-check finds almost every conflict, and two inserters of
-# one absent key never met between pre-check and index insert in 30 s;
-# sql/09_unique and spec unique_concurrent cover that answer.)
+# one absent key never met between pre-check and index insert in 30 s: this
+# test does not prove that answer right.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
