@@ -27,6 +27,22 @@ debian_file()
 	return p ? p : "data/debian-installed-size.txt";
 }
 
+/* d distinct random 40-bit values, sorted */
+inline std::vector<uint64_t>
+distinct_values(std::mt19937_64 &rng, size_t d)
+{
+	std::vector<uint64_t> vals;
+
+	while (vals.size() < d)
+	{
+		for (size_t i = vals.size(); i < d; i++)
+			vals.push_back(rng() >> 24);
+		std::sort(vals.begin(), vals.end());
+		vals.erase(std::unique(vals.begin(), vals.end()), vals.end());
+	}
+	return vals;
+}
+
 /* sorted uint64 codes; duplicates allowed */
 inline bool
 generate(const std::string &name, size_t n, std::vector<uint64_t> &keys,
@@ -94,15 +110,8 @@ generate(const std::string &name, size_t n, std::vector<uint64_t> &keys,
 		 */
 		std::mt19937_64 rng(1004);
 		size_t		d = std::max<size_t>(1, n / 100);
-		std::vector<uint64_t> vals;
+		std::vector<uint64_t> vals = distinct_values(rng, d);
 
-		while (vals.size() < d)
-		{
-			for (size_t i = vals.size(); i < d; i++)
-				vals.push_back(rng() >> 24);
-			std::sort(vals.begin(), vals.end());
-			vals.erase(std::unique(vals.begin(), vals.end()), vals.end());
-		}
 		for (size_t i = 0; i < n; i++)
 			keys.push_back(vals[rng() % d]);
 	}

@@ -483,16 +483,8 @@ leaf_keys(const std::string &name, std::vector<uint64_t> &keys)
 	{
 		/* random 40-bit values, 100 copies each */
 		std::mt19937_64 rng(1012);
-		size_t		d = kLeafSource / 100 + 1;
-		std::vector<uint64_t> vals;
+		std::vector<uint64_t> vals = li_bench::distinct_values(rng, kLeafSource / 100 + 1);
 
-		while (vals.size() < d)
-		{
-			for (size_t i = vals.size(); i < d; i++)
-				vals.push_back(rng() >> 24);
-			std::sort(vals.begin(), vals.end());
-			vals.erase(std::unique(vals.begin(), vals.end()), vals.end());
-		}
 		for (size_t i = 0; i < kLeafSource; i++)
 			keys.push_back(vals[i / 100]);
 	}
