@@ -655,10 +655,13 @@ typedef enum LearnedRetrainMode
 
 extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);
 extern bool learned_retrain_if_needed(Relation index, double threshold,
-									  bool long_chain, uint32 seen_gen);
+									  bool long_chain, uint32 seen_gen, int budget);
 extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 								  const li_item *extra, int nextra,
-								  int *extra_written);
+								  int *extra_written, int budget);
+extern int	learned_retrain_slice_leaves;
+#define LEARNED_DEFAULT_SLICE_LEAVES 128	/* retrain_slice_leaves' default */
+#define LEARNED_MAX_SLICES 8	/* a retrain of every leaf: at most this many slices */
 #define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */
 /* learned_recycle.c */
 extern void learned_sweep(Relation index);

@@ -73,6 +73,16 @@ _PG_init(void)
 		elog(ERROR, "learned_index: page layout disagrees with the core's");
 	learned_cache_init();
 	learned_insert_init();
+	DefineCustomIntVariable("learned_index.retrain_slice_leaves",
+							"Dirty leaves a retrain rewrites per switch of the structure.",
+							"A retrain rewrites dirty leaves in slices of this many "
+							"(at least an eighth of the index), each with its own switch, "
+							"so the pages it replaces are reused by the next slice and "
+							"insert batches wait one slice at a time; a retrain an insert "
+							"triggers rewrites one slice, or the leaves its batch overflowed. "
+							"0 rewrites everything in one switch.",
+							&learned_retrain_slice_leaves, LEARNED_DEFAULT_SLICE_LEAVES,
+							0, INT_MAX / 2, PGC_USERSET, 0, NULL, NULL, NULL);
 #ifdef USE_ASSERT_CHECKING
 	DefineCustomStringVariable("learned_index.debug_fault",
 							   "Test only: raise a cancel error once at this point.",

@@ -385,7 +385,7 @@ try_bulk_merge(Relation index, li_item *items, int n, double threshold,
 	 * cancelled): the caller's error path reads it.
 	 */
 	learned_retrain_merge(index, LEARNED_RETRAIN_OVERFLOW, false, items, n,
-						  &prog->nonnull_done);
+						  &prog->nonnull_done, INT_MAX);
 	return prog->nonnull_done == n;
 }
 
@@ -528,8 +528,14 @@ learned_after_append(Relation index, const LearnedMetaPageData *meta,
 	/* also when the threshold was lowered below the leaves already dirty */
 	if (learned_over_threshold(meta->ndirty, meta->nleaf, threshold))
 		retrain = true;
+	/*
+	 * The batch rewrites the leaves it overflowed, or a slice's worth if
+	 * more (so single-row commits each take a bounded share of the work).
+	 */
 	if (retrain)
-		learned_retrain_if_needed(index, threshold, long_chain, meta->generation);
+		learned_retrain_if_needed(index, threshold, long_chain, meta->generation,
+								  learned_retrain_slice_leaves > 0 ?
+								  Max(learned_retrain_slice_leaves, newdirty) : INT_MAX);
 }
 
 /* ------------------------------------------------------------------

@@ -34,6 +34,9 @@
 
 #include "learned.h"
 
+/* GUC learned_index.retrain_slice_leaves (0: a retrain switches once) */
+int			learned_retrain_slice_leaves = LEARNED_DEFAULT_SLICE_LEAVES;
+
 /* what a retrain learns about one leaf before deciding */
 typedef struct LeafInfo
 {
@@ -50,6 +53,27 @@ typedef struct NewRange
 	int			from;
 	int			to;
 } NewRange;
+
+/*
+ * A retrain call may switch the structure several times, each switch (a
+ * *slice*) rewriting a bounded number of dirty leaves in key order, so
+ * that the room a rewrite needs beside the pages it replaces, and the time
+ * insert batches wait for it, are bounded by a slice (docs/design.md,
+ * "Retrain").  The first slice decides whether the call is a whole
+ * rewrite; the others go on from where the previous one stopped.
+ */
+typedef struct RetrainSlices
+{
+	int			slice;			/* dirty leaves per slice */
+	int			budget;			/* dirty leaves this call still rewrites */
+	bool		decided;		/* `full` is set (by the first slice) */
+	bool		full;			/* every leaf is rewritten (at the fillfactor) */
+	bool		has_resume;		/* the next slice starts at resume_key */
+	uint64		resume_key;
+	bool		from_start;		/* the first slice started at leaf 0 */
+	double		maxerr;			/* error measured over the call's slices */
+	int			nslices;
+} RetrainSlices;
 
 /* the state of one retrain, shared by its steps */
 typedef struct RetrainState
@@ -89,6 +113,13 @@ typedef struct RetrainState
 	LearnedBlockList old;
 	li_item    *items;			/* a leaf group, read */
 	int			itemcap;
+
+	/* slicing: this switch rewrites a bounded share of the dirty leaves */
+	RetrainSlices *sl;
+	int			g0;				/* first leaf this slice may rewrite */
+	bool		cut;			/* dirty leaves are left for the next slice */
+	int			last_b;			/* last old leaf of the last run rewritten */
+	int			nrewritten;		/* old leaves rewritten */
 } RetrainState;
 
 /* write a page of the new structure to a fresh buffer, WAL-logged */
@@ -162,6 +193,44 @@ emit_region(LearnedCache *c, uint64 x0, bool has_x1, uint64 x1, uint64 lb_x0,
 }
 
 /*
+ * A slice rewrites at most min(slice, budget) dirty leaves, the first ones
+ * from g0 on; later dirty leaves are kept as they are (with their delta
+ * pages) for the next slice or the next retrain.
+ */
+static void
+retrain_apply_budget(RetrainState *rt)
+{
+	int			allow = Min(rt->sl->slice, rt->sl->budget);
+	int			seen = 0;
+
+	for (int g = rt->g0; g < rt->L; g++)
+	{
+		if (!rt->dirty[g])
+			continue;
+		if (seen >= allow)
+		{
+			rt->dirty[g] = false;
+			rt->cut = true;
+		}
+		else
+			seen++;
+	}
+}
+
+/* the first leaf with a separator >= the slice's resume key (0 if none) */
+static int
+retrain_first_leaf(RetrainState *rt)
+{
+	int			g = 0;
+
+	if (!rt->sl->has_resume)
+		return 0;
+	while (g < rt->L && rt->c->seps[g] < rt->sl->resume_key)
+		g++;
+	return g;
+}
+
+/*
  * Step 1: read every leaf's state and mark the dirty ones: with delta
  * pages or many tombstones (LEARNED_RETRAIN_OVERFLOW), or any pending or
  * dead entry (LEARNED_RETRAIN_PENDING), and those `extra` falls into.  Most
@@ -182,7 +251,9 @@ retrain_choose_leaves(RetrainState *rt)
 
 		CHECK_FOR_INTERRUPTS();
 		read_leaf_info(rt->index, c, g, li);
-		if (rt->mode == LEARNED_RETRAIN_FULL)
+		if (g < rt->g0)
+			rt->dirty[g] = false;	/* an earlier slice's part */
+		else if (rt->mode == LEARNED_RETRAIN_FULL)
 			rt->dirty[g] = true;
 		else if (rt->mode == LEARNED_RETRAIN_OVERFLOW)
 			rt->dirty[g] = li->delta != InvalidBlockNumber ||
@@ -204,20 +275,33 @@ retrain_choose_leaves(RetrainState *rt)
 		rt->dirty[g] = true;
 	}
 	rt->ndirty = 0;
-	for (int g = 0; g < rt->L; g++)
+	for (int g = rt->g0; g < rt->L; g++)
 		rt->ndirty += rt->dirty[g] ? 1 : 0;
 
-	rt->full = (rt->mode == LEARNED_RETRAIN_FULL || rt->ndirty * 2 > rt->L ||
-				rt->epsilon != (int) rt->meta.epsilon ||
-				learned_leaf_fill(rt->index) != (int) rt->meta.leaf_fill);
+	if (!rt->sl->decided)
+	{
+		/* the first slice decides for the whole call */
+		rt->sl->decided = true;
+		rt->sl->full = (rt->mode == LEARNED_RETRAIN_FULL || rt->ndirty * 2 > rt->L);
+		if (rt->epsilon != (int) rt->meta.epsilon ||
+			learned_leaf_fill(rt->index) != (int) rt->meta.leaf_fill)
+		{
+			/* a new bound or fill for every leaf: one switch, no slices */
+			rt->sl->full = true;
+			rt->sl->slice = INT_MAX;
+			rt->sl->budget = INT_MAX;
+		}
+	}
+	rt->full = rt->sl->full;
 	if (rt->ndirty == 0 && !rt->full)
 		return false;
 	if (rt->full)
 	{
-		for (int g = 0; g < rt->L; g++)
+		for (int g = rt->g0; g < rt->L; g++)
 			rt->dirty[g] = true;
 		rt->P = learned_leaf_fill(rt->index);
 	}
+	retrain_apply_budget(rt);
 	return true;
 }
 
@@ -405,6 +489,8 @@ retrain_rewrite_run(RetrainState *rt, int a, int b)
 		retrain_feed_leaf(rt, w, x);
 	}
 	learned_writer_finish(w, b == rt->L - 1, &res);
+	rt->last_b = b;
+	rt->nrewritten += b - a + 1;
 
 	for (int i = 0; i < res.model.nleaf; i++)
 	{
@@ -469,7 +555,9 @@ retrain_walk(RetrainState *rt)
 static void
 retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
 {
-	double		maxerr = rt->full ? 0.0 : rt->meta.max_error;
+	/* only a whole rewrite in one switch measures every leaf */
+	bool		all = rt->full && rt->sl->nslices == 0 && !rt->cut;
+	double		maxerr = all ? 0.0 : rt->meta.max_error;
 
 	*newmeta = rt->meta;
 	newmeta->generation = rt->newgen;
@@ -487,14 +575,40 @@ retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
 		newmeta->nlocal = rt->meta.nlocal + 1;
 
 	for (int r = 0; r < rt->nranges; r++)
-		maxerr = Max(maxerr, learned_measure_error(rt->index, rt->newgen, &rt->out,
-												   newmeta->nkeys,
-												   rt->ranges[r].from,
-												   rt->ranges[r].to));
+	{
+		double		e = learned_measure_error(rt->index, rt->newgen, &rt->out,
+											  newmeta->nkeys, rt->ranges[r].from,
+											  rt->ranges[r].to);
+
+		maxerr = Max(maxerr, e);
+		rt->sl->maxerr = Max(rt->sl->maxerr, e);
+	}
+
+	/*
+	 * The last slice of a whole rewrite that started at the first leaf:
+	 * every leaf was rewritten and measured by this call.
+	 */
+	if (rt->full && !rt->cut && rt->sl->from_start)
+	{
+		all = true;
+		maxerr = rt->sl->maxerr;
+	}
 	newmeta->max_error = maxerr;
 	newmeta->radius = Max((uint32) rt->epsilon, (uint32) ceil(maxerr));
-	if (!rt->full)
+	if (!all)
 		newmeta->radius = Max(newmeta->radius, rt->meta.radius);
+}
+
+/* leaves with delta pages that this slice kept (a later one rewrites them) */
+static uint32
+retrain_overflowed_kept(RetrainState *rt)
+{
+	uint32		n = 0;
+
+	for (int g = 0; g < rt->L; g++)
+		if (!rt->dirty[g] && rt->info[g].delta != InvalidBlockNumber)
+			n++;
+	return n;
 }
 
 /*
@@ -522,6 +636,8 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 	 * threshold would not see them again.
 	 */
 	newmeta->ndirty = m->ndirty > rt->meta.ndirty ? m->ndirty - rt->meta.ndirty : 0;
+	/* overflowed leaves this slice left for the next (kept with their pages) */
+	newmeta->ndirty += retrain_overflowed_kept(rt);
 	memcpy(m, newmeta, sizeof(LearnedMetaPageData));
 	learned_meta_set_dir(u.page, blocks, LEARNED_MODEL_PAGES(newmeta->model_bytes),
 						 rt->out.segs, rt->out.nseg);
@@ -556,14 +672,19 @@ retrain_recycle(RetrainState *rt)
 	learned_recycle(rt->index, &rt->old, rt->newgen);
 }
 
+static bool retrain_slices_locked(Relation index, LearnedRetrainMode mode,
+								  const li_item *extra, int nextra,
+								  int *extra_written, int budget);
+
 /*
- * Retrain, without extra entries.  Returns false if nothing was to be done
- * (or, with wait = false, the index was busy).
+ * Retrain, without extra entries, in slices until every dirty leaf is
+ * rewritten.  Returns false if nothing was to be done (or, with wait =
+ * false, the index was busy).
  */
 bool
 learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
 {
-	return learned_retrain_merge(index, mode, wait, NULL, 0, NULL);
+	return learned_retrain_merge(index, mode, wait, NULL, 0, NULL, INT_MAX);
 }
 
 /*
@@ -572,11 +693,13 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
  * sweep or bulk delete holds the structure lock, that one (or a later batch)
  * takes care of it, and the inserting transaction commits at once instead
  * of queueing.  With the lock, the need is checked again, since a retrain
- * that just finished has usually absorbed the dirty leaves already.
+ * that just finished has usually absorbed the dirty leaves already.  It
+ * rewrites at most `budget` dirty leaves (more than a slice: several
+ * slices); the rest stay counted and the next batches go on with them.
  */
 bool
 learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
-						  uint32 seen_gen)
+						  uint32 seen_gen, int budget)
 {
 	LearnedMetaPageData meta;
 	bool		done = false;
@@ -586,34 +709,38 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
 	learned_read_meta(index, &meta);
 	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold) ||
 		(long_chain && meta.generation == seen_gen))
-		done = learned_retrain_merge(index, LEARNED_RETRAIN_OVERFLOW, true, NULL, 0, NULL);
+		done = retrain_slices_locked(index, LEARNED_RETRAIN_OVERFLOW, NULL, 0, NULL,
+									 budget);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 	return done;
 }
 
+/* dirty leaves per slice for an index of nleaf leaves (GUC; INT_MAX: none) */
+static int
+retrain_slice_size(uint32 nleaf)
+{
+	if (learned_retrain_slice_leaves <= 0)
+		return INT_MAX;
+	return Max(learned_retrain_slice_leaves,
+			   (int) ((nleaf + LEARNED_MAX_SLICES - 1) / LEARNED_MAX_SLICES));
+}
+
 /*
- * The retrain, optionally merging `extra` (sorted by key, non-null) into
- * the rewritten leaves: the bulk path of a large insert batch, which then
- * writes each page once instead of once as delta and once more at the
- * retrain that would follow.  *extra_written (if given) becomes nextra once
- * `extra` is in the index, i.e. right at the metapage switch: an error
- * after it (recycling) must not make the caller think they are not.  (It
- * points to memory that survives the error, not to a local.)
+ * One slice: choose the dirty leaves from the resume point on (at most a
+ * slice of them), rewrite them, switch, recycle.  `extra` (sorted) is the
+ * part of the batch not merged yet; *extra_written (if given) becomes
+ * `base` + what this slice merged, right at its switch.  Returns false if
+ * there was nothing to do.
  */
-bool
-learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
-					  const li_item *extra, int nextra, int *extra_written)
+static bool
+retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
+			  const li_item *extra, int nextra, int base, int *extra_written)
 {
 	RetrainState rt;
 	LearnedMetaPageData newmeta;
 	MemoryContext cxt,
 				oldcxt;
 	bool		todo;
-
-	if (wait)
-		learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
-	else if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
-		return false;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index retrain",
 								ALLOCSET_DEFAULT_SIZES);
@@ -624,12 +751,18 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 	rt.mode = mode;
 	rt.extra = extra;
 	rt.nextra = nextra;
+	rt.sl = sl;
 	rt.epsilon = learned_get_epsilon(index);
 	learned_read_meta(index, &rt.meta);
 	rt.c = learned_cache_acquire(index, &rt.meta);
 	learned_cache_load_all(index, rt.c);
 	rt.L = rt.meta.nleaf;
 	rt.P = rt.meta.leaf_fill;
+	if (sl->slice == 0)
+		sl->slice = retrain_slice_size(rt.L);
+	rt.g0 = retrain_first_leaf(&rt);
+	if (!sl->has_resume)
+		sl->from_start = true;
 
 	todo = retrain_choose_leaves(&rt);
 	if (todo)
@@ -640,20 +773,89 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 		rt.ranges = palloc(sizeof(NewRange) * rt.rangecap);
 		rt.region_open = true;
 		retrain_walk(&rt);
+		Assert(rt.cut || rt.xi == rt.nextra);
 		retrain_measure(&rt, &newmeta);
 		learned_fault("retrain_before_switch");
 		retrain_switch(&rt, &newmeta);
-		/* from here on, `extra` is in the index (the caller's buffer forgets it) */
+		/* from here on, what the slice merged is in the index */
 		if (extra_written)
-			*extra_written = nextra;
+			*extra_written = base + rt.xi;
 		learned_fault("retrain_after_switch");
+		sl->nslices++;
+		sl->budget -= Min(sl->budget, rt.nrewritten);
+		sl->has_resume = rt.cut;
+		if (rt.cut)
+			sl->resume_key = rt.c->seps[rt.last_b + 1];
 	}
+	else
+		sl->has_resume = false;
 	learned_cache_release(rt.c);
 	if (todo)
 		retrain_recycle(&rt);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
-	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 	return todo;
+}
+
+/*
+ * Slices until the dirty leaves are rewritten or `budget` of them are, the
+ * structure lock held.  Returns whether anything was done.
+ */
+static bool
+retrain_slices_locked(Relation index, LearnedRetrainMode mode,
+					  const li_item *extra, int nextra, int *extra_written,
+					  int budget)
+{
+	RetrainSlices sl;
+	int			done = 0;
+	bool		any = false;
+
+	memset(&sl, 0, sizeof(sl));
+	sl.budget = Max(budget, 1);
+	if (mode == LEARNED_RETRAIN_FULL)
+		sl.slice = INT_MAX;		/* one switch, every leaf measured */
+	for (;;)
+	{
+		/* the caller's counter, not a local: an error must not lose it */
+		if (!retrain_slice(index, mode, &sl, extra ? extra + done : NULL,
+						   nextra - done, done, extra_written))
+			break;
+		any = true;
+		if (extra_written)
+			done = *extra_written;
+		if (!sl.has_resume || sl.budget <= 0)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		learned_fault("retrain_between_slices");
+	}
+	return any;
+}
+
+/*
+ * The retrain, optionally merging `extra` (sorted by key, non-null) into
+ * the rewritten leaves: the bulk path of a large insert batch, which then
+ * writes each page once instead of once as delta and once more at the
+ * retrain that would follow.  *extra_written (if given) counts the prefix
+ * of `extra` in the index, updated at each slice's metapage switch: an
+ * error after one (recycling, the next slice) must not make the caller
+ * think those entries are not in.  (It points to memory that survives the
+ * error, not to a local.)  At most `budget` dirty leaves are rewritten;
+ * with `extra`, pass INT_MAX (every entry must go in).
+ */
+bool
+learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
+					  const li_item *extra, int nextra, int *extra_written,
+					  int budget)
+{
+	bool		any;
+
+	Assert(extra == NULL || budget == INT_MAX);
+	if (wait)
+		learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
+	else if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
+		return false;
+	any = retrain_slices_locked(index, mode, extra, nextra, extra_written, budget);
+	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+	return any;
 }

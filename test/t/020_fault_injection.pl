@@ -10,6 +10,8 @@
 #   retrain_after_switch   ... right after it: everything of it is in (before
 #                          the fix, the flush's error path thought nothing
 #                          was, kept the entries and wrote them again)
+#   retrain_between_slices a retrain in slices fails after a slice: what
+#                          the slices so far merged is in, the rest is not
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -78,14 +80,26 @@ my @cases = (
 	# a small batch overflowing many leaves at a tiny threshold: the
 	# retrain it triggers fails after the batch is fully written
 	['retrain_before_switch', 9000, 0.0001, 'savepoint'],
-	['retrain_after_switch', 9000, 0.0001, 'savepoint']);
+	['retrain_after_switch', 9000, 0.0001, 'savepoint'],
+	# retrains in slices (retrain_slice_leaves = 1: 8 slices of ~10
+	# leaves): the fault hits the first slice, after it, or between two;
+	# what the slices before it merged is in the index, the rest of the
+	# batch is flushed again later (or dropped with its level)
+	['retrain_before_switch', 20000, 0.1, 'savepoint', 1],
+	['retrain_after_switch', 20000, 0.1, 'savepoint', 1],
+	['retrain_after_switch', 20000, 0.1, 'plpgsql', 1],
+	['retrain_between_slices', 20000, 0.1, 'savepoint', 1],
+	['retrain_between_slices', 20000, 0.1, 'plpgsql', 1],
+	['retrain_between_slices', 20000, 0.1, 'top', 1]);
 
 for my $c (@cases)
 {
-	my ($point, $n, $threshold, $wrap) = @$c;
-	my $label = "$point, $n rows, threshold $threshold, $wrap";
+	my ($point, $n, $threshold, $wrap, $slice) = @$c;
+	$slice //= 128;
+	my $label = "$point, $n rows, threshold $threshold, $wrap, slices of $slice";
 	reset_table($threshold);
-	my $sql = "LOAD 'learned_index';\nSET learned_index.debug_fault = '$point';\nBEGIN;\n";
+	my $sql = "LOAD 'learned_index';\nSET learned_index.retrain_slice_leaves = $slice;\n"
+	  . "SET learned_index.debug_fault = '$point';\nBEGIN;\n";
 	$sql .= parent_rows($n) unless $wrap eq 'plpgsql';
 	if ($wrap eq 'savepoint')
 	{
