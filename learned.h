@@ -269,7 +269,8 @@ typedef struct LearnedMetaPageData
 	uint64		build_id;		/* random, new at every build: a rebuild in the
 								 * same file (TRUNCATE) restarts generations */
 	uint32		model_dir_pages;	/* model pages listed after this struct, or 0 */
-	uint32		unused;
+	uint32		slice_hint;		/* leaf where the next threshold retrain looks
+								 * for dirty leaves first (0 in older indexes) */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;

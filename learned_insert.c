@@ -471,7 +471,8 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 
 	metapin = learned_pin_meta_for_batch(index, &meta, &heavy);
 	c = learned_cache_acquire(index, &meta);
-	i = 0;
+	/* (a bulk merge that ended early has written a prefix of the batch) */
+	i = prog->nonnull_done;
 	while (i < n - nnull)
 	{
 		int			g = learned_leaf_for_insert(index, c, items[i].key);

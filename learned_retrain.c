@@ -116,10 +116,17 @@ typedef struct RetrainState
 
 	/* slicing: this switch rewrites a bounded share of the dirty leaves */
 	RetrainSlices *sl;
-	int			g0;				/* first leaf this slice may rewrite */
-	bool		cut;			/* dirty leaves are left for the next slice */
+	bool	   *have;			/* info[g] was read */
+	int			nread;			/* leaf states read */
+	int			g0;				/* first leaf this slice looks at */
+	bool		wrap;			/* ... then on from the first leaf up to g0 */
+	bool		scanned_all;	/* every leaf was looked at */
+	bool		cut;			/* dirty leaves may be left for the next slice */
 	int			last_b;			/* last old leaf of the last run rewritten */
+	int			scan_end;		/* first leaf not looked at (if cut) */
+	int		   *newnum;			/* each old leaf's number in the new structure */
 	int			nrewritten;		/* old leaves rewritten */
+	int			nrew_overflowed;	/* ... of them with delta pages */
 } RetrainState;
 
 /* write a page of the new structure to a fresh buffer, WAL-logged */
@@ -192,76 +199,134 @@ emit_region(LearnedCache *c, uint64 x0, bool has_x1, uint64 x1, uint64 lb_x0,
 	}
 }
 
-/*
- * A slice rewrites at most min(slice, budget) dirty leaves, the first ones
- * from g0 on; later dirty leaves are kept as they are (with their delta
- * pages) for the next slice or the next retrain.
- */
-static void
-retrain_apply_budget(RetrainState *rt)
+/* leaf g's state, read on first use */
+static LeafInfo *
+leaf_info(RetrainState *rt, int g)
 {
-	int			allow = Min(rt->sl->slice, rt->sl->budget);
-	int			seen = 0;
-
-	for (int g = rt->g0; g < rt->L; g++)
+	if (!rt->have[g])
 	{
-		if (!rt->dirty[g])
-			continue;
-		if (seen >= allow)
-		{
-			rt->dirty[g] = false;
-			rt->cut = true;
-		}
-		else
-			seen++;
+		read_leaf_info(rt->index, rt->c, g, &rt->info[g]);
+		rt->have[g] = true;
+		rt->nread++;
 	}
+	return &rt->info[g];
 }
 
-/* the first leaf with a separator >= the slice's resume key (0 if none) */
+/* whether leaf g needs a rewrite in this mode (its state read on demand) */
+static bool
+leaf_needs_rewrite(RetrainState *rt, int g)
+{
+	int			ns = learned_leaf_sorted(rt->c, g);
+	LeafInfo   *li;
+
+	if (rt->mode == LEARNED_RETRAIN_FULL)
+		return true;
+	li = leaf_info(rt, g);
+	if (rt->mode == LEARNED_RETRAIN_OVERFLOW)
+		return li->delta != InvalidBlockNumber || (ns > 0 && li->ndead * 4 > ns);
+	return li->delta != InvalidBlockNumber || li->ndead > 0 || li->nitems > ns;
+}
+
+/* the first leaf with a separator >= the slice's resume key */
 static int
 retrain_first_leaf(RetrainState *rt)
 {
 	int			g = 0;
 
-	if (!rt->sl->has_resume)
-		return 0;
 	while (g < rt->L && rt->c->seps[g] < rt->sl->resume_key)
 		g++;
 	return g;
 }
 
 /*
- * Step 1: read every leaf's state and mark the dirty ones: with delta
- * pages or many tombstones (LEARNED_RETRAIN_OVERFLOW), or any pending or
- * dead entry (LEARNED_RETRAIN_PENDING), and those `extra` falls into.  Most
- * leaves dirty (or a changed epsilon/fillfactor) means a whole rewrite.
- * Returns false if there is nothing to do.
+ * Where this slice starts looking for dirty leaves, and whether it may
+ * wrap around to the first leaf.  A slice after another of the same call
+ * resumes where that one stopped.  The first slice of a threshold retrain
+ * (no extra entries) starts at the metapage's slice hint -- the leaf after
+ * the last slice's runs -- and wraps: so consecutive threshold retrains
+ * sweep the index round-robin instead of each reading every leaf from the
+ * first one.  A merge of extra entries starts at the first leaf and never
+ * wraps: the slices must merge a prefix of the batch each.
+ */
+static void
+retrain_scan_start(RetrainState *rt)
+{
+	rt->wrap = false;
+	if (rt->sl->has_resume)
+		rt->g0 = retrain_first_leaf(rt);
+	else if (rt->mode == LEARNED_RETRAIN_OVERFLOW && rt->nextra == 0)
+	{
+		rt->g0 = rt->meta.slice_hint < rt->meta.nleaf ? (int) rt->meta.slice_hint : 0;
+		rt->wrap = rt->g0 > 0;
+	}
+	else
+		rt->g0 = 0;
+}
+
+/*
+ * The first slice decides for the whole call whether it is a whole rewrite
+ * (every leaf, packed at the fillfactor): when most leaves are dirty, from
+ * an exact count when every leaf is read anyway (VACUUM's retrain, a bulk
+ * merge) or from the metapage's count of overflowed leaves (a threshold
+ * retrain, which reads only what its slice needs).  A new epsilon or
+ * fillfactor rewrites every leaf in one switch.
+ */
+static void
+retrain_decide(RetrainState *rt)
+{
+	RetrainSlices *sl = rt->sl;
+	int			ndirty = 0;
+
+	if (sl->decided)
+		return;
+	sl->decided = true;
+	if (rt->epsilon != (int) rt->meta.epsilon ||
+		learned_leaf_fill(rt->index) != (int) rt->meta.leaf_fill)
+	{
+		sl->full = true;
+		sl->slice = INT_MAX;
+		sl->budget = INT_MAX;
+		return;
+	}
+	if (rt->mode == LEARNED_RETRAIN_FULL)
+	{
+		sl->full = true;
+		return;
+	}
+	if (rt->wrap || (rt->mode == LEARNED_RETRAIN_OVERFLOW && rt->nextra == 0))
+	{
+		sl->full = (int64) rt->meta.ndirty * 2 > rt->L;
+		return;
+	}
+	for (int g = rt->g0; g < rt->L; g++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ndirty += (rt->dirty[g] || leaf_needs_rewrite(rt, g)) ? 1 : 0;
+	}
+	sl->full = ndirty * 2 > rt->L;
+}
+
+/*
+ * Step 1: mark the dirty leaves this slice rewrites: those `extra` falls
+ * into, and from g0 on (wrapping if allowed) every leaf with delta pages or
+ * many tombstones (LEARNED_RETRAIN_OVERFLOW), or any pending or dead entry
+ * (LEARNED_RETRAIN_PENDING), or all (a whole rewrite), until the slice has
+ * min(slice, budget) of them; later ones are kept as they are (with their
+ * delta pages) for the next slice or retrain.  Leaf states are read only
+ * as far as the slice needs.  Returns false if there is nothing to do.
  */
 static bool
 retrain_choose_leaves(RetrainState *rt)
 {
 	LearnedCache *c = rt->c;
+	int			allow;
+	int			seen = 0;
+	int			n;
 
-	rt->info = palloc(sizeof(LeafInfo) * rt->L);
+	rt->info = palloc0(sizeof(LeafInfo) * rt->L);
+	rt->have = palloc0(sizeof(bool) * rt->L);
 	rt->dirty = palloc0(sizeof(bool) * rt->L);
-	for (int g = 0; g < rt->L; g++)
-	{
-		int			ns = learned_leaf_sorted(c, g);
-		LeafInfo   *li = &rt->info[g];
-
-		CHECK_FOR_INTERRUPTS();
-		read_leaf_info(rt->index, c, g, li);
-		if (g < rt->g0)
-			rt->dirty[g] = false;	/* an earlier slice's part */
-		else if (rt->mode == LEARNED_RETRAIN_FULL)
-			rt->dirty[g] = true;
-		else if (rt->mode == LEARNED_RETRAIN_OVERFLOW)
-			rt->dirty[g] = li->delta != InvalidBlockNumber ||
-				(ns > 0 && li->ndead * 4 > ns);
-		else
-			rt->dirty[g] = li->delta != InvalidBlockNumber ||
-				li->ndead > 0 || li->nitems > ns;
-	}
+	retrain_scan_start(rt);
 
 	/*
 	 * Leaves that receive extra entries are rewritten too (the merge
@@ -272,37 +337,40 @@ retrain_choose_leaves(RetrainState *rt)
 	{
 		while (g + 1 < rt->L && c->seps[g + 1] <= rt->extra[i].key)
 			g++;
+		Assert(g >= rt->g0);
 		rt->dirty[g] = true;
 	}
-	rt->ndirty = 0;
-	for (int g = rt->g0; g < rt->L; g++)
-		rt->ndirty += rt->dirty[g] ? 1 : 0;
+	retrain_decide(rt);
+	rt->full = rt->sl->full;
+	if (rt->full)
+		rt->P = learned_leaf_fill(rt->index);
 
-	if (!rt->sl->decided)
+	allow = Min(rt->sl->slice, rt->sl->budget);
+	n = rt->wrap ? rt->L : rt->L - rt->g0;
+	rt->scanned_all = (rt->g0 == 0 || rt->wrap);
+	for (int k = 0; k < n; k++)
 	{
-		/* the first slice decides for the whole call */
-		rt->sl->decided = true;
-		rt->sl->full = (rt->mode == LEARNED_RETRAIN_FULL || rt->ndirty * 2 > rt->L);
-		if (rt->epsilon != (int) rt->meta.epsilon ||
-			learned_leaf_fill(rt->index) != (int) rt->meta.leaf_fill)
+		int			g = (rt->g0 + k) % rt->L;
+
+		if (seen >= allow)
 		{
-			/* a new bound or fill for every leaf: one switch, no slices */
-			rt->sl->full = true;
-			rt->sl->slice = INT_MAX;
-			rt->sl->budget = INT_MAX;
+			/* the rest waits for the next slice */
+			rt->scan_end = g;
+			for (; k < n; k++)
+				rt->dirty[(rt->g0 + k) % rt->L] = false;
+			rt->cut = true;
+			rt->scanned_all = false;
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (rt->dirty[g] || rt->full || leaf_needs_rewrite(rt, g))
+		{
+			rt->dirty[g] = true;
+			seen++;
 		}
 	}
-	rt->full = rt->sl->full;
-	if (rt->ndirty == 0 && !rt->full)
-		return false;
-	if (rt->full)
-	{
-		for (int g = rt->g0; g < rt->L; g++)
-			rt->dirty[g] = true;
-		rt->P = learned_leaf_fill(rt->index);
-	}
-	retrain_apply_budget(rt);
-	return true;
+	rt->ndirty = seen;
+	return seen > 0;
 }
 
 /*
@@ -371,6 +439,7 @@ retrain_begin_generation(RetrainState *rt)
 static void
 retrain_keep_leaf(RetrainState *rt, int g)
 {
+	rt->newnum[g] = rt->out.nleaf;
 	learned_model_add_leaf(&rt->out, rt->c->seps[g], rt->c->blknos[g],
 						   rt->c->nsorted[g]);
 	rt->npos += rt->c->nsorted[g];
@@ -391,8 +460,8 @@ retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
 	{
 		while (*b + 1 < rt->L && rt->dirty[*b + 1])
 			(*b)++;
-		if (*b + 1 < rt->L && rt->info[*b].has_sorted &&
-			rt->info[*b].last_sorted >= c->seps[*b + 1])
+		if (*b + 1 < rt->L && leaf_info(rt, *b)->has_sorted &&
+			leaf_info(rt, *b)->last_sorted >= c->seps[*b + 1])
 		{
 			(*b)++;
 			rt->dirty[*b] = true;
@@ -400,8 +469,8 @@ retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
 		}
 		break;
 	}
-	while (*a > 0 && rt->info[*a - 1].has_sorted &&
-		   rt->info[*a - 1].last_sorted >= c->seps[*a])
+	while (*a > 0 && leaf_info(rt, *a - 1)->has_sorted &&
+		   leaf_info(rt, *a - 1)->last_sorted >= c->seps[*a])
 	{
 		/* take back the clean leaf already kept */
 		(*a)--;
@@ -445,6 +514,8 @@ retrain_feed_leaf(RetrainState *rt, LearnedWriter *w, int x)
 
 	learned_blocklist_add(&rt->old, c->blknos[x]);
 	blk = learned_leaf_next(rt->index, c->blknos[x]);
+	if (blk != InvalidBlockNumber)
+		rt->nrew_overflowed++;
 	while (blk != InvalidBlockNumber)
 	{
 		learned_blocklist_add(&rt->old, blk);
@@ -464,6 +535,9 @@ retrain_rewrite_run(RetrainState *rt, int a, int b)
 	LearnedWriter *w;
 	LearnedRunResult res;
 	int			first_new = rt->out.nleaf;
+
+	for (int x = a; x <= b; x++)
+		rt->newnum[x] = first_new;	/* (a leaf taken back is renumbered) */
 
 	/* the clean region before this run keeps its segments */
 	if (rt->region_open && a > 0)
@@ -569,6 +643,8 @@ retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
 	newmeta->nkeys = rt->npos;
 	newmeta->retraining = 0;
 	newmeta->sweep_needed = 1;
+	/* the next threshold retrain goes on where this slice stopped */
+	newmeta->slice_hint = rt->cut ? (uint32) rt->newnum[rt->scan_end] : 0;
 	newmeta->last_retrain = GetCurrentTimestamp();
 	newmeta->nretrains = rt->meta.nretrains + 1;
 	if (!rt->full)
@@ -599,16 +675,27 @@ retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
 		newmeta->radius = Max(newmeta->radius, rt->meta.radius);
 }
 
-/* leaves with delta pages that this slice kept (a later one rewrites them) */
+/*
+ * Overflowed leaves this slice kept (a later slice or retrain rewrites
+ * them): counted exactly when every leaf's state was read, else estimated
+ * from the metapage's count (an overestimate at worst, as that count is).
+ */
 static uint32
 retrain_overflowed_kept(RetrainState *rt)
 {
 	uint32		n = 0;
 
-	for (int g = 0; g < rt->L; g++)
-		if (!rt->dirty[g] && rt->info[g].delta != InvalidBlockNumber)
-			n++;
-	return n;
+	if (rt->nread == rt->L)
+	{
+		for (int g = 0; g < rt->L; g++)
+			if (!rt->dirty[g] && rt->info[g].delta != InvalidBlockNumber)
+				n++;
+		return n;
+	}
+	if (rt->scanned_all && !rt->cut)
+		return 0;				/* every dirty leaf was rewritten */
+	return rt->meta.ndirty > (uint32) rt->nrew_overflowed ?
+		rt->meta.ndirty - rt->nrew_overflowed : 0;
 }
 
 /*
@@ -741,6 +828,7 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 	MemoryContext cxt,
 				oldcxt;
 	bool		todo;
+	TimestampTz t0 = GetCurrentTimestamp();
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned_index retrain",
 								ALLOCSET_DEFAULT_SIZES);
@@ -760,15 +848,15 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 	rt.P = rt.meta.leaf_fill;
 	if (sl->slice == 0)
 		sl->slice = retrain_slice_size(rt.L);
-	rt.g0 = retrain_first_leaf(&rt);
-	if (!sl->has_resume)
-		sl->from_start = true;
 
 	todo = retrain_choose_leaves(&rt);
+	if (sl->nslices == 0)
+		sl->from_start = (rt.g0 == 0);
 	if (todo)
 	{
 		retrain_begin_generation(&rt);
 		learned_model_init(&rt.out, 64, rt.L + 16);
+		rt.newnum = palloc(sizeof(int) * rt.L);
 		rt.rangecap = 16;
 		rt.ranges = palloc(sizeof(NewRange) * rt.rangecap);
 		rt.region_open = true;
@@ -783,15 +871,31 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 		learned_fault("retrain_after_switch");
 		sl->nslices++;
 		sl->budget -= Min(sl->budget, rt.nrewritten);
-		sl->has_resume = rt.cut;
-		if (rt.cut)
-			sl->resume_key = rt.c->seps[rt.last_b + 1];
+		/*
+		 * The next slice of this call starts after what this one looked
+		 * at and rewrote.  A slice that wrapped around ends the call (the
+		 * next threshold retrain goes on from the slice hint).
+		 */
+		sl->has_resume = false;
+		if (rt.cut && !rt.wrap)
+		{
+			int			next = Max(rt.scan_end, rt.last_b + 1);
+
+			if (next < rt.L)
+			{
+				sl->has_resume = true;
+				sl->resume_key = rt.c->seps[next];
+			}
+		}
 	}
 	else
 		sl->has_resume = false;
 	learned_cache_release(rt.c);
 	if (todo)
 		retrain_recycle(&rt);
+	elog(DEBUG1, "learned_index: retrain slice of \"%s\": %d of %d leaves rewritten (%s), %d leaf states read, %.1f ms",
+		 RelationGetRelationName(index), rt.nrewritten, rt.L, rt.full ? "whole" : "local",
+		 rt.nread, (double) (GetCurrentTimestamp() - t0) / 1000.0);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
