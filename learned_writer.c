@@ -71,8 +71,8 @@ writer_add_segments(LearnedWriter *w, li_segment *closed, int nclosed)
  * `sink`, fitting the model in the same pass.  Its positions start at
  * base_pos and its first leaf gets the separator first_sep (a retrain that
  * rewrites a run of leaves inside the index uses both).  Each leaf holds
- * as many entries as compress into the page while its tail keeps room for
- * (100 - fill) / fill more (fill: learned_leaf_fill, the fillfactor).
+ * as many entries as compress into fill percent of the page (fill:
+ * learned_leaf_fill, the fillfactor), the rest left for its tail.
  */
 LearnedWriter *
 learned_writer_begin(Relation index, uint32 generation, int epsilon,
@@ -123,28 +123,35 @@ writer_emit_leaf(LearnedWriter *w, int from, int m)
 	w->last_m = m;
 }
 
-/* does a leaf of pending entries [from, from + m), with its tail room, fit? */
+/*
+ * The bytes a leaf's compressed block may take: the fill's share of the
+ * page (btree's meaning of a fillfactor), the rest left for the tail.
+ */
+static size_t
+writer_budget(LearnedWriter *w)
+{
+	return (size_t) LEARNED_ENTRY_AVAIL * (size_t) w->fill / 100;
+}
+
+/* does a leaf of pending entries [from, from + m) fit the budget? */
 static bool
 writer_fits(LearnedWriter *w, int from, int m)
 {
 	li_cleaf_hdr h;
-	uint64		tail;
 
 	if (m > LEARNED_LEAF_MAX ||
 		li_cleaf_plan(w->pkeys + from, (const uint16 *) (w->ptids + from),
 					  (uint32) m, &h) != LI_OK)
 		return false;
-	tail = ((uint64) m * (100 - w->fill) + w->fill - 1) / w->fill;
-	return h.bytes + LI_TAIL_ENTRY_BYTES * tail <= LEARNED_ENTRY_AVAIL;
+	return h.bytes <= writer_budget(w);
 }
 
-/* li_cleaf_fit_tail over n pending entries from `from` */
+/* li_cleaf_fit over n pending entries from `from`, within the budget */
 static int
 writer_fit(LearnedWriter *w, int from, int n)
 {
-	return (int) li_cleaf_fit_tail(w->pkeys + from, (const uint16 *) (w->ptids + from),
-								   (uint32) n, LEARNED_ENTRY_AVAIL,
-								   (uint32) (100 - w->fill), (uint32) w->fill);
+	return (int) li_cleaf_fit(w->pkeys + from, (const uint16 *) (w->ptids + from),
+							  (uint32) n, writer_budget(w));
 }
 
 /*
