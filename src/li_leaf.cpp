@@ -184,7 +184,12 @@ void
 plan_column(const Source &src, uint32_t n, bool brk, ColPlan *p)
 {
 	uint32_t	ng = li_cleaf_ngroups(n);
-	unsigned __int128 slopes[4 * LI_CLEAF_MAX / LI_CLEAF_GROUP];
+
+	/*
+	 * four quarters per group, five in a short last group (11 entries:
+	 * q = 2, quarters at 0, 2, 4, 6, 8)
+	 */
+	unsigned __int128 slopes[4 * LI_CLEAF_MAX / LI_CLEAF_GROUP + 1];
 	uint32_t	ns = 0;
 	int64_t		gmin[LI_CLEAF_MAX / LI_CLEAF_GROUP],
 				hmin[LI_CLEAF_MAX / LI_CLEAF_GROUP];

@@ -1645,6 +1645,32 @@ TEST(Leaf, DupRunsBreaks)
 }
 
 /*
+ * With breaks, a group's slopes are taken over its quarters; a last group
+ * of 11 or 15 entries has five "quarters" (q = 2 or 3), so a leaf of 127
+ * full groups and such a last one plans 513 slopes: the planner's array
+ * held 512 (a stack overflow by one, first met when leaves of dense keys
+ * grew past 8128 entries: VACUUM crashed in TAP 017).  Under ASan this
+ * fails on the old array; everywhere it checks the round trip.
+ */
+TEST(Leaf, BreaksLastGroupOfFiveQuarters)
+{
+	std::mt19937_64 rng(57);
+
+	for (uint32_t n : {127u * 64 + 11, 127u * 64 + 15, 127u * 64 + 9, 64u * 3 + 11, (uint32_t) LI_CLEAF_MAX})
+	{
+		Entries		e = dup_runs(rng, n, 0, 100, [](uint32_t r) { return (uint64_t) 10 * r + 10; },
+								 0, 54000);
+		std::vector<uint8_t> block;
+
+		std::sort(e.keys.begin(), e.keys.end());
+		SCOPED_TRACE(testing::Message() << "n=" << n);
+		ASSERT_TRUE(encode(e, block));
+		EXPECT_EQ(hdr_of(block).flags & LI_CLEAF_KBRK, LI_CLEAF_KBRK);
+		ASSERT_NO_FATAL_FAILURE(check_all(e, 512));
+	}
+}
+
+/*
  * A break at group position 1, 32 or 63 (runs of 64 equal keys, the first
  * run shorter): every full group's key column breaks exactly there, no
  * group needs residual bits; at position 0 (runs at the group borders)
