@@ -363,7 +363,7 @@ typedef struct LearnedOptions
 #define LEARNED_DEFAULT_FILLFACTOR	95
 #define LEARNED_DEFAULT_RETRAIN_THRESHOLD 0.1
 /* fill (percent of the fillfactor's leaf) of leaves a local retrain rewrites */
-#define LEARNED_LOCAL_FILL 90
+#define LEARNED_LOCAL_FILL 95
 #define LEARNED_MAX_DELTA_CHAIN		4	/* delta pages of one leaf that trigger a retrain */
 
 /* have enough leaves overflowed to retrain (retrain_threshold; 0 = never)? */

@@ -445,23 +445,16 @@ retrain_keep_leaf(RetrainState *rt, int g)
 	rt->npos += rt->c->nsorted[g];
 }
 
-/*
- * Step 3b: the run of dirty leaves [*a, *b] starting at g, extended until
- * no key value spans its borders (a clean leaf before it that shares a key
- * with it is taken back from the new structure).
- */
+/* extend the run's end over dirty leaves and key values spanning its border */
 static void
-retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
+run_extend_right(RetrainState *rt, int *b)
 {
-	LearnedCache *c = rt->c;
-
-	*a = *b = g;
 	for (;;)
 	{
 		while (*b + 1 < rt->L && rt->dirty[*b + 1])
 			(*b)++;
 		if (*b + 1 < rt->L && leaf_info(rt, *b)->has_sorted &&
-			leaf_info(rt, *b)->last_sorted >= c->seps[*b + 1])
+			leaf_info(rt, *b)->last_sorted >= rt->c->seps[*b + 1])
 		{
 			(*b)++;
 			rt->dirty[*b] = true;
@@ -469,14 +462,62 @@ retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
 		}
 		break;
 	}
+}
+
+/* take the clean leaf before the run back from the new structure into it */
+static void
+run_take_back(RetrainState *rt, int *a)
+{
+	Assert(rt->newnum[*a - 1] == rt->out.nleaf - 1);
+	(*a)--;
+	rt->dirty[*a] = true;
+	rt->out.nleaf--;
+	rt->npos -= rt->out.nsorted[rt->out.nleaf];
+}
+
+/* extend the run's start over key values spanning its border */
+static void
+run_extend_left(RetrainState *rt, int *a)
+{
 	while (*a > 0 && leaf_info(rt, *a - 1)->has_sorted &&
-		   leaf_info(rt, *a - 1)->last_sorted >= c->seps[*a])
+		   leaf_info(rt, *a - 1)->last_sorted >= rt->c->seps[*a])
+		run_take_back(rt, a);
+}
+
+/*
+ * Step 3b: the run of dirty leaves [*a, *b] starting at g, extended until
+ * no key value spans its borders (a clean leaf before it that shares a key
+ * with it is taken back from the new structure).  A short run of a
+ * segment-local retrain also takes its smaller clean neighbour along: one
+ * overflowed leaf alone would become two half-full leaves (a btree split),
+ * with a neighbour the entries of two leaves go into two or three fuller
+ * ones (a B*-tree's redistribution), which keeps the index near a
+ * REINDEX's size under random inserts.  Not at the last leaf (ascending
+ * keys only append there) nor in a whole rewrite.
+ */
+static void
+retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
+{
+	*a = *b = g;
+	run_extend_right(rt, b);
+	run_extend_left(rt, a);
+	if (!rt->full && *b - *a < 2 && *b < rt->L - 1)
 	{
-		/* take back the clean leaf already kept */
-		(*a)--;
-		rt->dirty[*a] = true;
-		rt->out.nleaf--;
-		rt->npos -= rt->out.nsorted[rt->out.nleaf];
+		bool		left_ok = (*a > 0 && !rt->dirty[*a - 1]);
+		bool		right_ok = !rt->dirty[*b + 1];
+
+		if (right_ok && (!left_ok ||
+						 leaf_info(rt, *b + 1)->nitems <= leaf_info(rt, *a - 1)->nitems))
+		{
+			(*b)++;
+			rt->dirty[*b] = true;
+			run_extend_right(rt, b);
+		}
+		else if (left_ok)
+		{
+			run_take_back(rt, a);
+			run_extend_left(rt, a);
+		}
 	}
 }
 
