@@ -49,6 +49,7 @@ pos_reset(LearnedScanPos *pos)
 	pos->group = -1;
 	pos->cur = -1;
 	pos->nitems = 0;
+	pos->lazy = false;
 }
 
 /* ambeginscan: flush this backend's buffered entries, lock the generation, get the model */
@@ -563,10 +564,12 @@ load_null_group(IndexScanDesc scan, int i)
 /*
  * Make group g of range r current (releasing the previous pin).  Groups
  * are numbered [0, nleaf) for leaves (read with range r's bounds) and
- * nleaf + i for NULL page i (range r == nranges).
+ * nleaf + i for NULL page i (range r == nranges).  With keep_pin (amgettuple),
+ * a leaf without tail entries or delta pages is read lazily, a chunk at a
+ * time, starting in direction forward (learned_scan_group).
  */
 static void
-load_group(IndexScanDesc scan, int r, int g, bool keep_pin)
+load_group(IndexScanDesc scan, int r, int g, bool keep_pin, bool forward)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			nleaf = so->cache->meta.nleaf;
@@ -576,15 +579,22 @@ load_group(IndexScanDesc scan, int r, int g, bool keep_pin)
 	so->pos.buf = InvalidBuffer;
 	so->pos.range = r;
 	so->pos.group = g;
+	so->pos.lazy = false;
 	if (g < nleaf)
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
 
-		so->pos.nitems = learned_collect_group(scan->indexRelation, so->cache, g,
-											   so->rlo[r], so->rhi[r], true,
-											   &so->pos.items, &so->pos.itemcap,
-											   keep_pin ? &so->pos.buf : NULL,
-											   NULL);
+		if (keep_pin)
+			so->pos.nitems = learned_scan_group(scan->indexRelation, so->cache, g,
+												so->rlo[r], so->rhi[r], forward,
+												&so->pos.items, &so->pos.itemcap,
+												&so->pos.buf, &so->pos.lz,
+												&so->pos.lazy);
+		else
+			so->pos.nitems = learned_collect_group(scan->indexRelation, so->cache, g,
+												   so->rlo[r], so->rhi[r], true,
+												   &so->pos.items, &so->pos.itemcap,
+												   NULL, NULL);
 		MemoryContextSwitchTo(old);
 	}
 	else
@@ -725,6 +735,28 @@ set_result(IndexScanDesc scan, li_item *it)
 	}
 }
 
+/*
+ * Replace the items of the current lazy leaf by its next chunk in
+ * direction forward, positioned before its first item that way; false if
+ * the range has no more entries in this leaf that way.
+ */
+static bool
+next_chunk(IndexScanDesc scan, bool forward)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
+	int			n = learned_lazy_chunk(scan->indexRelation, so->cache, so->pos.group,
+									   so->pos.buf, so->rhi[so->pos.range], forward,
+									   &so->pos.lz, &so->pos.items, &so->pos.itemcap);
+
+	MemoryContextSwitchTo(old);
+	if (n < 0)
+		return false;
+	so->pos.nitems = n;
+	so->pos.cur = forward ? -1 : n;
+	return true;
+}
+
 /* amgettuple: the next entry in the scan direction */
 bool
 learned_gettuple(IndexScanDesc scan, ScanDirection dir)
@@ -747,6 +779,9 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 				set_result(scan, &so->pos.items[next]);
 				return true;
 			}
+			/* the next chunk of a lazy leaf */
+			if (so->pos.lazy && next_chunk(scan, forward))
+				continue;
 		}
 
 		/* move to the next group that has items */
@@ -764,7 +799,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 					so->pos.cur = forward ? so->pos.nitems : -1;
 				return false;
 			}
-			load_group(scan, r, g, true);
+			load_group(scan, r, g, true, forward);
 			so->pos.cur = forward ? -1 : so->pos.nitems;
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -787,7 +822,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 
 	while (next_group(scan, &r, &g, ForwardScanDirection))
 	{
-		load_group(scan, r, g, false);
+		load_group(scan, r, g, false, true);
 		if (so->pos.nitems > tidcap)
 		{
 			tidcap = Max(so->pos.nitems, 64);
@@ -853,6 +888,8 @@ pos_copy(LearnedScanPos *dst, const LearnedScanPos *src, MemoryContext cxt)
 	dst->range = src->range;
 	dst->group = src->group;
 	dst->cur = src->cur;
+	dst->lazy = src->lazy;
+	dst->lz = src->lz;
 	if (BufferIsValid(src->buf))
 	{
 		IncrBufferRefCount(src->buf);
