@@ -757,6 +757,31 @@ next_chunk(IndexScanDesc scan, bool forward)
 	return true;
 }
 
+/*
+ * Make the next group in direction dir current, positioned before its
+ * first item that way; false at the end of the scan, positioned past the
+ * end (cur beyond the items) so that a change of direction continues from
+ * there.
+ */
+static bool
+advance_group(IndexScanDesc scan, ScanDirection dir)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	bool		forward = ScanDirectionIsForward(dir);
+	int			r = so->pos.range;
+	int			g = so->pos.group;
+
+	if (!next_group(scan, &r, &g, dir))
+	{
+		if (so->pos.group >= 0)
+			so->pos.cur = forward ? so->pos.nitems : -1;
+		return false;
+	}
+	load_group(scan, r, g, true, forward);
+	so->pos.cur = forward ? -1 : so->pos.nitems;
+	return true;
+}
+
 /* amgettuple: the next entry in the scan direction */
 bool
 learned_gettuple(IndexScanDesc scan, ScanDirection dir)
@@ -779,29 +804,12 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 				set_result(scan, &so->pos.items[next]);
 				return true;
 			}
-			/* the next chunk of a lazy leaf */
-			if (so->pos.lazy && next_chunk(scan, forward))
-				continue;
 		}
 
-		/* move to the next group that has items */
-		{
-			int			r = so->pos.range;
-			int			g = so->pos.group;
-
-			if (!next_group(scan, &r, &g, dir))
-			{
-				/*
-				 * Stay positioned past the end (cur beyond the items) so that a
-				 * change of direction continues from here.
-				 */
-				if (so->pos.group >= 0)
-					so->pos.cur = forward ? so->pos.nitems : -1;
-				return false;
-			}
-			load_group(scan, r, g, true, forward);
-			so->pos.cur = forward ? -1 : so->pos.nitems;
-		}
+		/* the next chunk of a lazy leaf, else the next group */
+		if (!(so->pos.group >= 0 && so->pos.lazy && next_chunk(scan, forward)) &&
+			!advance_group(scan, dir))
+			return false;
 		CHECK_FOR_INTERRUPTS();
 	}
 }
