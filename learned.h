@@ -432,6 +432,8 @@ typedef struct LearnedScanOpaqueData
 	MemoryContext keycxt;		/* the key ranges, reset at every rescan */
 	IndexTuple	itup;			/* reused for every non-null entry */
 	IndexTuple	itup_null;		/* reused for every NULL entry */
+	char	   *itup_data;		/* itup's datum */
+	int16		itup_attlen;	/* its length */
 	/* cross-type datetime keys rewritten by learned_dt_rescan */
 	ScanKey		dt_keys;
 	uint64	   *dt_ranges;		/* [lo, hi] code pair per key */

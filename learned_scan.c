@@ -686,8 +686,35 @@ next_group(IndexScanDesc scan, int *r, int *g, ScanDirection dir)
 	return range_start(so, *r - 1, false, r, g);
 }
 
+/*
+ * Form the index tuple that index-only scans return for every non-null
+ * (or every NULL) entry, once per scan: every key type is fixed-width and
+ * by value, so set_result only overwrites its datum (no palloc per row).
+ */
+static pg_noinline IndexTuple
+form_itup(IndexScanDesc scan, bool isnull)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, 0);
+	MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
+	Datum		value = (Datum) 0;
+	IndexTuple	itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
+
+	MemoryContextSwitchTo(old);
+	if (isnull)
+		so->itup_null = itup;
+	else
+	{
+		Assert(att->attbyval && att->attlen > 0);
+		so->itup = itup;
+		so->itup_data = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
+		so->itup_attlen = att->attlen;
+	}
+	return itup;
+}
+
 /* return item `it`: heap TID and, for index-only scans, the index tuple */
-static void
+static inline void
 set_result(IndexScanDesc scan, li_item *it)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
@@ -695,44 +722,17 @@ set_result(IndexScanDesc scan, li_item *it)
 	learned_item_tid(it, &scan->xs_heaptid);
 	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
 	scan->xs_recheck = so->dt_recheck;
-	if (scan->xs_want_itup)
+	if (!scan->xs_want_itup)
+		return;
+	if (it->isnull == 1)
 	{
-		bool		isnull = (it->isnull == 1);
-		Datum		value = isnull ? (Datum) 0 :
-			learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key);
-
-		/*
-		 * Every key type is fixed-width and by value: form the tuple once per
-		 * scan and overwrite its datum for each entry (no palloc per row).
-		 */
-		if (isnull)
-		{
-			if (so->itup_null == NULL)
-			{
-				MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
-
-				so->itup_null = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
-				MemoryContextSwitchTo(old);
-			}
-			scan->xs_itup = so->itup_null;
-		}
-		else
-		{
-			Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, 0);
-
-			if (so->itup == NULL)
-			{
-				MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
-
-				so->itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
-				MemoryContextSwitchTo(old);
-				Assert(att->attbyval && att->attlen > 0);
-			}
-			store_att_byval((char *) so->itup + IndexInfoFindDataOffset(so->itup->t_info),
-							value, att->attlen);
-			scan->xs_itup = so->itup;
-		}
+		scan->xs_itup = so->itup_null ? so->itup_null : form_itup(scan, true);
+		return;
 	}
+	scan->xs_itup = so->itup ? so->itup : form_itup(scan, false);
+	store_att_byval(so->itup_data,
+					learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key),
+					so->itup_attlen);
 }
 
 /*
@@ -782,9 +782,13 @@ advance_group(IndexScanDesc scan, ScanDirection dir)
 	return true;
 }
 
-/* amgettuple: the next entry in the scan direction */
-bool
-learned_gettuple(IndexScanDesc scan, ScanDirection dir)
+/*
+ * amgettuple past the current group's items: the next chunk of a lazy
+ * leaf, or the next group that has items (out of line, so that the
+ * common case of learned_gettuple stays a short function).
+ */
+static pg_noinline bool
+gettuple_step(IndexScanDesc scan, ScanDirection dir)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	bool		forward = ScanDirectionIsForward(dir);
@@ -812,6 +816,23 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 			return false;
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* amgettuple: the next entry in the scan direction */
+bool
+learned_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	int			next = so->pos.cur + (ScanDirectionIsForward(dir) ? 1 : -1);
+
+	/* the common case: the next item of the current group */
+	if (so->pos.group >= 0 && next >= 0 && next < so->pos.nitems)
+	{
+		so->pos.cur = next;
+		set_result(scan, &so->pos.items[next]);
+		return true;
+	}
+	return gettuple_step(scan, dir);
 }
 
 /* amgetbitmap: every matching TID into the bitmap */
