@@ -1,5 +1,5 @@
 --
--- 16_lazy_chunks: leaves without tail entries or delta pages are read by
+-- 17_lazy_chunks: leaves without tail entries or delta pages are read by
 -- amgettuple a chunk at a time (two 64-entry groups of the compressed
 -- block, in the scan's direction: learned_scan_group, learned_lazy_chunk).
 -- Ranges and LIMITs that end mid-chunk, mid-leaf or leaves later, both
