@@ -281,30 +281,16 @@ static int
 decode_sorted(const li_cleaf_view *v, int from, int to, uint64 hi,
 			  li_item **items, int *itemcap, int *count)
 {
-	int			i = from;
+	uint32		nlive;
+	int			got;
 
-	while (i < to)
-	{
-		uint64		kbuf[LI_CLEAF_GROUP];
-		ItemPointerData tbuf[LI_CLEAF_GROUP];
-		/* up to the end of i's group: one group header per run */
-		int			want = Min(to, (i / LI_CLEAF_GROUP + 1) * LI_CLEAF_GROUP) - i;
-		int			got = (int) li_cleaf_decode_run(v, (uint32) i,
-													(uint32) (i + want), hi,
-													kbuf, (uint16 *) tbuf);
-		li_item    *out;
-
-		items_reserve(items, itemcap, *count + got);
-		out = *items + *count;
-		for (int j = 0; j < got; j++)
-			if (ItemPointerIsValid(&tbuf[j]))
-				learned_item_set(out++, kbuf[j], &tbuf[j]);
-		*count = (int) (out - *items);
-		i += got;
-		if (got < want)
-			break;
-	}
-	return i - from;
+	if (from >= to)
+		return 0;
+	items_reserve(items, itemcap, *count + (to - from));
+	got = (int) li_cleaf_decode_items(v, (uint32) from, (uint32) to, hi,
+									  *items + *count, &nlive);
+	*count += (int) nlive;
+	return got;
 }
 
 /*
