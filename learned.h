@@ -373,6 +373,20 @@ learned_over_threshold(uint32 ndirty, uint32 nleaf, double threshold)
 	return threshold > 0 && ndirty > 0 && ndirty >= threshold * nleaf;
 }
 
+/*
+ * A leaf group read lazily, a chunk at a time, from its pinned page: a leaf
+ * without tail entries or delta pages when the scan reached it (sorted
+ * positions of its compressed block, learned_group.c).
+ */
+typedef struct LearnedLazyLeaf
+{
+	int			first;			/* first position with key >= the range's lo */
+	int			end;			/* first position with key > hi; -1: not known yet */
+	int			wlo;			/* items[] hold the live entries of [wlo, whi) */
+	int			whi;
+	int			n;				/* sorted entries of the block when opened */
+} LearnedLazyLeaf;
+
 /* scan state */
 typedef struct LearnedScanPos
 {
@@ -383,6 +397,8 @@ typedef struct LearnedScanPos
 	li_item    *items;
 	int			itemcap;
 	Buffer		buf;			/* pinned page of the group (or Invalid) */
+	bool		lazy;			/* items[] are one chunk of a lazy leaf: lz */
+	LearnedLazyLeaf lz;
 } LearnedScanPos;
 
 typedef struct LearnedScanOpaqueData
@@ -416,6 +432,8 @@ typedef struct LearnedScanOpaqueData
 	MemoryContext keycxt;		/* the key ranges, reset at every rescan */
 	IndexTuple	itup;			/* reused for every non-null entry */
 	IndexTuple	itup_null;		/* reused for every NULL entry */
+	char	   *itup_data;		/* itup's datum */
+	int16		itup_attlen;	/* its length */
 	/* cross-type datetime keys rewritten by learned_dt_rescan */
 	ScanKey		dt_keys;
 	uint64	   *dt_ranges;		/* [lo, hi] code pair per key */
@@ -536,6 +554,14 @@ extern int	learned_collect_group(Relation index, LearnedCache *c, int group,
 								  uint64 lo, uint64 hi, bool use_model,
 								  li_item **items, int *itemcap,
 								  Buffer *keep_pin, BufferAccessStrategy strategy);
+extern int	learned_scan_group(Relation index, LearnedCache *c, int group,
+							   uint64 lo, uint64 hi, bool forward,
+							   li_item **items, int *itemcap, Buffer *pin,
+							   LearnedLazyLeaf *lz, bool *lazy);
+extern int	learned_lazy_chunk(Relation index, LearnedCache *c, int group,
+							   Buffer buf, uint64 hi, bool forward,
+							   LearnedLazyLeaf *lz, li_item **items,
+							   int *itemcap);
 extern void learned_lock_structure(Relation index, LOCKMODE mode);
 extern bool learned_conditional_lock_structure(Relation index, LOCKMODE mode);
 extern void learned_unlock_structure(Relation index, LOCKMODE mode);

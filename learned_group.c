@@ -273,21 +273,57 @@ learned_prefetch_leaf_start(Page page)
 }
 
 /*
- * Collect the live entries of leaf group `group` with lo <= key <= hi, in
- * key order, into *items (allocated in the current memory context).
- * Returns the count.  With keep_pin, the leaf page stays pinned and its
- * buffer is returned there (the caller releases it); this is what makes
- * VACUUM's cleanup lock wait for scans still returning these entries.
+ * Decode sorted positions [from, to) of a leaf in order, stopping at the
+ * first key > hi, and append the live entries to *items at *count.
+ * Returns the positions decoded (fewer than to - from: a key passed hi).
  */
-int
-learned_collect_group(Relation index, LearnedCache *c, int group,
-					  uint64 lo, uint64 hi, bool use_model,
-					  li_item **items, int *itemcap,
-					  Buffer *keep_pin, BufferAccessStrategy strategy)
+static int
+decode_sorted(const li_cleaf_view *v, int from, int to, uint64 hi,
+			  li_item **items, int *itemcap, int *count)
 {
-	Buffer		buf;
-	Page		page;
-	LearnedPageOpaque opaque;
+	uint32		nlive;
+	int			got;
+
+	if (from >= to)
+		return 0;
+	items_reserve(items, itemcap, *count + (to - from));
+	got = (int) li_cleaf_decode_items(v, (uint32) from, (uint32) to, hi,
+									  *items + *count, &nlive);
+	*count += (int) nlive;
+	return got;
+}
+
+/*
+ * The first sorted position of a leaf with a key >= key: through the
+ * model's window with use_model (exact either way), else a binary search.
+ */
+static int
+leaf_lower_bound(Relation index, LearnedCache *c, int group,
+				 const li_cleaf_view *v, uint64 key, bool use_model)
+{
+	int64		wlo,
+				whi;
+
+	if (key == 0 || v->n == 0)
+		return 0;
+	if (!use_model)
+		return (int) li_cleaf_lower_bound_in(v, key, 0, v->n);
+	learned_model_window(index, c, group, key, &wlo, &whi);
+	li_cleaf_prefetch_window(v, wlo, whi);
+	return (int) li_cleaf_lower_bound(v, key, wlo, whi, NULL);
+}
+
+/*
+ * Collect the live entries with lo <= key <= hi of a share-locked, checked
+ * leaf page and its delta chain into *items, in key order; returns the
+ * count.
+ */
+static int
+collect_locked(Relation index, LearnedCache *c, int group, Page page,
+			   uint64 lo, uint64 hi, bool use_model, li_item **items,
+			   int *itemcap, BufferAccessStrategy strategy)
+{
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 	li_cleaf_view v;
 	LearnedEntries tail;
 	int			n,
@@ -295,50 +331,14 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 				count = 0,
 				nbase;
 	BlockNumber next;
-	BlockNumber blkno = c->blknos[group];
 
-	buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-	page = BufferGetPage(buf);
-	learned_prefetch_leaf_start(page);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
-	opaque = LearnedPageGetOpaque(page);
 	learned_leaf_view(page, &v);
 	learned_page_entries(page, &tail);
 	n = (int) v.n;
 
 	/* sorted entries from the build: windowed search from the model */
-	if (lo == 0 || n == 0)
-		i = 0;
-	else if (use_model)
-	{
-		int64		wlo,
-					whi;
-
-		learned_model_window(index, c, group, lo, &wlo, &whi);
-		li_cleaf_prefetch_window(&v, wlo, whi);
-		i = (int) li_cleaf_lower_bound(&v, lo, wlo, whi, NULL);
-	}
-	else
-		i = (int) li_cleaf_lower_bound_in(&v, lo, 0, v.n);
-
-	/* decode in order, a chunk at a time, until a key passes hi */
-	while (i < n)
-	{
-		uint64		kbuf[LI_CLEAF_GROUP];
-		ItemPointerData tbuf[LI_CLEAF_GROUP];
-		int			want = Min(n - i, LI_CLEAF_GROUP);
-		int			got = (int) li_cleaf_decode_run(&v, (uint32) i, (uint32) (i + want),
-													hi, kbuf, (uint16 *) tbuf);
-
-		items_reserve(items, itemcap, count + got);
-		for (int j = 0; j < got; j++)
-			if (ItemPointerIsValid(&tbuf[j]))
-				learned_item_set(&(*items)[count++], kbuf[j], &tbuf[j]);
-		i += got;
-		if (got < want)
-			break;
-	}
+	i = leaf_lower_bound(index, c, group, &v, lo, use_model);
+	decode_sorted(&v, i, n, hi, items, itemcap, &count);
 	nbase = count;
 
 	/* the unsorted tail of entries appended since */
@@ -379,11 +379,210 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
 
 	if (count > nbase)
 		li_sort_items(*items, count);
+	return count;
+}
 
+/*
+ * Collect the live entries of leaf group `group` with lo <= key <= hi, in
+ * key order, into *items (allocated in the current memory context).
+ * Returns the count.  With keep_pin, the leaf page stays pinned and its
+ * buffer is returned there (the caller releases it); this is what makes
+ * VACUUM's cleanup lock wait for scans still returning these entries.
+ */
+int
+learned_collect_group(Relation index, LearnedCache *c, int group,
+					  uint64 lo, uint64 hi, bool use_model,
+					  li_item **items, int *itemcap,
+					  Buffer *keep_pin, BufferAccessStrategy strategy)
+{
+	BlockNumber blkno = c->blknos[group];
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+										 strategy);
+	Page		page = BufferGetPage(buf);
+	int			count;
+
+	learned_prefetch_leaf_start(page);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
+	count = collect_locked(index, c, group, page, lo, hi, use_model, items, itemcap,
+						   strategy);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	if (keep_pin)
 		*keep_pin = buf;
 	else
 		ReleaseBuffer(buf);
+	return count;
+}
+
+/* ------------------------------------------------------------------
+ * Reading a leaf group lazily: chunks of its compressed block
+ *
+ * A scan that meets a leaf without tail entries or delta pages (the
+ * common case after a build or retrain) does not decode the rest of the
+ * leaf at once: it decodes LAZY_GROUPS groups of positions at a time,
+ * in its direction, so that a range or a LIMIT that stops early decodes
+ * little more than it returns.  Each chunk is decoded under a share lock
+ * on the leaf, which the scan keeps pinned between chunks.  Under that pin
+ * the compressed block does not change on a primary: tombstones need a
+ * cleanup lock (VACUUM), inserts only append tail entries or delta pages
+ * (entries the scan's snapshot cannot see: as if the whole group had been
+ * read when the scan reached it), and the pages of the scan's generation
+ * are not recycled while it runs (§7).  On a hot standby, replay takes no
+ * cleanup lock: each chunk checks the page again (a recycled page cancels
+ * the query, as for any read), and a tombstone replayed between chunks
+ * only hides an entry, as if the leaf had been read later.
+ * ------------------------------------------------------------------ */
+
+#define LAZY_GROUPS 2			/* groups of LI_CLEAF_GROUP positions per chunk */
+
+/*
+ * The next chunk forward: positions from lz->whi on, up to the end of
+ * the LAZY_GROUPS-th group and no further than the first key > hi; the
+ * live entries replace *items.  Returns their count, or -1 if no position
+ * is left in the range (the window is then unchanged).
+ */
+static int
+lazy_forward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
+			 li_item **items, int *itemcap)
+{
+	int			limit = (lz->end >= 0) ? lz->end : lz->n;
+	int			from = lz->whi;
+	int			to,
+				got,
+				count = 0;
+
+	if (from >= limit)
+		return -1;
+	to = Min(limit, (from / LI_CLEAF_GROUP + LAZY_GROUPS) * LI_CLEAF_GROUP);
+	got = decode_sorted(v, from, to, hi, items, itemcap, &count);
+	if (got < to - from)
+		lz->end = from + got;
+	lz->wlo = from;
+	lz->whi = from + got;
+	return count;
+}
+
+/*
+ * The next chunk backward: positions below lz->wlo, down to the start of
+ * a group LAZY_GROUPS - 1 groups lower and no further than lz->first
+ * (every key there is <= hi: they sort before a position inside the
+ * range, or before lz->end).  Same contract as lazy_forward.
+ */
+static int
+lazy_backward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
+			  li_item **items, int *itemcap)
+{
+	int			to = lz->wlo;
+	int			from,
+				got,
+				count = 0;
+
+	if (to <= lz->first)
+		return -1;
+	from = ((to - 1) / LI_CLEAF_GROUP - (LAZY_GROUPS - 1)) * LI_CLEAF_GROUP;
+	from = Max(lz->first, from);
+	got = decode_sorted(v, from, to, hi, items, itemcap, &count);
+	if (got < to - from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index leaf keys are not in order")));
+	lz->wlo = from;
+	lz->whi = to;
+	return count;
+}
+
+/*
+ * Open a lazy leaf: find the range's first position (and, backward, its
+ * end) with the model, and decode the first chunk in the scan direction
+ * into *items.  Returns the count of live entries in it.
+ */
+static int
+lazy_open(Relation index, LearnedCache *c, int group, const li_cleaf_view *v,
+		  uint64 lo, uint64 hi, bool forward, LearnedLazyLeaf *lz,
+		  li_item **items, int *itemcap)
+{
+	int			count;
+
+	lz->n = (int) v->n;
+	lz->first = leaf_lower_bound(index, c, group, v, lo, true);
+	lz->end = -1;
+	if (!forward)
+	{
+		lz->end = (hi == PG_UINT64_MAX) ? lz->n :
+			leaf_lower_bound(index, c, group, v, hi + 1, true);
+		lz->end = Max(lz->end, lz->first);
+	}
+	lz->wlo = lz->whi = forward ? lz->first : lz->end;
+	count = forward ? lazy_forward(v, hi, lz, items, itemcap) :
+		lazy_backward(v, hi, lz, items, itemcap);
+	return Max(count, 0);
+}
+
+/*
+ * A scan reaches leaf group `group` with the range [lo, hi], in direction
+ * forward: the leaf stays pinned (*pin, released by the caller).  A leaf
+ * without tail entries or delta pages is opened lazily (*lazy, state in
+ * *lz; learned_lazy_chunk reads the next chunks) and its first chunk is
+ * in *items; any other group is collected whole, as learned_collect_group
+ * does.  Returns the number of items.
+ */
+int
+learned_scan_group(Relation index, LearnedCache *c, int group,
+				   uint64 lo, uint64 hi, bool forward,
+				   li_item **items, int *itemcap, Buffer *pin,
+				   LearnedLazyLeaf *lz, bool *lazy)
+{
+	BlockNumber blkno = c->blknos[group];
+	Buffer		buf = ReadBuffer(index, blkno);
+	Page		page = BufferGetPage(buf);
+	LearnedPageOpaque opaque;
+	li_cleaf_view v;
+	int			count;
+
+	learned_prefetch_leaf_start(page);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	learned_check_page(index, page, blkno, LEARNED_PAGE_LEAF, c->meta.generation);
+	opaque = LearnedPageGetOpaque(page);
+	learned_leaf_view(page, &v);
+	*lazy = (opaque->nitems == v.n && opaque->next == InvalidBlockNumber);
+	if (*lazy)
+		count = lazy_open(index, c, group, &v, lo, hi, forward, lz, items, itemcap);
+	else
+		count = collect_locked(index, c, group, page, lo, hi, true, items, itemcap,
+							   NULL);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	*pin = buf;
+	return count;
+}
+
+/*
+ * The next chunk of a lazy leaf in direction forward, read from its pinned
+ * buffer under a share lock (the page checked again: on a hot standby it
+ * may have been recycled).  Its live entries replace *items; returns their
+ * count, or -1 when the range has no more positions in that direction.
+ */
+int
+learned_lazy_chunk(Relation index, LearnedCache *c, int group, Buffer buf,
+				   uint64 hi, bool forward, LearnedLazyLeaf *lz,
+				   li_item **items, int *itemcap)
+{
+	Page		page = BufferGetPage(buf);
+	li_cleaf_view v;
+	int			count;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	learned_check_page(index, page, c->blknos[group], LEARNED_PAGE_LEAF,
+					   c->meta.generation);
+	learned_leaf_view(page, &v);
+	if ((int) v.n != lz->n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\": leaf block %u changed under a scan",
+						RelationGetRelationName(index), c->blknos[group]),
+				 errdetail("%d sorted entries when the scan reached it, %u now.",
+						   lz->n, v.n)));
+	count = forward ? lazy_forward(&v, hi, lz, items, itemcap) :
+		lazy_backward(&v, hi, lz, items, itemcap);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return count;
 }

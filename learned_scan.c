@@ -49,6 +49,7 @@ pos_reset(LearnedScanPos *pos)
 	pos->group = -1;
 	pos->cur = -1;
 	pos->nitems = 0;
+	pos->lazy = false;
 }
 
 /* ambeginscan: flush this backend's buffered entries, lock the generation, get the model */
@@ -563,10 +564,12 @@ load_null_group(IndexScanDesc scan, int i)
 /*
  * Make group g of range r current (releasing the previous pin).  Groups
  * are numbered [0, nleaf) for leaves (read with range r's bounds) and
- * nleaf + i for NULL page i (range r == nranges).
+ * nleaf + i for NULL page i (range r == nranges).  With keep_pin (amgettuple),
+ * a leaf without tail entries or delta pages is read lazily, a chunk at a
+ * time, starting in direction forward (learned_scan_group).
  */
 static void
-load_group(IndexScanDesc scan, int r, int g, bool keep_pin)
+load_group(IndexScanDesc scan, int r, int g, bool keep_pin, bool forward)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			nleaf = so->cache->meta.nleaf;
@@ -576,15 +579,22 @@ load_group(IndexScanDesc scan, int r, int g, bool keep_pin)
 	so->pos.buf = InvalidBuffer;
 	so->pos.range = r;
 	so->pos.group = g;
+	so->pos.lazy = false;
 	if (g < nleaf)
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
 
-		so->pos.nitems = learned_collect_group(scan->indexRelation, so->cache, g,
-											   so->rlo[r], so->rhi[r], true,
-											   &so->pos.items, &so->pos.itemcap,
-											   keep_pin ? &so->pos.buf : NULL,
-											   NULL);
+		if (keep_pin)
+			so->pos.nitems = learned_scan_group(scan->indexRelation, so->cache, g,
+												so->rlo[r], so->rhi[r], forward,
+												&so->pos.items, &so->pos.itemcap,
+												&so->pos.buf, &so->pos.lz,
+												&so->pos.lazy);
+		else
+			so->pos.nitems = learned_collect_group(scan->indexRelation, so->cache, g,
+												   so->rlo[r], so->rhi[r], true,
+												   &so->pos.items, &so->pos.itemcap,
+												   NULL, NULL);
 		MemoryContextSwitchTo(old);
 	}
 	else
@@ -676,8 +686,35 @@ next_group(IndexScanDesc scan, int *r, int *g, ScanDirection dir)
 	return range_start(so, *r - 1, false, r, g);
 }
 
+/*
+ * Form the index tuple that index-only scans return for every non-null
+ * (or every NULL) entry, once per scan: every key type is fixed-width and
+ * by value, so set_result only overwrites its datum (no palloc per row).
+ */
+static pg_noinline IndexTuple
+form_itup(IndexScanDesc scan, bool isnull)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, 0);
+	MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
+	Datum		value = (Datum) 0;
+	IndexTuple	itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
+
+	MemoryContextSwitchTo(old);
+	if (isnull)
+		so->itup_null = itup;
+	else
+	{
+		Assert(att->attbyval && att->attlen > 0);
+		so->itup = itup;
+		so->itup_data = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
+		so->itup_attlen = att->attlen;
+	}
+	return itup;
+}
+
 /* return item `it`: heap TID and, for index-only scans, the index tuple */
-static void
+static inline void
 set_result(IndexScanDesc scan, li_item *it)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
@@ -685,49 +722,73 @@ set_result(IndexScanDesc scan, li_item *it)
 	learned_item_tid(it, &scan->xs_heaptid);
 	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
 	scan->xs_recheck = so->dt_recheck;
-	if (scan->xs_want_itup)
+	if (!scan->xs_want_itup)
+		return;
+	if (it->isnull == 1)
 	{
-		bool		isnull = (it->isnull == 1);
-		Datum		value = isnull ? (Datum) 0 :
-			learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key);
-
-		/*
-		 * Every key type is fixed-width and by value: form the tuple once per
-		 * scan and overwrite its datum for each entry (no palloc per row).
-		 */
-		if (isnull)
-		{
-			if (so->itup_null == NULL)
-			{
-				MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
-
-				so->itup_null = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
-				MemoryContextSwitchTo(old);
-			}
-			scan->xs_itup = so->itup_null;
-		}
-		else
-		{
-			Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, 0);
-
-			if (so->itup == NULL)
-			{
-				MemoryContext old = MemoryContextSwitchTo(so->tmpcxt);
-
-				so->itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
-				MemoryContextSwitchTo(old);
-				Assert(att->attbyval && att->attlen > 0);
-			}
-			store_att_byval((char *) so->itup + IndexInfoFindDataOffset(so->itup->t_info),
-							value, att->attlen);
-			scan->xs_itup = so->itup;
-		}
+		scan->xs_itup = so->itup_null ? so->itup_null : form_itup(scan, true);
+		return;
 	}
+	scan->xs_itup = so->itup ? so->itup : form_itup(scan, false);
+	store_att_byval(so->itup_data,
+					learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key),
+					so->itup_attlen);
 }
 
-/* amgettuple: the next entry in the scan direction */
-bool
-learned_gettuple(IndexScanDesc scan, ScanDirection dir)
+/*
+ * Replace the items of the current lazy leaf by its next chunk in
+ * direction forward, positioned before its first item that way; false if
+ * the range has no more entries in this leaf that way.
+ */
+static bool
+next_chunk(IndexScanDesc scan, bool forward)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
+	int			n = learned_lazy_chunk(scan->indexRelation, so->cache, so->pos.group,
+									   so->pos.buf, so->rhi[so->pos.range], forward,
+									   &so->pos.lz, &so->pos.items, &so->pos.itemcap);
+
+	MemoryContextSwitchTo(old);
+	if (n < 0)
+		return false;
+	so->pos.nitems = n;
+	so->pos.cur = forward ? -1 : n;
+	return true;
+}
+
+/*
+ * Make the next group in direction dir current, positioned before its
+ * first item that way; false at the end of the scan, positioned past the
+ * end (cur beyond the items) so that a change of direction continues from
+ * there.
+ */
+static bool
+advance_group(IndexScanDesc scan, ScanDirection dir)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	bool		forward = ScanDirectionIsForward(dir);
+	int			r = so->pos.range;
+	int			g = so->pos.group;
+
+	if (!next_group(scan, &r, &g, dir))
+	{
+		if (so->pos.group >= 0)
+			so->pos.cur = forward ? so->pos.nitems : -1;
+		return false;
+	}
+	load_group(scan, r, g, true, forward);
+	so->pos.cur = forward ? -1 : so->pos.nitems;
+	return true;
+}
+
+/*
+ * amgettuple past the current group's items: the next chunk of a lazy
+ * leaf, or the next group that has items (out of line, so that the
+ * common case of learned_gettuple stays a short function).
+ */
+static pg_noinline bool
+gettuple_step(IndexScanDesc scan, ScanDirection dir)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	bool		forward = ScanDirectionIsForward(dir);
@@ -749,26 +810,29 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 			}
 		}
 
-		/* move to the next group that has items */
-		{
-			int			r = so->pos.range;
-			int			g = so->pos.group;
-
-			if (!next_group(scan, &r, &g, dir))
-			{
-				/*
-				 * Stay positioned past the end (cur beyond the items) so that a
-				 * change of direction continues from here.
-				 */
-				if (so->pos.group >= 0)
-					so->pos.cur = forward ? so->pos.nitems : -1;
-				return false;
-			}
-			load_group(scan, r, g, true);
-			so->pos.cur = forward ? -1 : so->pos.nitems;
-		}
+		/* the next chunk of a lazy leaf, else the next group */
+		if (!(so->pos.group >= 0 && so->pos.lazy && next_chunk(scan, forward)) &&
+			!advance_group(scan, dir))
+			return false;
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* amgettuple: the next entry in the scan direction */
+bool
+learned_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	int			next = so->pos.cur + (ScanDirectionIsForward(dir) ? 1 : -1);
+
+	/* the common case: the next item of the current group */
+	if (so->pos.group >= 0 && next >= 0 && next < so->pos.nitems)
+	{
+		so->pos.cur = next;
+		set_result(scan, &so->pos.items[next]);
+		return true;
+	}
+	return gettuple_step(scan, dir);
 }
 
 /* amgetbitmap: every matching TID into the bitmap */
@@ -787,7 +851,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 
 	while (next_group(scan, &r, &g, ForwardScanDirection))
 	{
-		load_group(scan, r, g, false);
+		load_group(scan, r, g, false, true);
 		if (so->pos.nitems > tidcap)
 		{
 			tidcap = Max(so->pos.nitems, 64);
@@ -853,6 +917,8 @@ pos_copy(LearnedScanPos *dst, const LearnedScanPos *src, MemoryContext cxt)
 	dst->range = src->range;
 	dst->group = src->group;
 	dst->cur = src->cur;
+	dst->lazy = src->lazy;
+	dst->lz = src->lz;
 	if (BufferIsValid(src->buf))
 	{
 		IncrBufferRefCount(src->buf);

@@ -664,11 +664,19 @@ li_cleaf_kill(uint8_t *block, uint32_t i) noexcept
 		block[LI_CLEAF_HDR + i / 8] |= (uint8_t) (1u << (i % 8));
 }
 
-extern "C" uint32_t
-li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
-					uint64_t *keys, uint16_t *tids) noexcept
+/*
+ * Entries [from, to) in order, stopping at the first key > stop: into
+ * keys[] and tids[] (every entry, tombstones with offset 0), or with
+ * ITEMS into items[] (only entries with a valid TID, *nitems of them).
+ * Returns the number of entries decoded.
+ */
+template <bool ITEMS>
+static inline uint32_t
+decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
+			  uint64_t *keys, uint16_t *tids, li_item *items, uint32_t *nitems)
 {
-	uint32_t	count = 0;
+	uint32_t	count = 0,
+				nout = 0;
 
 	if (to > v->n)
 		to = v->n;
@@ -713,15 +721,46 @@ li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t
 			uint64_t	x;
 
 			if (k > stop)
-				return count;
+			{
+				to = i;			/* ends the outer loop too */
+				break;
+			}
 			x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) +
 				(i < tbrk ? thead : tadd) + li_bits_get(v->tid.res, tpos, tw);
-			keys[count] = k;
-			li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), &tids[3 * count]);
+			if (ITEMS)
+			{
+				li_item    *it = &items[nout];
+
+				it->key = k;
+				li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), it->tid);
+				it->isnull = 0;
+				nout += (it->tid[2] != 0);	/* offset 0: a tombstone */
+			}
+			else
+			{
+				keys[count] = k;
+				li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), &tids[3 * count]);
+			}
 			count++;
 		}
 	}
+	if (ITEMS)
+		*nitems = nout;
 	return count;
+}
+
+extern "C" uint32_t
+li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
+					uint64_t *keys, uint16_t *tids) noexcept
+{
+	return decode_run_to<false>(v, from, to, stop, keys, tids, nullptr, nullptr);
+}
+
+extern "C" uint32_t
+li_cleaf_decode_items(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
+					  li_item *items, uint32_t *nitems) noexcept
+{
+	return decode_run_to<true>(v, from, to, stop, nullptr, nullptr, items, nitems);
 }
 
 extern "C" void

@@ -491,6 +491,17 @@ uint32_t	li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to,
 								uint64_t stop, uint64_t *keys,
 								uint16_t *tids) LI_NOEXCEPT;
 
+/*
+ * The same, for scans: entries [from, to) decoded in order, stopping
+ * after the first key > stop (not counted), the ones with a valid TID (not
+ * tombstones: offset != 0) written to items[] (room for to - from; isnull
+ * 0), *nitems of them.  Returns the number of entries decoded, as
+ * li_cleaf_decode_run.
+ */
+uint32_t	li_cleaf_decode_items(const li_cleaf_view *v, uint32_t from, uint32_t to,
+								  uint64_t stop, li_item *items,
+								  uint32_t *nitems) LI_NOEXCEPT;
+
 /* Decode every key into out[0, n). */
 void		li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) LI_NOEXCEPT;
 

@@ -331,6 +331,25 @@ check_round_trip(const Entries &e, const std::vector<uint8_t> &block,
 				ASSERT_EQ(blk_of(&rt[3 * j]), blk_of(&e.tids[3 * (from + j)])) << "decode_run block " << from + j;
 				ASSERT_EQ(rt[3 * j + 2], e.tids[3 * (from + j) + 2]) << "decode_run offset " << from + j;
 			}
+
+			/* the scans' variant: the same entries, tombstones left out */
+			std::vector<li_item> items(n - from + 1);
+			uint32_t	nitems = 12345;
+			uint32_t	k = 0;
+
+			ASSERT_EQ(li_cleaf_decode_items(&v, from, n, stop, items.data(), &nitems), expect)
+				<< "decode_items from " << from << " stop " << stop;
+			for (uint32_t j = 0; j < expect; j++)
+			{
+				if (rt[3 * j + 2] == 0)
+					continue;
+				ASSERT_LT(k, nitems) << "decode_items count " << from + j;
+				ASSERT_EQ(items[k].key, rk[j]) << "decode_items key " << from + j;
+				ASSERT_EQ(std::memcmp(items[k].tid, &rt[3 * j], 6), 0) << "decode_items tid " << from + j;
+				ASSERT_EQ(items[k].isnull, 0) << "decode_items isnull " << from + j;
+				k++;
+			}
+			ASSERT_EQ(k, nitems) << "decode_items count from " << from << " stop " << stop;
 		}
 	}
 }
