@@ -359,8 +359,57 @@ partition_nulls(li_item *items, int n)
 }
 
 /*
- * A batch of at least a tenth of the index (and the retrain threshold
- * enabled) is merged into a retrain of the leaves it falls into (all of
+ * Would appending the sorted non-null items[0..n) overflow most of the
+ * leaves it touches, and enough of them to cross the retrain threshold?
+ * Then the retrain that would follow rewrites those leaves anyway, after
+ * the append has given each a delta page: merging the batch into that
+ * retrain writes each page once and allocates no delta pages.  (Each
+ * touched leaf's free tail is read under a share lock: an estimate, as
+ * other batches may append meanwhile.)
+ */
+static bool
+batch_overflows_most(Relation index, const LearnedMetaPageData *meta,
+					 const li_item *items, int n, double threshold)
+{
+	LearnedCache *c = learned_cache_acquire(index, meta);
+	int			touched = 0;
+	int			overflow = 0;
+
+	for (int i = 0; i < n;)
+	{
+		int			g = learned_leaf_for_insert(index, c, items[i].key);
+		int			j = i + 1;
+		Buffer		buf;
+		Page		page;
+		LearnedEntries tail;
+
+		if (g + 1 < (int) c->meta.nleaf)
+			while (j < n && items[j].key < c->seps[g + 1])
+				j++;
+		else
+			j = n;
+		buf = ReadBuffer(index, c->blknos[g]);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, c->meta.generation);
+		learned_page_entries(page, &tail);
+		touched++;
+		if (LearnedPageGetOpaque(page)->next == InvalidBlockNumber &&
+			j - i > (int) (tail.base + tail.cap) - (int) LearnedPageGetOpaque(page)->nitems)
+			overflow++;
+		UnlockReleaseBuffer(buf);
+		i = j;
+		CHECK_FOR_INTERRUPTS();
+	}
+	learned_cache_release(c);
+	return overflow * 2 >= touched &&
+		learned_over_threshold(meta->ndirty + overflow, meta->nleaf, threshold);
+}
+
+/*
+ * A batch of at least a tenth of the index, or one that would overflow
+ * most of the leaves it touches (batch_overflows_most), with the retrain
+ * threshold enabled, is merged into a retrain of the leaves it falls into (all of
  * them for random keys, the last one for ascending keys), since spreading
  * it over delta pages would overflow those leaves and trigger that same
  * retrain right after: pages are then written once.  The structure lock is
@@ -377,7 +426,8 @@ try_bulk_merge(Relation index, li_item *items, int n, double threshold,
 	if (threshold <= 0 || n < 10000)
 		return false;
 	learned_read_meta(index, &meta);
-	if ((double) n < LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys)
+	if ((double) n < LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys &&
+		!batch_overflows_most(index, &meta, items, n, threshold))
 		return false;
 	/*
 	 * prog (static memory for a flush) says "all written" from the metapage

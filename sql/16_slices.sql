@@ -99,6 +99,23 @@ SELECT sl_same('sr', 'sr_l');
 SELECT v, count(*) FROM sr GROUP BY v ORDER BY v;
 RESET learned_index.retrain_slice_leaves;
 
+-- a batch of under 10% of the index that would overflow most of the
+-- leaves it touches is merged into their retrain (no delta pages), as a
+-- larger one is; one that fits the tails is appended
+CREATE TABLE sp (k int8, v int) WITH (autovacuum_enabled = off);
+INSERT INTO sp SELECT (g::int8 * 7919) % 250007 * 1000, 0 FROM generate_series(1, 250000) g;
+CREATE INDEX sp_l ON sp USING learned (k);
+SET learned_index.retrain_slice_leaves = 1;
+INSERT INTO sp SELECT (g::int8 * 104729) % 250007 * 1000 + 1, 1 FROM generate_series(1, 15000) g;
+RESET learned_index.retrain_slice_leaves;
+SELECT delta_pages, retrains > 0 AS merged,
+       pg_relation_size('sp_l') / 8192 <= (leaf_pages + delta_pages + 4) * 1.25 AS compact
+  FROM learned_index_stats('sp_l');
+SELECT sl_same('sp', 'sp_l');
+INSERT INTO sp SELECT (g::int8 * 15485863) % 250007 * 1000 + 2, 2 FROM generate_series(1, 300) g;
+SELECT retrains > 1 AS sliced, pending > 0 AS appended FROM learned_index_stats('sp_l');
+SELECT sl_same('sp', 'sp_l');
+
 -- inside a transaction that rolls back, and in a savepoint rolled back
 -- after its flush: nothing of the aborted level stays visible
 SET learned_index.retrain_slice_leaves = 1;
@@ -120,4 +137,4 @@ VACUUM sl;
 SELECT sl_same('sl', 'sl_l');
 RESET learned_index.retrain_slice_leaves;
 
-DROP TABLE sl, sl1, sr;
+DROP TABLE sl, sl1, sr, sp;
