@@ -338,14 +338,23 @@ is($after, $before, 'retrain_threshold = 0: no retrain triggered by inserts');
 is($dirty_ok, 't', 'retrain_threshold = 0: more than 5% of the leaves overflowed');
 # lowering the threshold below the leaves already dirty: the next insert
 # batch retrains even when it overflows no leaf itself (one row)
+# (one slice of learned_index.retrain_slice_leaves = 1: at least an eighth
+# of the leaves; the next commits would take the rest; with slicing off the
+# one commit takes them all)
 $node->safe_psql('postgres', q{ALTER INDEX t_k SET (retrain_threshold = 0.05)});
 $before = $node->safe_psql('postgres', $counters);
-$node->safe_psql('postgres', q{INSERT INTO t (k, f, ts, v) VALUES (424242, 0.5, now(), 6)});
+my $dirty_before = $node->safe_psql('postgres', q{SELECT dirty_leaves FROM learned_index_stats('t_k')});
+$node->safe_psql('postgres', q{SET learned_index.retrain_slice_leaves = 1;
+	INSERT INTO t (k, f, ts, v) VALUES (424242, 0.5, now(), 6)});
 cmp_ok($node->safe_psql('postgres', $counters), '>', $before,
 	'threshold lowered below the dirty leaves: a one-row insert retrains');
+cmp_ok($node->safe_psql('postgres', q{SELECT dirty_leaves FROM learned_index_stats('t_k')}),
+	'<', $dirty_before, 'that retrain (a slice) rewrote dirty leaves');
+$node->safe_psql('postgres', q{SET learned_index.retrain_slice_leaves = 0;
+	INSERT INTO t (k, f, ts, v) VALUES (424243, 0.5, now(), 6)});
 is($node->safe_psql('postgres',
 		q{SELECT dirty_leaves < 0.05 * leaf_pages FROM learned_index_stats('t_k')}),
-	't', 'after that retrain fewer than 5% of the leaves are dirty');
+	't', 'after a retrain without slices fewer than 5% of the leaves are dirty');
 compare_queries('after the retrain of a lowered threshold', t_k => [ @{ $queries{t_k} }[0, 3] ]);
 $node->safe_psql('postgres', q{SELECT learned_index_retrain('t_k', true);
 	ALTER INDEX t_k SET (retrain_threshold = 0.05)});
