@@ -360,10 +360,11 @@ partition_nulls(li_item *items, int n)
 
 /*
  * Would appending the sorted non-null items[0..n) overflow most of the
- * leaves it touches, and enough of them to cross the retrain threshold?
- * Then the retrain that would follow rewrites those leaves anyway, after
- * the append has given each a delta page: merging the batch into that
- * retrain writes each page once and allocates no delta pages.  (Each
+ * leaves it touches, and enough of them to cross the retrain threshold,
+ * or give one leaf a delta chain long enough to trigger a retrain
+ * (ascending keys)?  Then the retrain that would follow rewrites those
+ * leaves anyway, after the append has given each delta pages: merging the
+ * batch into that retrain writes each page once and allocates none.  (Each
  * touched leaf's free tail is read under a share lock: an estimate, as
  * other batches may append meanwhile.)
  */
@@ -374,6 +375,8 @@ batch_overflows_most(Relation index, const LearnedMetaPageData *meta,
 	LearnedCache *c = learned_cache_acquire(index, meta);
 	int			touched = 0;
 	int			overflow = 0;
+	int			free;
+	bool		long_chain = false;
 
 	for (int i = 0; i < n;)
 	{
@@ -394,16 +397,20 @@ batch_overflows_most(Relation index, const LearnedMetaPageData *meta,
 		learned_check_page(index, page, c->blknos[g], LEARNED_PAGE_LEAF, c->meta.generation);
 		learned_page_entries(page, &tail);
 		touched++;
-		if (LearnedPageGetOpaque(page)->next == InvalidBlockNumber &&
-			j - i > (int) (tail.base + tail.cap) - (int) LearnedPageGetOpaque(page)->nitems)
+		free = (int) (tail.base + tail.cap) - (int) LearnedPageGetOpaque(page)->nitems;
+		if (LearnedPageGetOpaque(page)->next == InvalidBlockNumber && j - i > free)
 			overflow++;
+		/* a share that fills a long delta chain (ascending keys) */
+		if (j - i > free + LEARNED_MAX_DELTA_CHAIN * LEARNED_LEAF_CAP)
+			long_chain = true;
 		UnlockReleaseBuffer(buf);
 		i = j;
 		CHECK_FOR_INTERRUPTS();
 	}
 	learned_cache_release(c);
-	return overflow * 2 >= touched &&
-		learned_over_threshold(meta->ndirty + overflow, meta->nleaf, threshold);
+	return long_chain ||
+		(overflow * 2 >= touched &&
+		 learned_over_threshold(meta->ndirty + overflow, meta->nleaf, threshold));
 }
 
 /*
