@@ -358,6 +358,19 @@ partition_nulls(li_item *items, int n)
 	return nnull;
 }
 
+/* the end of leaf g's share of the sorted items[i..n) (i is in it) */
+static int
+leaf_share_end(LearnedCache *c, int g, const li_item *items, int i, int n)
+{
+	int			j = i + 1;
+
+	if (g + 1 >= (int) c->meta.nleaf)
+		return n;
+	while (j < n && items[j].key < c->seps[g + 1])
+		j++;
+	return j;
+}
+
 /*
  * Would appending the sorted non-null items[0..n) overflow most of the
  * leaves it touches, and enough of them to cross the retrain threshold,
@@ -381,16 +394,11 @@ batch_overflows_most(Relation index, const LearnedMetaPageData *meta,
 	for (int i = 0; i < n;)
 	{
 		int			g = learned_leaf_for_insert(index, c, items[i].key);
-		int			j = i + 1;
+		int			j = leaf_share_end(c, g, items, i, n);
 		Buffer		buf;
 		Page		page;
 		LearnedEntries tail;
 
-		if (g + 1 < (int) c->meta.nleaf)
-			while (j < n && items[j].key < c->seps[g + 1])
-				j++;
-		else
-			j = n;
 		buf = ReadBuffer(index, c->blknos[g]);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -533,17 +541,8 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 	while (i < n - nnull)
 	{
 		int			g = learned_leaf_for_insert(index, c, items[i].key);
-		int			j = i + 1;
+		int			j = leaf_share_end(c, g, items, i, n - nnull);
 
-		if (g + 1 < (int) c->meta.nleaf)
-		{
-			uint64		limit = c->seps[g + 1];
-
-			while (j < n - nnull && items[j].key < limit)
-				j++;
-		}
-		else
-			j = n - nnull;
 		if (insert_group(index, c, g, items + i, j - i, &chainlen,
 						 &prog->nonnull_done))
 			newdirty++;

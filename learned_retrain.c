@@ -90,7 +90,6 @@ typedef struct RetrainState
 	int			L;				/* its leaves */
 	LeafInfo   *info;
 	bool	   *dirty;
-	int			ndirty;
 	bool		full;			/* every leaf is rewritten */
 
 	/* the new structure */
@@ -369,7 +368,6 @@ retrain_choose_leaves(RetrainState *rt)
 			seen++;
 		}
 	}
-	rt->ndirty = seen;
 	return seen > 0;
 }
 

@@ -1,8 +1,8 @@
 /*
  * leaf_sizes.cpp -- bits per entry of the compressed leaf codec on 10M-row
  * data sets shaped like bench/run's (dups, timeseries, uniform), cut into
- * leaves as the writer cuts them at fillfactor 95 (li_cleaf_fit_tail over
- * 8152 bytes, tail room 5/95).  Prints leaves, block bytes per entry, key
+ * leaves as the writer cuts them at fillfactor 95 (li_cleaf_fit, the block
+ * within 95% of 8152 bytes).  Prints leaves, block bytes per entry, key
  * and TID bits per entry (li_cleaf_get_widths) and the entropy estimates
  * of bench/run's report.  Build: make leafsizes.
  */
@@ -133,7 +133,7 @@ run(const std::string &name)
 	for (size_t pos = 0; pos < s.keys.size();)
 	{
 		uint32_t	n = (uint32_t) std::min<size_t>(16384, s.keys.size() - pos);
-		uint32_t	m = li_cleaf_fit_tail(&s.keys[pos], &s.tids[3 * pos], n, 8152, 5, 95);
+		uint32_t	m = li_cleaf_fit(&s.keys[pos], &s.tids[3 * pos], n, 8152 * 95 / 100);
 		size_t		nb;
 		li_cleaf_widths w;
 		li_cleaf_view v;

@@ -20,7 +20,7 @@
  * Compressed leaves (src/li_leaf.h), per key set (uniform, dense,
  * timeseries, tsexp, dups100) and TID layout (random, heap, sorted: random
  * heap, in order within equal keys): 64 consecutive leaves
- * of li_cleaf_fit_tail(8152 bytes, fillfactor 95's tail room) entries each
+ * of li_cleaf_fit(95% of 8152 bytes, as the writer at fillfactor 95) entries each
  * (counters bytes_per_entry, entries per leaf, key_bits / tid_bits per
  * entry and mean widest group key_max / tid_max, from li_cleaf_get_widths)
  *   leaf_key_at/<k>/<t>             li_cleaf_key_at of a random entry (ns)
@@ -34,7 +34,7 @@
  *                                   a random one (ns per run)
  *   leaf_encode/<k>/<t>             li_cleaf_encode of one leaf (counter
  *                                   ns_per_entry)
- *   leaf_fit/<k>/<t>                li_cleaf_fit_tail from a leaf's first
+ *   leaf_fit/<k>/<t>                li_cleaf_fit from a leaf's first
  *                                   entry over up to 16384 entries
  *                                   (counter ns_per_entry)
  *   leaf_fit_writer/<k>/<t>         the writer's call: first over
@@ -419,15 +419,14 @@ BM_paired(benchmark::State &state, std::string name, size_t n, uint32_t eps)
 
 /* ---------------------------------------------------------------------
  * Compressed leaves (src/li_leaf.h): kLeafCount consecutive leaves of
- * li_cleaf_fit_tail(kLeafAvail, kLeafTailNum / kLeafTailDen) entries each,
+ * li_cleaf_fit(kLeafBudget: 95% of kLeafAvail, as the writer) entries each,
  * cut from a key set and a TID layout as the writer cuts them at
  * fillfactor 95; see bench/micro/README.md.
  * ------------------------------------------------------------------- */
 const char *const kLeafKeys[] = {"uniform", "dense", "timeseries", "tsexp", "dups100"};
 const char *const kLeafTids[] = {"random", "heap", "sorted"};
 constexpr size_t kLeafAvail = 8152;	/* LEARNED_ENTRY_AVAIL of an 8 kB page */
-constexpr uint32_t kLeafTailNum = 5;	/* fillfactor 95: (100 - 95) / 95 */
-constexpr uint32_t kLeafTailDen = 95;
+constexpr size_t kLeafBudget = kLeafAvail * 95 / 100;	/* fillfactor 95 of the bytes */
 constexpr size_t kLeafPending = 16384;	/* the writer's pending entries */
 constexpr size_t kLeafCount = 64;
 constexpr size_t kLeafSource = kLeafCount * LI_CLEAF_MAX;	/* keys cut */
@@ -572,13 +571,13 @@ struct LeafSet
 				tid_max = 0;
 };
 
-/* li_cleaf_fit_tail over up to n entries from pos, as the writer asks it */
+/* li_cleaf_fit over up to n entries from pos, as the writer asks it */
 uint32_t
 leaf_fit(const LeafSet &s, size_t pos, size_t n)
 {
 	n = std::min(n, s.keys.size() - pos);
-	return li_cleaf_fit_tail(s.keys.data() + pos, s.tids.data() + 3 * pos,
-							 (uint32_t) n, kLeafAvail, kLeafTailNum, kLeafTailDen);
+	return li_cleaf_fit(s.keys.data() + pos, s.tids.data() + 3 * pos, (uint32_t) n,
+						kLeafBudget);
 }
 
 std::unique_ptr<LeafSet> g_leaf;
