@@ -125,6 +125,15 @@ typedef struct LearnedPageOpaqueData
 
 typedef LearnedPageOpaqueData *LearnedPageOpaque;
 
+/*
+ * A leaf that a retrain is rewriting (docs/design.md, "Retrain", "Frozen
+ * leaves"): the generation that retrain will switch to, kept in the page
+ * header's pd_prune_xid, which index pages do not use otherwise; 0: none.
+ * Inserters do not append to a frozen leaf unless they hold the structure
+ * lock (then no retrain runs and the mark is stale: they clear it).
+ */
+#define LearnedLeafFrozenBy(page)	(((PageHeader) (page))->pd_prune_xid)
+
 #define LearnedPageGetOpaque(page) \
 	((LearnedPageOpaque) PageGetSpecialPointer(page))
 
@@ -134,6 +143,8 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 	(BLCKSZ - LEARNED_ENTRY_OFF - MAXALIGN(sizeof(LearnedPageOpaqueData)))
 #define LEARNED_LEAF_CAP		((int) (LEARNED_ENTRY_AVAIL / (8 + 6)))
 #define LEARNED_NULL_CAP		((int) (LEARNED_ENTRY_AVAIL / 6))
+/* pd_lower of a delta page with entries: the end of its TID array */
+#define LEARNED_DELTA_LOWER		(LEARNED_ENTRY_OFF + LEARNED_LEAF_CAP * (8 + 6))
 
 #define LearnedPageKeys(page)	((uint64 *) ((char *) (page) + LEARNED_ENTRY_OFF))
 #define LearnedPageTids(page)	\
@@ -446,8 +457,12 @@ typedef LearnedScanOpaqueData *LearnedScanOpaque;
 /*
  * Fault injection for the tests (assert-enabled builds only): when the GUC
  * learned_index.debug_fault names the point, learned_fault() raises a
- * query_canceled error there, once (setting the GUC arms it again).
+ * query_canceled error there, once (setting the GUC arms it again).  When
+ * learned_index.debug_pause names it, the backend waits there for the
+ * session advisory lock LEARNED_PAUSE_LOCK (an isolation spec holds it to
+ * stop a retrain half-way, visibly to the isolation tester).
  */
+#define LEARNED_PAUSE_LOCK	INT64CONST(7564834)
 #ifdef USE_ASSERT_CHECKING
 extern void learned_fault(const char *point);
 #else
@@ -633,6 +648,9 @@ extern void learned_buildempty(Relation index);
 extern int	learned_insert_buffer_kb;
 extern void learned_insert_init(void);
 extern void learned_flush_pending(Relation index);
+extern Buffer learned_wait_for_retrain(Relation index, LearnedMetaPageData *meta, bool *heavy);
+extern bool learned_leaf_frozen(Relation index, Buffer buf, uint32 generation, bool heavy,
+								bool exclusive);
 extern Buffer learned_pin_meta_for_batch(Relation index, LearnedMetaPageData *meta,
 										 bool *heavy);
 extern bool learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
@@ -693,6 +711,8 @@ extern int	learned_retrain_slice_leaves;
 /* learned_recycle.c */
 extern void learned_sweep(Relation index);
 extern void learned_sweep_locked(Relation index);
+extern void learned_sweep_barrier(Relation index);
+extern void learned_set_retraining(Relation index, uint32 value);
 extern void learned_blocklist_add(LearnedBlockList *list, BlockNumber blk);
 extern void learned_recycle(Relation index, const LearnedBlockList *old, uint32 newgen);
 

@@ -10,6 +10,7 @@
 #include "access/reloptions.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
+#include "utils/fmgrprotos.h"
 
 #include "learned.h"
 
@@ -20,6 +21,7 @@ static relopt_parse_elt learned_relopt_tab[3];
 
 #ifdef USE_ASSERT_CHECKING
 static char *learned_debug_fault = NULL;
+static char *learned_debug_pause = NULL;
 static bool fault_armed = false;
 
 /* setting learned_index.debug_fault arms the fault (once) */
@@ -29,10 +31,18 @@ assign_debug_fault(const char *newval, void *extra)
 	fault_armed = (newval != NULL && newval[0] != '\0');
 }
 
-/* raise the injected error if point is the armed one (see learned.h) */
+/*
+ * Raise the injected error if point is the armed one, or wait for the pause
+ * lock if point is the pause point (see learned.h).
+ */
 void
 learned_fault(const char *point)
 {
+	if (learned_debug_pause && strcmp(learned_debug_pause, point) == 0)
+	{
+		DirectFunctionCall1(pg_advisory_lock_int8, Int64GetDatum(LEARNED_PAUSE_LOCK));
+		DirectFunctionCall1(pg_advisory_unlock_int8, Int64GetDatum(LEARNED_PAUSE_LOCK));
+	}
 	if (fault_armed && learned_debug_fault && strcmp(learned_debug_fault, point) == 0)
 	{
 		fault_armed = false;
@@ -89,6 +99,11 @@ _PG_init(void)
 							   NULL, &learned_debug_fault, "", PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							   NULL, assign_debug_fault, NULL);
+	DefineCustomStringVariable("learned_index.debug_pause",
+							   "Test only: wait for an advisory lock at this point.",
+							   NULL, &learned_debug_pause, "", PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							   NULL, NULL, NULL);
 #endif
 }
 

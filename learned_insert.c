@@ -215,7 +215,14 @@ learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
 		UnlockReleaseBuffer(dbuf);
 	}
 
-	/* new delta pages at the head of the chain */
+	/*
+	 * New delta pages at the head of the chain: each is linked empty, with
+	 * pd_lower at the start of its entry area, so that its full image is
+	 * the header and special space (the rest is the page's hole), then
+	 * filled by an append record, which moves pd_lower to the end of the
+	 * entry area.  (An 8 kB image per new delta page was a quarter of the
+	 * index's WAL under single-row inserts.)
+	 */
 	while (done < k)
 	{
 		Buffer		nbuf = learned_new_buffer(index);
@@ -227,18 +234,14 @@ learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
 		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		learned_init_page(npage, LEARNED_PAGE_DELTA, generation);
+		((PageHeader) npage)->pd_lower = LEARNED_ENTRY_OFF;
 		nop = LearnedPageGetOpaque(npage);
 		nop->next = LearnedPageGetOpaque(page)->next;
-		for (int i = 0; i < take; i++)
-		{
-			LearnedPageKeys(npage)[i] = items[done + i].key;
-			learned_item_tid(&items[done + i], &LearnedPageTids(npage)[i]);
-		}
-		nop->nitems = take;
 		nop->chainlen = (uint16) Min(chain + 1, PG_UINT16_MAX);
 		chain = nop->chainlen;
 		LearnedPageGetOpaque(page)->next = BufferGetBlockNumber(nbuf);
 		GenericXLogFinish(state);
+		append_items(index, nbuf, items + done, take);
 		*written += take;
 		UnlockReleaseBuffer(nbuf);
 		done += take;
@@ -247,10 +250,49 @@ learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,
 	return overflowed;
 }
 
-/* the same for leaf g of model c, which it locks */
-static bool
+/*
+ * Whether the locked leaf in buf, reached through a model of `generation`,
+ * is frozen by a running retrain (LearnedLeafFrozenBy): then the caller
+ * must not append to it (nor trust it as the place of its key), but wait
+ * for the retrain -- the structure lock -- and go on with the structure it
+ * switched to.  A mark is stale when the caller holds the structure lock
+ * (heavy: no retrain runs), or when it is not newer than the model: a
+ * running retrain's generation is newer than every model in use, and a
+ * retrain that switched left its marks only on leaves its generation and
+ * later ones no longer reach.  So the retrain that set a stale mark on a
+ * leaf we reached failed before its switch, and the leaf is current; with
+ * the leaf locked exclusively, the caller clears the mark.
+ */
+bool
+learned_leaf_frozen(Relation index, Buffer buf, uint32 generation, bool heavy,
+					bool exclusive)
+{
+	GenericXLogState *state;
+	Page		page;
+	uint32		mark = LearnedLeafFrozenBy(BufferGetPage(buf));
+
+	if (mark == 0)
+		return false;
+	if (!heavy && mark > generation)
+		return true;
+	if (exclusive)
+	{
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		LearnedLeafFrozenBy(page) = 0;
+		GenericXLogFinish(state);
+	}
+	return false;
+}
+
+/*
+ * The same for leaf g of model c, which it locks.  Returns 1 if the leaf
+ * overflowed, 0 if not, -1 (nothing written) if it is frozen by a running
+ * retrain (learned_leaf_frozen).
+ */
+static int
 insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
-			 int *chainlen, int *written)
+			 int *chainlen, int *written, bool heavy)
 {
 	Buffer		buf = ReadBuffer(index, c->blknos[g]);
 	bool		overflowed;
@@ -258,10 +300,15 @@ insert_group(Relation index, LearnedCache *c, int g, li_item *items, int k,
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	learned_check_page(index, BufferGetPage(buf), c->blknos[g], LEARNED_PAGE_LEAF,
 					   c->meta.generation);
+	if (learned_leaf_frozen(index, buf, c->meta.generation, heavy, true))
+	{
+		UnlockReleaseBuffer(buf);
+		return -1;
+	}
 	overflowed = learned_insert_group_locked(index, c->meta.generation, buf, items,
 											 k, chainlen, written);
 	UnlockReleaseBuffer(buf);
-	return overflowed;
+	return overflowed ? 1 : 0;
 }
 
 /*
@@ -437,12 +484,23 @@ try_bulk_merge(Relation index, li_item *items, int n, double threshold,
 			   FlushProgress *prog)
 {
 	LearnedMetaPageData meta;
+	Buffer		metapin;
+	bool		heavy;
+	bool		merge;
 
 	if (threshold <= 0 || n < 10000)
 		return false;
-	learned_read_meta(index, &meta);
-	if ((double) n < LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys &&
-		!batch_overflows_most(index, &meta, items, n, threshold))
+	/*
+	 * The metapage pinned while the model and leaves are read, as for an
+	 * append: a retrain does not recycle them under us.
+	 */
+	metapin = learned_pin_meta_for_batch(index, &meta, &heavy);
+	merge = (double) n >= LEARNED_BULK_MERGE_FRACTION * (double) meta.nkeys ||
+		batch_overflows_most(index, &meta, items, n, threshold);
+	ReleaseBuffer(metapin);
+	if (heavy)
+		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
+	if (!merge)
 		return false;
 	/*
 	 * prog (static memory for a flush) says "all written" from the metapage
@@ -476,12 +534,28 @@ learned_pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heav
 		ReleaseBuffer(metapin);
 		if (learned_conditional_lock_structure(index, LEARNED_LOCK_INSERT))
 		{
+			/* no retrain or sweep runs: the flag is stale, clear it */
 			*heavy = true;
+			learned_set_retraining(index, 0);
 			return learned_read_meta_pinned(index, meta);
 		}
 		learned_lock_structure(index, LEARNED_LOCK_INSERT);
 		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 	}
+}
+
+/*
+ * A batch met a frozen leaf (it released its metapage pin and model): wait
+ * for the retrain by taking the structure lock, which the batch then holds
+ * to its end (*heavy), and pin the metapage again (the current structure).
+ */
+Buffer
+learned_wait_for_retrain(Relation index, LearnedMetaPageData *meta, bool *heavy)
+{
+	if (!*heavy)
+		learned_lock_structure(index, LEARNED_LOCK_INSERT);
+	*heavy = true;
+	return learned_read_meta_pinned(index, meta);
 }
 
 /* add newly overflowed leaves to meta->ndirty; returns the new count */
@@ -542,9 +616,19 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 	{
 		int			g = learned_leaf_for_insert(index, c, items[i].key);
 		int			j = leaf_share_end(c, g, items, i, n - nnull);
+		int			r = insert_group(index, c, g, items + i, j - i, &chainlen,
+									 &prog->nonnull_done, heavy);
 
-		if (insert_group(index, c, g, items + i, j - i, &chainlen,
-						 &prog->nonnull_done))
+		if (r < 0)
+		{
+			/* a retrain is rewriting that leaf: wait, go on with its result */
+			learned_cache_release(c);
+			ReleaseBuffer(metapin);
+			metapin = learned_wait_for_retrain(index, &meta, &heavy);
+			c = learned_cache_acquire(index, &meta);
+			continue;
+		}
+		if (r > 0)
 			newdirty++;
 		Assert(prog->nonnull_done == j);
 		maxchain = Max(maxchain, chainlen);

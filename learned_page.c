@@ -44,7 +44,7 @@ learned_init_page(Page page, uint16 type, uint32 generation)
 		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_ENTRY_AVAIL;
 	}
 	else if (type == LEARNED_PAGE_DELTA)
-		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_LEAF_CAP * (8 + 6);
+		((PageHeader) page)->pd_lower = LEARNED_DELTA_LOWER;
 	else if (type == LEARNED_PAGE_NULL)
 		((PageHeader) page)->pd_lower = LEARNED_ENTRY_OFF + LEARNED_NULL_CAP * 6;
 	else if (type == LEARNED_PAGE_META)

@@ -205,8 +205,8 @@ learned_sweep_locked(Relation index)
 }
 
 /* set or clear meta->retraining; setting it waits for running insert batches */
-static void
-set_retraining(Relation index, uint32 value)
+void
+learned_set_retraining(Relation index, uint32 value)
 {
 	LearnedMetaUpdate u;
 
@@ -233,10 +233,24 @@ learned_sweep(Relation index)
 	learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
 	learned_read_meta(index, &meta);
 	if (meta.sweep_needed)
-	{
-		set_retraining(index, 1);
-		learned_sweep_locked(index);
-		set_retraining(index, 0);
-	}
+		learned_sweep_barrier(index);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
+}
+
+/*
+ * The sweep under the retraining flag, the structure lock held: only if no
+ * reader of an old generation is left now (else it would stop insert
+ * batches and free nothing).
+ */
+void
+learned_sweep_barrier(Relation index)
+{
+	LearnedMetaPageData meta;
+
+	learned_read_meta(index, &meta);
+	if (!meta.sweep_needed || !no_old_readers(index, meta.generation - 1))
+		return;
+	learned_set_retraining(index, 1);
+	learned_sweep_locked(index);
+	learned_set_retraining(index, 0);
 }

@@ -87,6 +87,7 @@ typedef struct RetrainState
 	/* the structure being replaced */
 	LearnedMetaPageData meta;
 	LearnedCache *c;
+	bool		freeze;			/* insert batches go on: leaves are frozen */
 	int			L;				/* its leaves */
 	LeafInfo   *info;
 	bool	   *dirty;
@@ -408,10 +409,12 @@ retrain_choose_generation(RetrainState *rt)
 
 /*
  * Step 2: consume a generation number (WAL-logged first: never reused even
- * after a crash), set `retraining` so that new insert batches wait, then
- * wait for the batches that started before the flag (they keep the
- * metapage pinned while they write), and recycle what earlier retrains
- * could not, so that this one can reuse those pages.
+ * after a crash).  Unless the slice freezes leaves (below),
+ * set `retraining` so that new insert batches wait, then wait for the
+ * batches that started before the flag (they keep the metapage pinned
+ * while they write).  A freezing slice lets insert batches go on: it stops
+ * them leaf by leaf (retrain_freeze_leaf), and waits for them only after
+ * its switch, before recycling (retrain_after_switch).
  */
 static void
 retrain_begin_generation(RetrainState *rt)
@@ -423,14 +426,39 @@ retrain_begin_generation(RetrainState *rt)
 	m = learned_meta_update_begin(rt->index, &u);
 	m->next_generation = rt->newgen + 1;
 	m->sweep_needed = 1;		/* until the old pages are recycled */
-	m->retraining = 1;			/* new insert batches wait for us */
-	learned_meta_update_finish(&u, true);
+	if (!rt->freeze)
+		m->retraining = 1;		/* new insert batches wait for us */
+	learned_meta_update_finish(&u, !rt->freeze);
+	if (rt->freeze)
+		return;
 	/* ... and batches that started before the flag finish first */
 	LockBufferForCleanup(u.buf);
 	UnlockReleaseBuffer(u.buf);
+}
 
-	if (rt->meta.sweep_needed)
-		learned_sweep_locked(rt->index);
+/*
+ * Freeze leaf x before its entries are read: mark it (WAL-logged) as being
+ * rewritten by generation newgen, under its exclusive lock.  Every entry
+ * appended before is in the leaf or its delta chain when the rewrite reads
+ * them; an insert batch that locks the leaf after sees the mark and waits
+ * for this retrain (the structure lock), then goes on with the structure
+ * it switched to.
+ */
+static void
+retrain_freeze_leaf(RetrainState *rt, int x)
+{
+	Buffer		buf = ReadBuffer(rt->index, rt->c->blknos[x]);
+	GenericXLogState *state;
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	learned_check_page(rt->index, BufferGetPage(buf), rt->c->blknos[x], LEARNED_PAGE_LEAF,
+					   rt->c->meta.generation);
+	state = GenericXLogStart(rt->index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	LearnedLeafFrozenBy(page) = rt->newgen;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
 }
 
 /* Step 3a: a clean leaf is kept as it is (same block, same separator) */
@@ -529,11 +557,15 @@ static void
 retrain_feed_leaf(RetrainState *rt, LearnedWriter *w, int x)
 {
 	LearnedCache *c = rt->c;
-	int			n = learned_collect_group(rt->index, c, x, 0, PG_UINT64_MAX, false,
-										  &rt->items, &rt->itemcap, NULL, NULL);
+	int			n;
 	int			xe = rt->xi;
 	int			i = 0;
 	BlockNumber blk;
+
+	if (rt->freeze)
+		retrain_freeze_leaf(rt, x);
+	n = learned_collect_group(rt->index, c, x, 0, PG_UINT64_MAX, false,
+							  &rt->items, &rt->itemcap, NULL, NULL);
 
 	while (xe < rt->nextra &&
 		   (x + 1 >= rt->L || rt->extra[xe].key < c->seps[x + 1]))
@@ -680,7 +712,8 @@ retrain_measure(RetrainState *rt, LearnedMetaPageData *newmeta)
 	newmeta->nleaf = rt->out.nleaf;
 	newmeta->nsegments = rt->out.nseg;
 	newmeta->nkeys = rt->npos;
-	newmeta->retraining = 0;
+	/* a freezing slice stops new batches at its switch (until it recycled) */
+	newmeta->retraining = rt->freeze ? 1 : 0;
 	newmeta->sweep_needed = 1;
 	/* the next threshold retrain goes on where this slice stopped */
 	newmeta->slice_hint = rt->cut ? (uint32) rt->newnum[rt->scan_end] : 0;
@@ -779,6 +812,23 @@ retrain_switch(RetrainState *rt, LearnedMetaPageData *newmeta)
 	 */
 	learned_cache_send_switch(rt->index);
 	learned_meta_update_finish(&u, false);
+}
+
+/*
+ * Step 5b, a freezing slice: its switch set `retraining`; wait for the
+ * insert batches that started before it (they may still route with the old
+ * model, load its pages, or lock a leaf of it) before its pages are
+ * recycled.  New batches see the flag and wait for the structure lock,
+ * which this call holds until it has recycled and cleared the flag.
+ */
+static void
+retrain_after_switch(Relation index)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+
+	learned_fault("retrain_after_switch_barrier");
+	LockBufferForCleanup(metabuf);
+	UnlockReleaseBuffer(metabuf);
 }
 
 /*
@@ -881,6 +931,17 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 	rt.sl = sl;
 	rt.epsilon = learned_get_epsilon(index);
 	learned_read_meta(index, &rt.meta);
+	if (rt.meta.sweep_needed)
+	{
+		/*
+		 * Recycle what earlier retrains could not, so that this one can
+		 * reuse those pages (before this slice holds a model: a sweep
+		 * needs this session to have none in use; and before the switch
+		 * record sets sweep_needed for this slice's own pages).
+		 */
+		learned_sweep_barrier(index);
+		learned_read_meta(index, &rt.meta);
+	}
 	rt.c = learned_cache_acquire(index, &rt.meta);
 	learned_cache_load_all(index, rt.c);
 	rt.L = rt.meta.nleaf;
@@ -891,6 +952,8 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 	todo = retrain_choose_leaves(&rt);
 	if (sl->nslices == 0)
 		sl->from_start = (rt.g0 == 0);
+	/* a segment-local slice without a batch to merge lets inserts go on */
+	rt.freeze = !rt.full && rt.nextra == 0;
 	if (todo)
 	{
 		retrain_begin_generation(&rt);
@@ -930,8 +993,12 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 	else
 		sl->has_resume = false;
 	learned_cache_release(rt.c);
+	if (todo && rt.freeze)
+		retrain_after_switch(index);
 	if (todo)
 		retrain_recycle(&rt);
+	if (todo && rt.freeze)
+		learned_set_retraining(index, 0);
 	elog(DEBUG1, "learned_index: retrain slice of \"%s\": %d of %d leaves rewritten (%s), %d leaf states read, %.1f ms",
 		 RelationGetRelationName(index), rt.nrewritten, rt.L, rt.full ? "whole" : "local",
 		 rt.nread, (double) (GetCurrentTimestamp() - t0) / 1000.0);

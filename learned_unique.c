@@ -40,7 +40,8 @@ typedef enum UniqueVerdict
 	UNIQUE_OK,					/* no conflicting entry: insert */
 	UNIQUE_MAYBE,				/* a conflict (PARTIAL): insert, return false */
 	UNIQUE_WAIT,				/* an in-progress inserter/deleter: wait, retry */
-	UNIQUE_CONFLICT				/* a committed live duplicate: error */
+	UNIQUE_CONFLICT,			/* a committed live duplicate: error */
+	UNIQUE_FROZEN				/* a leaf a retrain is rewriting: wait, retry */
 } UniqueVerdict;
 
 /* state of one check */
@@ -55,6 +56,8 @@ typedef struct UniqueCheck
 	TransactionId xwait;		/* UNIQUE_WAIT: whom */
 	uint32		spec_token;		/* ... and its speculative insertion */
 	ItemPointerData wait_tid;
+	bool		heavy;			/* we hold the structure lock (no retrain runs) */
+	bool		frozen;			/* a leaf we locked is frozen by a retrain */
 } UniqueCheck;
 
 /*
@@ -206,7 +209,10 @@ wait_for_conflict(UniqueCheck *uc)
 		XactLockTableWait(uc->xwait, uc->heap, &uc->wait_tid, XLTW_InsertIndex);
 }
 
-/* read and lock leaf g of model c in `mode`, checked */
+/*
+ * Read and lock leaf g of model c in `mode`, checked; uc->frozen is set if
+ * a running retrain froze it (learned_leaf_frozen).
+ */
 static Buffer
 lock_leaf(UniqueCheck *uc, LearnedCache *c, int g, int mode)
 {
@@ -215,6 +221,9 @@ lock_leaf(UniqueCheck *uc, LearnedCache *c, int g, int mode)
 	LockBuffer(buf, mode);
 	learned_check_page(uc->index, BufferGetPage(buf), c->blknos[g],
 					   LEARNED_PAGE_LEAF, c->meta.generation);
+	if (learned_leaf_frozen(uc->index, buf, c->meta.generation, uc->heavy,
+							mode == BUFFER_LOCK_EXCLUSIVE))
+		uc->frozen = true;
 	return buf;
 }
 
@@ -235,7 +244,7 @@ check_and_insert_key(UniqueCheck *uc, LearnedCache *c, li_item *it,
 	int			last = learned_leaf_for_insert(uc->index, c, it->key);
 	Buffer		fbuf = lock_leaf(uc, c, first, BUFFER_LOCK_EXCLUSIVE);
 	Buffer		tbuf = fbuf;
-	UniqueVerdict v = check_leaf(uc, c, first, fbuf, it->key);
+	UniqueVerdict v = uc->frozen ? UNIQUE_FROZEN : check_leaf(uc, c, first, fbuf, it->key);
 
 	Assert(first <= last);
 	for (int g = first + 1; g <= last && v == UNIQUE_OK; g++)
@@ -243,15 +252,23 @@ check_and_insert_key(UniqueCheck *uc, LearnedCache *c, li_item *it,
 		Buffer		buf = lock_leaf(uc, c, g, g == last ? BUFFER_LOCK_EXCLUSIVE :
 									BUFFER_LOCK_SHARE);
 
-		v = check_leaf(uc, c, g, buf, it->key);
-		if (g == last)
+		v = uc->frozen ? UNIQUE_FROZEN : check_leaf(uc, c, g, buf, it->key);
+		if (g == last && v != UNIQUE_FROZEN)
 			tbuf = buf;
 		else
 			UnlockReleaseBuffer(buf);
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (v == UNIQUE_MAYBE && last > first && tbuf == fbuf)
+	{
 		tbuf = lock_leaf(uc, c, last, BUFFER_LOCK_EXCLUSIVE);
+		if (uc->frozen)
+		{
+			UnlockReleaseBuffer(tbuf);
+			tbuf = fbuf;
+			v = UNIQUE_FROZEN;
+		}
+	}
 	if ((v == UNIQUE_OK || v == UNIQUE_MAYBE) && uc->mode != UNIQUE_CHECK_EXISTING)
 	{
 		int			written = 0;
@@ -304,12 +321,21 @@ learned_unique_insert(Relation index, Relation heap, li_item *it,
 	for (;;)
 	{
 		LearnedMetaPageData meta;
-		bool		heavy;
-		Buffer		metapin = learned_pin_meta_for_batch(index, &meta, &heavy);
-		LearnedCache *c = learned_cache_acquire(index, &meta);
+		bool		heavy = false;
+		Buffer		metapin;
+		LearnedCache *c;
 		UniqueVerdict v = UNIQUE_OK;
 		bool		overflowed = false;
 		int			chainlen = 0;
+
+		/* after a frozen leaf: wait for its retrain, holding its lock */
+		if (uc.frozen)
+			metapin = learned_wait_for_retrain(index, &meta, &heavy);
+		else
+			metapin = learned_pin_meta_for_batch(index, &meta, &heavy);
+		uc.frozen = false;
+		uc.heavy = heavy;
+		c = learned_cache_acquire(index, &meta);
 
 		if (!it->isnull)
 			v = check_and_insert_key(&uc, c, it, &overflowed, &chainlen);
@@ -329,6 +355,11 @@ learned_unique_insert(Relation index, Relation heap, li_item *it,
 		if (heavy)
 			learned_unlock_structure(index, LEARNED_LOCK_INSERT);
 
+		if (v == UNIQUE_FROZEN)
+		{
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
 		if (v == UNIQUE_WAIT)
 		{
 			wait_for_conflict(&uc);

@@ -24,7 +24,9 @@
  * three byte ranges we know we changed, instead of copying the 8 kB page
  * twice and diffing it byte by byte (the dominant cost of a single-row
  * insert).  Redo zeroes the page's hole (pd_lower..pd_upper), which our
- * entry pages never write (it stays zero); test/t/001_wal.pl replays these
+ * entry pages never write (it stays zero); a delta page linked empty has
+ * its whole entry area as a hole, and its first append moves pd_lower to
+ * the end of it in the same record.  test/t/001_wal.pl replays these
  * records with wal_consistency_checking = generic.
  */
 void
@@ -35,16 +37,25 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 	LearnedPageOpaque op = LearnedPageGetOpaque(page);
 	bool		isnull = (op->page_type == LEARNED_PAGE_NULL);
 	int			n0 = op->nitems;
-	char		delta[3 * 2 * sizeof(uint16) + LEARNED_LEAF_CAP * 14 + sizeof(uint16) + 16];
+	char		delta[4 * 2 * sizeof(uint16) + LEARNED_LEAF_CAP * 14 + 2 * sizeof(uint16) + 16];
 	int			dlen = 0;
-	char	   *ranges[3];
-	uint16		lens[3];
+	char	   *ranges[4];
+	uint16		lens[4];
 	int			nr = 0;
+	PageHeader	ph = (PageHeader) page;
+	bool		set_lower = (op->page_type == LEARNED_PAGE_DELTA &&
+							 ph->pd_lower != LEARNED_DELTA_LOWER);
 
 	LearnedEntries e;
 	int			j;
 
 	Assert(op->page_type == LEARNED_PAGE_LEAF || op->page_type == LEARNED_PAGE_DELTA || isnull);
+	/* a new delta page, linked empty: its entry area is no longer a hole */
+	if (set_lower)
+	{
+		ranges[nr] = (char *) &ph->pd_lower;
+		lens[nr++] = (uint16) sizeof(ph->pd_lower);
+	}
 	if (isnull)
 	{
 		Assert(k > 0 && n0 + k <= LEARNED_NULL_CAP);
@@ -66,6 +77,8 @@ learned_append_logged(Relation index, Buffer buf, const uint64 *keys,
 	lens[nr++] = (uint16) sizeof(op->nitems);
 
 	START_CRIT_SECTION();
+	if (set_lower)
+		ph->pd_lower = LEARNED_DELTA_LOWER;
 	if (!isnull)
 	{
 		memcpy(&e.keys[j], keys, k * sizeof(uint64));

@@ -12,6 +12,11 @@
 #                          was, kept the entries and wrote them again)
 #   retrain_between_slices a retrain in slices fails after a slice: what
 #                          the slices so far merged is in, the rest is not
+# and a segment-local retrain, which freezes the leaves it rewrites instead
+# of stopping every insert batch, failing before its switch (the marks stay
+# on leaves that are still current: inserts into them must go on, clearing
+# them) or after it, before it waited for running batches and recycled
+# (the `retraining` flag stays set: batches must go on too).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -132,6 +137,40 @@ COMMIT;
 		"$label: the parent's rows are " . ($expect ? 'committed' : 'rolled back'));
 	is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE tag = 2'), 0,
 		"$label: no row of the rolled-back level");
+}
+
+# a failed segment-local retrain leaves frozen marks (or the flag) behind
+for my $point ('retrain_before_switch', 'retrain_after_switch_barrier')
+{
+	my $label = "segment-local retrain failing at $point";
+	reset_table(0);
+	# 3000 keys in one key range: its leaves overflow into delta pages
+	$node->safe_psql('postgres',
+		"INSERT INTO t SELECT 200001 + g * 10, 1 FROM generate_series(0, 2999) g");
+	my ($r, $o, $e) = $node->psql('postgres',
+		"LOAD 'learned_index'; SET learned_index.debug_fault = '$point'; "
+		  . "SELECT learned_index_retrain('t_k')");
+	like($e, qr/fault injected at $point/, "$label: the fault fired");
+	compare("$label, before more inserts");
+	# rows into the leaves the retrain froze, and elsewhere; in a savepoint
+	# rolled back, and committed
+	$node->safe_psql('postgres', q{
+		BEGIN;
+		INSERT INTO t SELECT 200003 + g * 10, 2 FROM generate_series(0, 99) g;
+		SAVEPOINT s;
+		INSERT INTO t SELECT 200005 + g * 10, 3 FROM generate_series(0, 99) g;
+		ROLLBACK TO s;
+		INSERT INTO t SELECT 700003 + g * 10, 2 FROM generate_series(0, 99) g;
+		COMMIT;
+	});
+	compare("$label, rows into its frozen leaves");
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE tag = 2'), 200,
+		"$label: the committed rows are in");
+	# the next retrain goes through, and inserts after it
+	$node->safe_psql('postgres', "SELECT learned_index_retrain('t_k')");
+	$node->safe_psql('postgres',
+		"INSERT INTO t SELECT 200007 + g * 10, 4 FROM generate_series(0, 99) g");
+	compare("$label, a retrain and rows after");
 }
 
 $node->stop;
