@@ -87,8 +87,9 @@ _PG_init(void)
 							"Dirty leaves a retrain rewrites per switch of the structure.",
 							"A retrain rewrites dirty leaves in slices of this many "
 							"(at least an eighth of the index), each with its own switch, "
-							"so the pages it replaces are reused by the next slice and "
-							"insert batches wait one slice at a time; a retrain an insert "
+							"so the pages it replaces are reused by the next slice "
+							"(insert batches wait only for the leaves a slice freezes, "
+							"or for a slice of a whole rewrite); a retrain an insert "
 							"triggers rewrites one slice, or the leaves its batch overflowed. "
 							"0 rewrites everything in one switch.",
 							&learned_retrain_slice_leaves, LEARNED_DEFAULT_SLICE_LEAVES,
