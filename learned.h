@@ -705,6 +705,7 @@ extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool 
 								  const li_item *extra, int nextra,
 								  int *extra_written, int budget);
 extern int	learned_retrain_slice_leaves;
+extern bool learned_retrain_neighbours;
 #define LEARNED_DEFAULT_SLICE_LEAVES 128	/* retrain_slice_leaves' default */
 #define LEARNED_MAX_SLICES 8	/* a retrain of every leaf: at most this many slices */
 #define LEARNED_BULK_MERGE_FRACTION 0.1	/* batch / index size that merges */

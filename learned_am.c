@@ -94,6 +94,15 @@ _PG_init(void)
 							"0 rewrites everything in one switch.",
 							&learned_retrain_slice_leaves, LEARNED_DEFAULT_SLICE_LEAVES,
 							0, INT_MAX / 2, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("learned_index.retrain_neighbours",
+							 "A retrain of one or two overflowed leaves also rewrites a clean neighbour.",
+							 "The entries of the overflowed leaves and the neighbour go into "
+							 "fuller leaves (a B*-tree's redistribution): the index stays "
+							 "closer to a REINDEX's size under inserts, at the cost of "
+							 "rewriting (and WAL-logging) about twice the leaves.  Off: "
+							 "only the overflowed leaves are rewritten (a btree split).",
+							 &learned_retrain_neighbours, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 #ifdef USE_ASSERT_CHECKING
 	DefineCustomStringVariable("learned_index.debug_fault",
 							   "Test only: raise a cancel error once at this point.",

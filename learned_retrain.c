@@ -37,6 +37,9 @@
 /* GUC learned_index.retrain_slice_leaves (0: a retrain switches once) */
 int			learned_retrain_slice_leaves = LEARNED_DEFAULT_SLICE_LEAVES;
 
+/* GUC learned_index.retrain_neighbours (short runs take a clean neighbour) */
+bool		learned_retrain_neighbours = true;
+
 /* what a retrain learns about one leaf before deciding */
 typedef struct LeafInfo
 {
@@ -527,7 +530,7 @@ retrain_run_bounds(RetrainState *rt, int g, int *a, int *b)
 	*a = *b = g;
 	run_extend_right(rt, b);
 	run_extend_left(rt, a);
-	if (!rt->full && *b - *a < 2 && *b < rt->L - 1)
+	if (learned_retrain_neighbours && !rt->full && *b - *a < 2 && *b < rt->L - 1)
 	{
 		bool		left_ok = (*a > 0 && !rt->dirty[*a - 1]);
 		bool		right_ok = !rt->dirty[*b + 1];

@@ -137,4 +137,34 @@ VACUUM sl;
 SELECT sl_same('sl', 'sl_l');
 RESET learned_index.retrain_slice_leaves;
 
+-- learned_index.retrain_neighbours: a short run of overflowed leaves takes
+-- a clean neighbour along (on, the default: fewer, fuller leaves) or is
+-- split alone (off: more leaves, about half of the rewrites); the same
+-- rows either way
+CREATE TABLE nb_on (k int8, v int) WITH (autovacuum_enabled = off);
+INSERT INTO nb_on SELECT g::int8 * 1000, 0 FROM generate_series(1, 100000) g;
+CREATE TABLE nb_off (LIKE nb_on) WITH (autovacuum_enabled = off);
+INSERT INTO nb_off SELECT * FROM nb_on;
+CREATE INDEX nb_on_l ON nb_on USING learned (k) WITH (retrain_threshold = 0.01);
+CREATE INDEX nb_off_l ON nb_off USING learned (k) WITH (retrain_threshold = 0.01);
+CREATE FUNCTION nb_load(tab text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..40 LOOP
+		EXECUTE format('INSERT INTO %I SELECT (g::int8 * 7919 + %s) %% 100000 * 1000 + %s, 1 '
+					   'FROM generate_series(1, 400) g', tab, i * 104729, i);
+	END LOOP;
+END $$;
+SELECT nb_load('nb_on');
+SET learned_index.retrain_neighbours = off;
+SELECT nb_load('nb_off');
+RESET learned_index.retrain_neighbours;
+SELECT (SELECT retrains FROM learned_index_stats('nb_on_l')) > 1 AS on_retrained,
+       (SELECT retrains FROM learned_index_stats('nb_off_l')) > 1 AS off_retrained,
+       (SELECT leaf_pages FROM learned_index_stats('nb_off_l')) >
+       (SELECT leaf_pages FROM learned_index_stats('nb_on_l')) AS off_has_more_leaves;
+SELECT sl_same('nb_on', 'nb_on_l'), sl_same('nb_off', 'nb_off_l');
+SELECT learned_index_check('nb_on_l', true), learned_index_check('nb_off_l', true);
+DROP FUNCTION nb_load(text);
+DROP TABLE nb_on, nb_off;
+
 DROP TABLE sl, sl1, sr, sp;
