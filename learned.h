@@ -651,6 +651,7 @@ extern void learned_flush_pending(Relation index);
 extern Buffer learned_wait_for_retrain(Relation index, LearnedMetaPageData *meta, bool *heavy);
 extern bool learned_leaf_frozen(Relation index, Buffer buf, uint32 generation, bool heavy,
 								bool exclusive);
+extern void learned_leaf_set_mark(Relation index, Buffer buf, uint32 mark);
 extern Buffer learned_pin_meta_for_batch(Relation index, LearnedMetaPageData *meta,
 										 bool *heavy);
 extern bool learned_insert_group_locked(Relation index, uint32 generation, Buffer buf,

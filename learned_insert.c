@@ -267,8 +267,6 @@ bool
 learned_leaf_frozen(Relation index, Buffer buf, uint32 generation, bool heavy,
 					bool exclusive)
 {
-	GenericXLogState *state;
-	Page		page;
 	uint32		mark = LearnedLeafFrozenBy(BufferGetPage(buf));
 
 	if (mark == 0)
@@ -276,13 +274,19 @@ learned_leaf_frozen(Relation index, Buffer buf, uint32 generation, bool heavy,
 	if (!heavy && mark > generation)
 		return true;
 	if (exclusive)
-	{
-		state = GenericXLogStart(index);
-		page = GenericXLogRegisterBuffer(state, buf, 0);
-		LearnedLeafFrozenBy(page) = 0;
-		GenericXLogFinish(state);
-	}
+		learned_leaf_set_mark(index, buf, 0);
 	return false;
+}
+
+/* set the frozen mark of the exclusively locked leaf in buf, WAL-logged */
+void
+learned_leaf_set_mark(Relation index, Buffer buf, uint32 mark)
+{
+	GenericXLogState *state = GenericXLogStart(index);
+	Page		page = GenericXLogRegisterBuffer(state, buf, 0);
+
+	LearnedLeafFrozenBy(page) = mark;
+	GenericXLogFinish(state);
 }
 
 /*
@@ -552,8 +556,9 @@ learned_pin_meta_for_batch(Relation index, LearnedMetaPageData *meta, bool *heav
 Buffer
 learned_wait_for_retrain(Relation index, LearnedMetaPageData *meta, bool *heavy)
 {
-	if (!*heavy)
-		learned_lock_structure(index, LEARNED_LOCK_INSERT);
+	/* (holding the lock, every mark is stale: nobody waits twice) */
+	Assert(!*heavy);
+	learned_lock_structure(index, LEARNED_LOCK_INSERT);
 	*heavy = true;
 	return learned_read_meta_pinned(index, meta);
 }

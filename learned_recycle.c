@@ -228,12 +228,8 @@ learned_set_retraining(Relation index, uint32 value)
 void
 learned_sweep(Relation index)
 {
-	LearnedMetaPageData meta;
-
 	learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
-	learned_read_meta(index, &meta);
-	if (meta.sweep_needed)
-		learned_sweep_barrier(index);
+	learned_sweep_barrier(index);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 }
 

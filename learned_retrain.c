@@ -451,16 +451,11 @@ static void
 retrain_freeze_leaf(RetrainState *rt, int x)
 {
 	Buffer		buf = ReadBuffer(rt->index, rt->c->blknos[x]);
-	GenericXLogState *state;
-	Page		page;
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	learned_check_page(rt->index, BufferGetPage(buf), rt->c->blknos[x], LEARNED_PAGE_LEAF,
 					   rt->c->meta.generation);
-	state = GenericXLogStart(rt->index);
-	page = GenericXLogRegisterBuffer(state, buf, 0);
-	LearnedLeafFrozenBy(page) = rt->newgen;
-	GenericXLogFinish(state);
+	learned_leaf_set_mark(rt->index, buf, rt->newgen);
 	UnlockReleaseBuffer(buf);
 }
 
