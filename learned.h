@@ -662,7 +662,7 @@ extern void learned_insert_nulls_locked(Relation index, Buffer metabuf,
 										int *written);
 extern uint32 learned_add_dirty_leaves(Relation index, int newdirty);
 extern void learned_after_append(Relation index, const LearnedMetaPageData *meta,
-								 int newdirty, int maxchain);
+								 int newdirty, int maxchain, uint64 chain_key);
 
 /* learned_unique.c */
 extern bool learned_unique_insert(Relation index, Relation heap, li_item *it,
@@ -701,7 +701,8 @@ typedef enum LearnedRetrainMode
 
 extern bool learned_retrain(Relation index, LearnedRetrainMode mode, bool wait);
 extern bool learned_retrain_if_needed(Relation index, double threshold,
-									  bool long_chain, uint32 seen_gen, int budget);
+									  bool long_chain, uint64 chain_key,
+									  uint32 seen_gen, int budget);
 extern bool learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 								  const li_item *extra, int nextra,
 								  int *extra_written, int budget);

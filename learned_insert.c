@@ -593,6 +593,7 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 	int			newdirty = 0;
 	int			chainlen = 0;
 	int			maxchain = 0;
+	uint64		chain_key = 0;	/* a key of the leaf with the longest chain */
 	double		threshold;
 	Buffer		metapin;
 	bool		heavy;
@@ -636,7 +637,11 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 		if (r > 0)
 			newdirty++;
 		Assert(prog->nonnull_done == j);
-		maxchain = Max(maxchain, chainlen);
+		if (chainlen > maxchain)
+		{
+			maxchain = chainlen;
+			chain_key = items[i].key;
+		}
 		i = j;
 		CHECK_FOR_INTERRUPTS();
 		learned_fault("batch_after_group");
@@ -649,19 +654,20 @@ insert_batch(Relation index, li_item *items, int n, FlushProgress *prog)
 	ReleaseBuffer(metapin);
 	if (heavy)
 		learned_unlock_structure(index, LEARNED_LOCK_INSERT);
-	learned_after_append(index, &meta, newdirty, maxchain);
+	learned_after_append(index, &meta, newdirty, maxchain, chain_key);
 }
 
 /*
  * After appending (the metapage pin and locks released): count the leaves
  * that overflowed into meta->ndirty, and retrain past the threshold -- or
  * when a delta chain reached LEARNED_MAX_DELTA_CHAIN pages (ascending keys
- * all landing on the last leaf: lookups there would read every page of it)
+ * all landing on the last leaf: lookups there would read every page of it;
+ * chain_key, a key of that leaf, is where the retrain starts looking)
  * -- without ever waiting for the structure lock.
  */
 void
 learned_after_append(Relation index, const LearnedMetaPageData *meta,
-					 int newdirty, int maxchain)
+					 int newdirty, int maxchain, uint64 chain_key)
 {
 	double		threshold = learned_get_retrain_threshold(index);
 	bool		long_chain = (maxchain >= LEARNED_MAX_DELTA_CHAIN && threshold > 0);
@@ -679,7 +685,7 @@ learned_after_append(Relation index, const LearnedMetaPageData *meta,
 	 * more (so single-row commits each take a bounded share of the work).
 	 */
 	if (retrain)
-		learned_retrain_if_needed(index, threshold, long_chain, meta->generation,
+		learned_retrain_if_needed(index, threshold, long_chain, chain_key, meta->generation,
 								  learned_retrain_slice_leaves > 0 ?
 								  Max(learned_retrain_slice_leaves, newdirty) : INT_MAX);
 }

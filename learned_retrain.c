@@ -74,6 +74,8 @@ typedef struct RetrainSlices
 	bool		has_resume;		/* the next slice starts at resume_key */
 	uint64		resume_key;
 	bool		from_start;		/* the first slice started at leaf 0 */
+	bool		has_start;		/* the first slice starts at start_key's leaf */
+	uint64		start_key;		/* (a long delta chain's leaf) */
 	double		maxerr;			/* error measured over the call's slices */
 	int			nslices;
 } RetrainSlices;
@@ -125,6 +127,7 @@ typedef struct RetrainState
 	bool		wrap;			/* ... then on from the first leaf up to g0 */
 	bool		scanned_all;	/* every leaf was looked at */
 	bool		cut;			/* dirty leaves may be left for the next slice */
+	bool		found_known;	/* cut: every overflowed leaf the metapage counts was found */
 	int			last_b;			/* last old leaf of the last run rewritten */
 	int			scan_end;		/* first leaf not looked at (if cut) */
 	int		   *newnum;			/* each old leaf's number in the new structure */
@@ -241,6 +244,17 @@ retrain_first_leaf(RetrainState *rt)
 	return g;
 }
 
+/* the leaf whose key range holds key (the last with a separator <= key) */
+static int
+retrain_leaf_of(RetrainState *rt, uint64 key)
+{
+	int			g = 0;
+
+	while (g + 1 < rt->L && rt->c->seps[g + 1] <= key)
+		g++;
+	return g;
+}
+
 /*
  * Where this slice starts looking for dirty leaves, and whether it may
  * wrap around to the first leaf.  A slice after another of the same call
@@ -248,7 +262,8 @@ retrain_first_leaf(RetrainState *rt)
  * (no extra entries) starts at the metapage's slice hint -- the leaf after
  * the last slice's runs -- and wraps: so consecutive threshold retrains
  * sweep the index round-robin instead of each reading every leaf from the
- * first one.  A merge of extra entries starts at the first leaf and never
+ * first one.  A retrain for a long delta chain starts at that chain's leaf
+ * (ascending keys: the last one) and wraps.  A merge of extra entries starts at the first leaf and never
  * wraps: the slices must merge a prefix of the batch each.
  */
 static void
@@ -259,7 +274,10 @@ retrain_scan_start(RetrainState *rt)
 		rt->g0 = retrain_first_leaf(rt);
 	else if (rt->mode == LEARNED_RETRAIN_OVERFLOW && rt->nextra == 0)
 	{
-		rt->g0 = rt->meta.slice_hint < rt->meta.nleaf ? (int) rt->meta.slice_hint : 0;
+		if (rt->sl->has_start)
+			rt->g0 = retrain_leaf_of(rt, rt->sl->start_key);
+		else
+			rt->g0 = rt->meta.slice_hint < rt->meta.nleaf ? (int) rt->meta.slice_hint : 0;
 		rt->wrap = rt->g0 > 0;
 	}
 	else
@@ -323,6 +341,7 @@ retrain_choose_leaves(RetrainState *rt)
 {
 	LearnedCache *c = rt->c;
 	int			allow;
+	int			known;
 	int			seen = 0;
 	int			n;
 
@@ -349,15 +368,24 @@ retrain_choose_leaves(RetrainState *rt)
 		rt->P = learned_leaf_fill(rt->index);
 
 	allow = Min(rt->sl->slice, rt->sl->budget);
+	/*
+	 * A segment-local threshold retrain stops reading leaf states once it
+	 * has found as many dirty leaves as the metapage counts overflowed
+	 * (ascending keys: one, the last leaf): reading the rest would find
+	 * none, or only ones the count missed, which a later retrain finds.
+	 */
+	known = (rt->mode == LEARNED_RETRAIN_OVERFLOW && rt->nextra == 0 && !rt->full) ?
+		Max(1, (int) Min(rt->meta.ndirty, (uint32) INT_MAX)) : INT_MAX;
 	n = rt->wrap ? rt->L : rt->L - rt->g0;
 	rt->scanned_all = (rt->g0 == 0 || rt->wrap);
 	for (int k = 0; k < n; k++)
 	{
 		int			g = (rt->g0 + k) % rt->L;
 
-		if (seen >= allow)
+		if (seen >= allow || seen >= known)
 		{
-			/* the rest waits for the next slice */
+			/* the rest waits for the next slice, or the next retrain */
+			rt->found_known = seen < allow;
 			rt->scan_end = g;
 			for (; k < n; k++)
 				rt->dirty[(rt->g0 + k) % rt->L] = false;
@@ -848,7 +876,8 @@ retrain_recycle(RetrainState *rt)
 
 static bool retrain_slices_locked(Relation index, LearnedRetrainMode mode,
 								  const li_item *extra, int nextra,
-								  int *extra_written, int budget);
+								  int *extra_written, int budget,
+								  const uint64 *start_key);
 
 /*
  * Retrain, without extra entries, in slices until every dirty leaf is
@@ -873,7 +902,7 @@ learned_retrain(Relation index, LearnedRetrainMode mode, bool wait)
  */
 bool
 learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
-						  uint32 seen_gen, int budget)
+						  uint64 chain_key, uint32 seen_gen, int budget)
 {
 	LearnedMetaPageData meta;
 	bool		done = false;
@@ -884,7 +913,7 @@ learned_retrain_if_needed(Relation index, double threshold, bool long_chain,
 	if (learned_over_threshold(meta.ndirty, meta.nleaf, threshold) ||
 		(long_chain && meta.generation == seen_gen))
 		done = retrain_slices_locked(index, LEARNED_RETRAIN_OVERFLOW, NULL, 0, NULL,
-									 budget);
+									 budget, long_chain ? &chain_key : NULL);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 	return done;
 }
@@ -973,11 +1002,12 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 		sl->budget -= Min(sl->budget, rt.nrewritten);
 		/*
 		 * The next slice of this call starts after what this one looked
-		 * at and rewrote.  A slice that wrapped around ends the call (the
-		 * next threshold retrain goes on from the slice hint).
+		 * at and rewrote.  A slice that wrapped around, or found every
+		 * overflowed leaf the metapage counts, ends the call (the next
+		 * threshold retrain goes on from the slice hint).
 		 */
 		sl->has_resume = false;
-		if (rt.cut && !rt.wrap)
+		if (rt.cut && !rt.wrap && !rt.found_known)
 		{
 			int			next = Max(rt.scan_end, rt.last_b + 1);
 
@@ -1008,12 +1038,13 @@ retrain_slice(Relation index, LearnedRetrainMode mode, RetrainSlices *sl,
 
 /*
  * Slices until the dirty leaves are rewritten or `budget` of them are, the
- * structure lock held.  Returns whether anything was done.
+ * structure lock held; a threshold retrain's first slice starts at
+ * *start_key's leaf if given.  Returns whether anything was done.
  */
 static bool
 retrain_slices_locked(Relation index, LearnedRetrainMode mode,
 					  const li_item *extra, int nextra, int *extra_written,
-					  int budget)
+					  int budget, const uint64 *start_key)
 {
 	RetrainSlices sl;
 	int			done = 0;
@@ -1021,6 +1052,11 @@ retrain_slices_locked(Relation index, LearnedRetrainMode mode,
 
 	memset(&sl, 0, sizeof(sl));
 	sl.budget = Max(budget, 1);
+	if (start_key)
+	{
+		sl.has_start = true;
+		sl.start_key = *start_key;
+	}
 	if (mode == LEARNED_RETRAIN_FULL)
 		sl.slice = INT_MAX;		/* one switch, every leaf measured */
 	for (;;)
@@ -1063,7 +1099,7 @@ learned_retrain_merge(Relation index, LearnedRetrainMode mode, bool wait,
 		learned_lock_structure(index, LEARNED_LOCK_RETRAIN);
 	else if (!learned_conditional_lock_structure(index, LEARNED_LOCK_RETRAIN))
 		return false;
-	any = retrain_slices_locked(index, mode, extra, nextra, extra_written, budget);
+	any = retrain_slices_locked(index, mode, extra, nextra, extra_written, budget, NULL);
 	learned_unlock_structure(index, LEARNED_LOCK_RETRAIN);
 	return any;
 }

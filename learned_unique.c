@@ -373,7 +373,7 @@ learned_unique_insert(Relation index, Relation heap, li_item *it,
 			uc.skip_check = true;
 			continue;
 		}
-		learned_after_append(index, &meta, overflowed ? 1 : 0, chainlen);
+		learned_after_append(index, &meta, overflowed ? 1 : 0, chainlen, it->key);
 		return v != UNIQUE_MAYBE;
 	}
 }
