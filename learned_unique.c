@@ -313,6 +313,8 @@ learned_unique_insert(Relation index, Relation heap, li_item *it,
 	UniqueCheck uc;
 	bool		nulls_conflict = index->rd_index->indnullsnotdistinct;
 
+	/* a test can stop here, after the executor's ON CONFLICT pre-check */
+	learned_fault("unique_before_check");
 	memset(&uc, 0, sizeof(uc));
 	uc.index = index;
 	uc.heap = heap;

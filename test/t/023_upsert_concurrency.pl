@@ -15,7 +15,8 @@
 # aminsert's "maybe a conflict" answer disabled the run still passed: the
 # executor's pre-check finds almost every conflict, and two inserters of
 # one absent key never met between pre-check and index insert in 30 s: this
-# test does not prove that answer right.)
+# test does not prove that answer right; the isolation spec
+# upsert_precheck_window does, stopping an inserter in that window.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
