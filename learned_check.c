@@ -72,6 +72,9 @@ typedef struct CheckState
 	/* every (key, TID) once (heapallindexed): sorted, then compared */
 	Tuplesortstate *dupsort;
 	TupleTableSlot *dupslot;
+	/* a unique index: the key of every row the snapshot sees, sorted */
+	Tuplesortstate *uniqsort;
+	TupleTableSlot *uniqslot;
 	/* the leaf being checked, decoded: sorted entries, then its tail */
 	uint64	   *lkeys;
 	ItemPointerData *ltids;
@@ -713,6 +716,17 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	memcpy(buf + 11, &tid->ip_blkid.bi_lo, 2);
 	memcpy(buf + 13, &tid->ip_posid, 2);
 	cs->heap_checked++;
+	if (cs->uniqsort && (!isnull[0] || index->rd_index->indnullsnotdistinct))
+	{
+		ExecClearTuple(cs->uniqslot);
+		cs->uniqslot->tts_values[0] = Int64GetDatum(isnull[0] ? 1 : 0);
+		cs->uniqslot->tts_values[1] = Int64GetDatum((int64) key);
+		cs->uniqslot->tts_values[2] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
+													ItemPointerGetOffsetNumber(tid));
+		memset(cs->uniqslot->tts_isnull, 0, sizeof(bool) * 3);
+		ExecStoreVirtualTuple(cs->uniqslot);
+		tuplesort_puttupleslot(cs->uniqsort, cs->uniqslot);
+	}
 	if (bloom_lacks_element(cs->filter, buf, sizeof(buf)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -862,6 +876,78 @@ dup_check_end(CheckState *cs)
 	ExecDropSingleTupleTableSlot(cs->dupslot);
 }
 
+/*
+ * A unique index: begin the sort of the key of every row the heap scan of
+ * heapallindexed sees (NULLs only with NULLS NOT DISTINCT): null flag, key
+ * code, TID.
+ */
+static void
+uniq_check_begin(CheckState *cs)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(3);
+	AttrNumber	attnums[3] = {1, 2, 3};
+	Oid			sortops[3] = {Int8LessOperator, Int8LessOperator, Int8LessOperator};
+	Oid			collations[3] = {InvalidOid, InvalidOid, InvalidOid};
+	bool		nullsfirst[3] = {false, false, false};
+
+	if (!cs->index->rd_index->indisunique)
+		return;
+	TupleDescInitEntry(desc, 1, "isnull", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, 2, "key", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, 3, "tid", INT8OID, -1, 0);
+	cs->uniqslot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	cs->uniqsort = tuplesort_begin_heap(desc, 3, attnums, sortops, collations,
+										nullsfirst, maintenance_work_mem, NULL,
+										TUPLESORT_NONE);
+}
+
+/*
+ * No two rows visible to one MVCC snapshot may share the key of a unique
+ * index (as amcheck's checkunique).  The index itself may hold equal keys
+ * (dead rows, rows of other snapshots); what it must never allow is two
+ * live rows, which is what the heap scan collected.
+ */
+static void
+uniq_check_end(CheckState *cs)
+{
+	TupleTableSlot *out;
+	int64		pnull = 0,
+				pkey = 0,
+				ptid = 0;
+	bool		have = false;
+
+	if (!cs->uniqsort)
+		return;
+	out = MakeSingleTupleTableSlot(cs->uniqslot->tts_tupleDescriptor, &TTSOpsMinimalTuple);
+	tuplesort_performsort(cs->uniqsort);
+	while (tuplesort_gettupleslot(cs->uniqsort, true, false, out, NULL))
+	{
+		bool		n;
+		int64		isnull = DatumGetInt64(slot_getattr(out, 1, &n));
+		int64		key = DatumGetInt64(slot_getattr(out, 2, &n));
+		int64		tid = DatumGetInt64(slot_getattr(out, 3, &n));
+
+		CHECK_FOR_INTERRUPTS();
+		if (have && isnull == pnull && key == pkey)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index uniqueness is violated for learned index \"%s\"",
+							RelationGetRelationName(cs->index)),
+					 errdetail("Rows (%u,%u) and (%u,%u) of table \"%s\", both visible to the check's snapshot, have the key %s.",
+							   (BlockNumber) (ptid >> 16), (unsigned) (ptid & 0xFFFF),
+							   (BlockNumber) (tid >> 16), (unsigned) (tid & 0xFFFF),
+							   get_rel_name(cs->index->rd_index->indrelid),
+							   key_text(cs, isnull != 0, (uint64) key))));
+		pnull = isnull;
+		pkey = key;
+		ptid = tid;
+		have = true;
+	}
+	tuplesort_end(cs->uniqsort);
+	ExecDropSingleTupleTableSlot(out);
+	ExecDropSingleTupleTableSlot(cs->uniqslot);
+}
+
 /* walk the index (and, with a filter, fingerprint it), then the heap -> index direction */
 static void
 check_index(CheckState *cs, Relation heap, Snapshot snapshot)
@@ -884,6 +970,7 @@ check_index(CheckState *cs, Relation heap, Snapshot snapshot)
 	{
 		dup_check_end(cs);
 		check_heap_indexed(cs, heap, snapshot);
+		uniq_check_end(cs);
 	}
 }
 
@@ -948,6 +1035,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 		cs.filter = bloom_create(Max(total, 1024), maintenance_work_mem,
 								 pg_prng_uint64(&pg_global_prng_state));
 		dup_check_begin(&cs);
+		uniq_check_begin(&cs);
 		heap_check_begin(&cs, heap);
 	}
 
