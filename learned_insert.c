@@ -874,14 +874,8 @@ flush_all_pending(void)
 
 		if (p->n == 0)
 			continue;
-		/*
-		 * Dropped in this transaction: nothing to do.  No lock to take: the
-		 * statements that buffered these entries opened the index with
-		 * RowExclusiveLock (ExecOpenIndices), held to the transaction's
-		 * end (taking and releasing it again cost a tenth of an insert's
-		 * index work).
-		 */
-		index = try_relation_open(p->indexoid, NoLock);
+		/* dropped in this transaction: nothing to do */
+		index = try_relation_open(p->indexoid, RowExclusiveLock);
 		if (index == NULL)
 		{
 			pending_forget_all(p);
@@ -892,7 +886,7 @@ flush_all_pending(void)
 			pending_flush(index, p);
 		else
 			pending_forget_all(p);
-		relation_close(index, NoLock);
+		relation_close(index, RowExclusiveLock);
 	}
 }
 
