@@ -37,11 +37,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
-#include "access/genam.h"
-#include "access/htup_details.h"
 #include "access/relation.h"
-#include "access/stratnum.h"
-#include "access/table.h"
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
@@ -49,9 +45,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 #include "catalog/pg_index.h"
-#include "catalog/pg_inherits.h"
 #include "utils/lsyscache.h"
-#include "utils/fmgroids.h"
 #include "utils/syscache.h"
 #include "tcop/utility.h"
 #include "catalog/pg_class.h"
@@ -1040,50 +1034,6 @@ is_unique_index_of_am(Oid indexoid, Oid amoid)
 }
 
 /*
- * A unique learned index on a partition of partitioned table relid (any
- * level), or InvalidOid; *part is its table.  From the catalogs, without
- * locking the partitions: the statement locks those its rows reach.
- */
-static Oid
-partition_learned_unique(Oid relid, Oid amoid, Oid *part)
-{
-	List	   *parts = find_all_inheritors(relid, NoLock, NULL);
-	Relation	pgindex = table_open(IndexRelationId, AccessShareLock);
-	Oid			found = InvalidOid;
-	ListCell   *lc;
-
-	foreach(lc, parts)
-	{
-		Oid			child = lfirst_oid(lc);
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tup;
-
-		if (child == relid)
-			continue;
-		ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
-					ObjectIdGetDatum(child));
-		scan = systable_beginscan(pgindex, IndexIndrelidIndexId, true, NULL, 1, &key);
-		while (!OidIsValid(found) && HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			Form_pg_index ix = (Form_pg_index) GETSTRUCT(tup);
-
-			if (ix->indisunique && is_unique_index_of_am(ix->indexrelid, amoid))
-			{
-				found = ix->indexrelid;
-				*part = child;
-			}
-		}
-		systable_endscan(scan);
-		if (OidIsValid(found))
-			break;
-	}
-	table_close(pgindex, AccessShareLock);
-	list_free(parts);
-	return found;
-}
-
-/*
  * PostgreSQL (15 to 17) accepts only btree unique indexes as ON CONFLICT
  * arbiters, and checks every unique index of the target table when the
  * statement has ON CONFLICT (BuildSpeculativeIndexInfo): with a unique
@@ -1118,21 +1068,6 @@ refuse_learned_arbiters(PlannedStmt *ps, ModifyTable *mt)
 						 errhint("Enforce uniqueness with a btree unique index (a non-unique learned index can serve the lookups), or insert without ON CONFLICT.")));
 		}
 		list_free(indexes);
-		/* rows routed to a partition use its unique indexes as arbiters */
-		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
-		{
-			Oid			part = InvalidOid;
-			Oid			indexoid = partition_learned_unique(RelationGetRelid(rel), amoid, &part);
-
-			if (OidIsValid(indexoid))
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("INSERT ... ON CONFLICT is not supported on table \"%s\": the unique index \"%s\" of its partition \"%s\" is a learned index",
-								RelationGetRelationName(rel), get_rel_name(indexoid),
-								get_rel_name(part)),
-						 errdetail("PostgreSQL accepts only btree unique indexes as conflict arbiters."),
-						 errhint("Enforce uniqueness with a btree unique index (a non-unique learned index can serve the lookups), or insert without ON CONFLICT.")));
-		}
 		relation_close(rel, NoLock);
 	}
 }

@@ -385,7 +385,7 @@ retrain_choose_leaves(RetrainState *rt)
 		if (seen >= allow || seen >= known)
 		{
 			/* the rest waits for the next slice, or the next retrain */
-			rt->found_known = seen < allow;
+			rt->found_known = seen >= known;
 			rt->scan_end = g;
 			for (; k < n; k++)
 				rt->dirty[(rt->g0 + k) % rt->L] = false;

@@ -159,17 +159,6 @@ ALTER TABLE ul ADD CONSTRAINT ul_pkey PRIMARY KEY USING INDEX ul_k;
 INSERT INTO ul VALUES (1, 1) ON CONFLICT (k) DO NOTHING;
 INSERT INTO ul VALUES (1, 1) ON CONFLICT DO NOTHING;
 WITH w AS (INSERT INTO ul VALUES (1, 1) ON CONFLICT DO NOTHING RETURNING 1) SELECT 1;
--- rows routed into a partition use the partition's unique indexes as
--- arbiters: a learned one there is refused as clearly before PostgreSQL 18
--- (not core's internal "unexpected non-btree speculative unique index"); 18
--- accepts it, and the second row conflicts with the first
-CREATE TABLE ulp (id int, k int8) PARTITION BY RANGE (id);
-CREATE TABLE ulp1 PARTITION OF ulp FOR VALUES FROM (0) TO (100);
-CREATE UNIQUE INDEX ulp1_k ON ulp1 USING learned (k);
-INSERT INTO ulp VALUES (1, 1) ON CONFLICT DO NOTHING;
-INSERT INTO ulp VALUES (2, 1) ON CONFLICT DO NOTHING;
-SELECT count(*) FROM ulp;
-DROP TABLE ulp;
 -- (PostgreSQL 18 accepts non-btree arbiters and foreign keys: there the
 -- statements above run, expected/09_unique_1.out, and k = 1 went in once)
 SELECT count(*) FROM ul WHERE k = 1;
