@@ -868,8 +868,13 @@ flush_all_pending(void)
 
 		if (p->n == 0)
 			continue;
-		/* dropped in this transaction: nothing to do */
-		index = try_relation_open(p->indexoid, RowExclusiveLock);
+		/*
+		 * Dropped in this transaction: nothing to do.  No lock to take:
+		 * learned_insert locked the index to the transaction's end when
+		 * this buffer got its first entry (under the subtransaction whose
+		 * abort would have dropped the entries with the lock).
+		 */
+		index = try_relation_open(p->indexoid, NoLock);
 		if (index == NULL)
 		{
 			pending_forget_all(p);
@@ -880,7 +885,7 @@ flush_all_pending(void)
 			pending_flush(index, p);
 		else
 			pending_forget_all(p);
-		relation_close(index, RowExclusiveLock);
+		relation_close(index, NoLock);
 	}
 }
 
@@ -1256,6 +1261,17 @@ learned_insert(Relation index, Datum *values, bool *isnull,
 	p = pending_find(RelationGetRelid(index), true);
 	if (p->n > 0 && !LearnedRelFileEquals(p->node, LearnedRelFileOf(index)))
 		pending_forget_all(p);
+	/*
+	 * A buffer's first entry locks the index to the transaction's end: the
+	 * executor's RowExclusiveLock ends with the statement (ExecCloseIndices),
+	 * and DDL that only locks the index (ALTER INDEX ... SET TABLESPACE
+	 * copies the file) must not slip in before the entries are written.
+	 * Taken under the current subtransaction: if it aborts, its entries go
+	 * with the lock; if it commits, the lock moves to the parent.  (Already
+	 * held by the executor: no wait, a local count.)
+	 */
+	if (p->n == 0)
+		LockRelationOid(RelationGetRelid(index), RowExclusiveLock);
 	p->node = LearnedRelFileOf(index);
 	if (p->n >= p->cap)
 	{
