@@ -478,6 +478,7 @@ extern LearnedKeyKind learned_keykind_for_type(Oid typid);
 extern const char *learned_supported_types(void);
 extern uint64 learned_encode(LearnedKeyKind kind, Datum value);
 extern void learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi);
+extern void learned_unique_range(LearnedKeyKind kind, uint64 key, uint64 *lo, uint64 *hi);
 extern Datum learned_decode(LearnedKeyKind kind, uint64 key);
 
 /* learned_datetime.c: cross-type keys of the datetime family */

@@ -235,6 +235,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bool		shouldfree;
 	int64		ndone = 0;
 	uint64		prev_key = 0;
+	uint64		prev_raw = 0;
 	bool		prev_alive = false;
 	BuildRun   *run;
 
@@ -290,17 +291,26 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		uint64		key = (uint64) DatumGetInt64(slot_getattr(outslot, 1, &isnull)) ^ SIGN_BIT;
 		int64		packed = DatumGetInt64(slot_getattr(outslot, 2, &isnull));
 
+		uint64		ukey = key;
+		uint64		ulo;
+
 		CHECK_FOR_INTERRUPTS();
-		/* live tuples of one key: more than one is a duplicate */
+		/*
+		 * live tuples of one key: more than one is a duplicate (equal keys
+		 * with two codes -- floats' -0.0 and +0.0 -- sort next to each other)
+		 */
+		if (bs.unique)
+			learned_unique_range(bs.kind, key, &ulo, &ukey);
 		if (bs.unique && (packed & BUILD_ALIVE_BIT))
 		{
-			if (ndone > 0 && key == prev_key && prev_alive)
-				build_duplicate(&bs, false, key);
+			if (ndone > 0 && ukey == prev_key && prev_alive)
+				build_duplicate(&bs, false, prev_raw);
 			prev_alive = true;
 		}
-		else if (ndone == 0 || key != prev_key)
+		else if (ndone == 0 || ukey != prev_key)
 			prev_alive = false;
-		prev_key = key;
+		prev_key = ukey;
+		prev_raw = key;
 		if (run->n > 0 && (key != run->key || run->n == LI_CLEAF_MAX))
 			build_flush_run(run, bs.writer);
 		run->key = key;

@@ -718,9 +718,14 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	cs->heap_checked++;
 	if (cs->uniqsort && (!isnull[0] || index->rd_index->indnullsnotdistinct))
 	{
+		uint64		lo,
+					ukey;
+
+		/* equal keys with two codes (floats' -0.0 and +0.0) count as one */
+		learned_unique_range(cs->kind, key, &lo, &ukey);
 		ExecClearTuple(cs->uniqslot);
 		cs->uniqslot->tts_values[0] = Int64GetDatum(isnull[0] ? 1 : 0);
-		cs->uniqslot->tts_values[1] = Int64GetDatum((int64) key);
+		cs->uniqslot->tts_values[1] = Int64GetDatum((int64) ukey);
 		cs->uniqslot->tts_values[2] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
 													ItemPointerGetOffsetNumber(tid));
 		memset(cs->uniqslot->tts_isnull, 0, sizeof(bool) * 3);

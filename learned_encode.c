@@ -116,6 +116,23 @@ learned_encode_bounds(Oid typid, Datum value, uint64 *lo, uint64 *hi)
 	*lo = *hi = learned_encode(kind, value);
 }
 
+/*
+ * The codes of every key equal to code `key` in kind `kind` (floats: -0.0
+ * and +0.0 compare equal but keep their own codes), for uniqueness: lo..hi.
+ */
+void
+learned_unique_range(LearnedKeyKind kind, uint64 key, uint64 *lo, uint64 *hi)
+{
+	*lo = *hi = key;
+	if (kind == LEARNED_KEY_FLOAT4 || kind == LEARNED_KEY_FLOAT8)
+	{
+		double		v = li_decode_float8(key);
+
+		*lo = li_float8_bound_lo(v);
+		*hi = li_float8_bound_hi(v);
+	}
+}
+
 /* a uint64 code -> the SQL value (index-only scans) */
 Datum
 learned_decode(LearnedKeyKind kind, uint64 key)

@@ -93,16 +93,16 @@ check_entry(UniqueCheck *uc, const ItemPointerData *etid)
 	return UNIQUE_CONFLICT;
 }
 
-/* check the entries equal to key among keys[from, to) (unsorted) */
+/* check the entries equal to the key (codes lo..hi) among keys[from, to) (unsorted) */
 static UniqueVerdict
 check_entries(UniqueCheck *uc, const uint64 *keys, const ItemPointerData *tids,
-			  int from, int to, uint64 key)
+			  int from, int to, uint64 lo, uint64 hi)
 {
 	for (int i = from; i < to; i++)
 	{
 		UniqueVerdict v;
 
-		if (keys[i] != key)
+		if (keys[i] < lo || keys[i] > hi)
 			continue;
 		v = check_entry(uc, &tids[i]);
 		if (v != UNIQUE_OK)
@@ -113,11 +113,11 @@ check_entries(UniqueCheck *uc, const uint64 *keys, const ItemPointerData *tids,
 
 /*
  * Check leaf g (locked in buf) and its delta chain for entries equal to
- * key: the sorted part by binary search, the tail and the delta pages by a
- * scan.
+ * the key, whose codes are lo..hi (learned_unique_range): the sorted part
+ * by binary search, the tail and the delta pages by a scan.
  */
 static UniqueVerdict
-check_leaf(UniqueCheck *uc, LearnedCache *c, int g, Buffer buf, uint64 key)
+check_leaf(UniqueCheck *uc, LearnedCache *c, int g, Buffer buf, uint64 lo, uint64 hi)
 {
 	Page		page = BufferGetPage(buf);
 	LearnedPageOpaque op = LearnedPageGetOpaque(page);
@@ -128,8 +128,8 @@ check_leaf(UniqueCheck *uc, LearnedCache *c, int g, Buffer buf, uint64 key)
 
 	learned_leaf_view(page, &lv);
 	learned_page_entries(page, &tail);
-	for (uint32 i = li_cleaf_lower_bound_in(&lv, key, 0, lv.n);
-		 v == UNIQUE_OK && i < lv.n && li_cleaf_key_at(&lv, i) == key; i++)
+	for (uint32 i = li_cleaf_lower_bound_in(&lv, lo, 0, lv.n);
+		 v == UNIQUE_OK && i < lv.n && li_cleaf_key_at(&lv, i) <= hi; i++)
 	{
 		ItemPointerData tid;
 
@@ -137,7 +137,7 @@ check_leaf(UniqueCheck *uc, LearnedCache *c, int g, Buffer buf, uint64 key)
 			v = check_entry(uc, &tid);
 	}
 	if (v == UNIQUE_OK)
-		v = check_entries(uc, tail.keys, tail.tids, 0, op->nitems - tail.base, key);
+		v = check_entries(uc, tail.keys, tail.tids, 0, op->nitems - tail.base, lo, hi);
 	for (blk = op->next; v == UNIQUE_OK && blk != InvalidBlockNumber;)
 	{
 		Buffer		dbuf = ReadBuffer(uc->index, blk);
@@ -147,7 +147,7 @@ check_leaf(UniqueCheck *uc, LearnedCache *c, int g, Buffer buf, uint64 key)
 		dpage = BufferGetPage(dbuf);
 		learned_check_page(uc->index, dpage, blk, LEARNED_PAGE_DELTA, c->meta.generation);
 		v = check_entries(uc, LearnedPageKeys(dpage), LearnedPageTids(dpage), 0,
-						  LearnedPageGetOpaque(dpage)->nitems, key);
+						  LearnedPageGetOpaque(dpage)->nitems, lo, hi);
 		blk = LearnedPageGetOpaque(dpage)->next;
 		UnlockReleaseBuffer(dbuf);
 	}
@@ -240,28 +240,47 @@ static UniqueVerdict
 check_and_insert_key(UniqueCheck *uc, LearnedCache *c, li_item *it,
 					 bool *overflowed, int *chainlen)
 {
-	int			first = learned_leaf_first(uc->index, c, it->key);
-	int			last = learned_leaf_for_insert(uc->index, c, it->key);
-	Buffer		fbuf = lock_leaf(uc, c, first, BUFFER_LOCK_EXCLUSIVE);
-	Buffer		tbuf = fbuf;
-	UniqueVerdict v = uc->frozen ? UNIQUE_FROZEN : check_leaf(uc, c, first, fbuf, it->key);
+	uint64		lo,
+				hi;
+	int			first,
+				last,
+				target;
+	Buffer		fbuf;
+	Buffer		tbuf;
+	UniqueVerdict v;
 
-	Assert(first <= last);
+	/* every code equal to the key (floats: -0.0 and +0.0) */
+	learned_unique_range(learned_keykind_for_type(uc->index->rd_opcintype[0]), it->key,
+						 &lo, &hi);
+	first = learned_leaf_first(uc->index, c, lo);
+	last = learned_leaf_for_insert(uc->index, c, hi);
+	target = learned_leaf_for_insert(uc->index, c, it->key);
+	fbuf = lock_leaf(uc, c, first, BUFFER_LOCK_EXCLUSIVE);
+	tbuf = fbuf;
+	v = uc->frozen ? UNIQUE_FROZEN : check_leaf(uc, c, first, fbuf, lo, hi);
+
+	Assert(first <= target && target <= last);
 	for (int g = first + 1; g <= last && v == UNIQUE_OK; g++)
 	{
-		Buffer		buf = lock_leaf(uc, c, g, g == last ? BUFFER_LOCK_EXCLUSIVE :
+		Buffer		buf = lock_leaf(uc, c, g, g == target ? BUFFER_LOCK_EXCLUSIVE :
 									BUFFER_LOCK_SHARE);
 
-		v = uc->frozen ? UNIQUE_FROZEN : check_leaf(uc, c, g, buf, it->key);
-		if (g == last && v != UNIQUE_FROZEN)
+		v = uc->frozen ? UNIQUE_FROZEN : check_leaf(uc, c, g, buf, lo, hi);
+		if (g == target && v != UNIQUE_FROZEN)
 			tbuf = buf;
 		else
 			UnlockReleaseBuffer(buf);
 		CHECK_FOR_INTERRUPTS();
 	}
-	if (v == UNIQUE_MAYBE && last > first && tbuf == fbuf)
+	if (v == UNIQUE_FROZEN && tbuf != fbuf)
 	{
-		tbuf = lock_leaf(uc, c, last, BUFFER_LOCK_EXCLUSIVE);
+		/* (a later leaf was frozen after the target was kept) */
+		UnlockReleaseBuffer(tbuf);
+		tbuf = fbuf;
+	}
+	if (v == UNIQUE_MAYBE && target > first && tbuf == fbuf)
+	{
+		tbuf = lock_leaf(uc, c, target, BUFFER_LOCK_EXCLUSIVE);
 		if (uc->frozen)
 		{
 			UnlockReleaseBuffer(tbuf);
