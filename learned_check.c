@@ -826,23 +826,33 @@ heap_check_end(CheckState *cs)
 	MemoryContextDelete(cs->tmpcxt);
 }
 
+/*
+ * A sort of rows of three int8 columns named `names`, by the first nkeys
+ * of them; *slot gets a virtual slot to feed it.
+ */
+static Tuplesortstate *
+int8_sort_begin(const char *const names[3], int nkeys, TupleTableSlot **slot)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(3);
+	AttrNumber	attnums[3] = {1, 2, 3};
+	Oid			sortops[3] = {Int8LessOperator, Int8LessOperator, Int8LessOperator};
+	Oid			collations[3] = {InvalidOid, InvalidOid, InvalidOid};
+	bool		nullsfirst[3] = {false, false, false};
+
+	for (int i = 0; i < 3; i++)
+		TupleDescInitEntry(desc, (AttrNumber) (i + 1), names[i], INT8OID, -1, 0);
+	*slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	return tuplesort_begin_heap(desc, nkeys, attnums, sortops, collations,
+								nullsfirst, maintenance_work_mem, NULL, TUPLESORT_NONE);
+}
+
 /* begin the sort of every (key, TID) that finds an entry made twice */
 static void
 dup_check_begin(CheckState *cs)
 {
-	TupleDesc	desc = CreateTemplateTupleDesc(3);
-	AttrNumber	attnums[2] = {1, 2};
-	Oid			sortops[2] = {Int8LessOperator, Int8LessOperator};
-	Oid			collations[2] = {InvalidOid, InvalidOid};
-	bool		nullsfirst[2] = {false, false};
+	static const char *const names[3] = {"key", "tid", "blk"};
 
-	TupleDescInitEntry(desc, 1, "key", INT8OID, -1, 0);
-	TupleDescInitEntry(desc, 2, "tid", INT8OID, -1, 0);
-	TupleDescInitEntry(desc, 3, "blk", INT8OID, -1, 0);
-	cs->dupslot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
-	cs->dupsort = tuplesort_begin_heap(desc, 2, attnums, sortops, collations,
-									   nullsfirst, maintenance_work_mem, NULL,
-									   TUPLESORT_NONE);
+	cs->dupsort = int8_sort_begin(names, 2, &cs->dupslot);
 }
 
 /*
@@ -889,21 +899,10 @@ dup_check_end(CheckState *cs)
 static void
 uniq_check_begin(CheckState *cs)
 {
-	TupleDesc	desc = CreateTemplateTupleDesc(3);
-	AttrNumber	attnums[3] = {1, 2, 3};
-	Oid			sortops[3] = {Int8LessOperator, Int8LessOperator, Int8LessOperator};
-	Oid			collations[3] = {InvalidOid, InvalidOid, InvalidOid};
-	bool		nullsfirst[3] = {false, false, false};
+	static const char *const names[3] = {"isnull", "key", "tid"};
 
-	if (!cs->index->rd_index->indisunique)
-		return;
-	TupleDescInitEntry(desc, 1, "isnull", INT8OID, -1, 0);
-	TupleDescInitEntry(desc, 2, "key", INT8OID, -1, 0);
-	TupleDescInitEntry(desc, 3, "tid", INT8OID, -1, 0);
-	cs->uniqslot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
-	cs->uniqsort = tuplesort_begin_heap(desc, 3, attnums, sortops, collations,
-										nullsfirst, maintenance_work_mem, NULL,
-										TUPLESORT_NONE);
+	if (cs->index->rd_index->indisunique)
+		cs->uniqsort = int8_sort_begin(names, 3, &cs->uniqslot);
 }
 
 /*

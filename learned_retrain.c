@@ -244,17 +244,6 @@ retrain_first_leaf(RetrainState *rt)
 	return g;
 }
 
-/* the leaf whose key range holds key (the last with a separator <= key) */
-static int
-retrain_leaf_of(RetrainState *rt, uint64 key)
-{
-	int			g = 0;
-
-	while (g + 1 < rt->L && rt->c->seps[g + 1] <= key)
-		g++;
-	return g;
-}
-
 /*
  * Where this slice starts looking for dirty leaves, and whether it may
  * wrap around to the first leaf.  A slice after another of the same call
@@ -275,7 +264,7 @@ retrain_scan_start(RetrainState *rt)
 	else if (rt->mode == LEARNED_RETRAIN_OVERFLOW && rt->nextra == 0)
 	{
 		if (rt->sl->has_start)
-			rt->g0 = retrain_leaf_of(rt, rt->sl->start_key);
+			rt->g0 = learned_leaf_for_insert(rt->index, rt->c, rt->sl->start_key);
 		else
 			rt->g0 = rt->meta.slice_hint < rt->meta.nleaf ? (int) rt->meta.slice_hint : 0;
 		rt->wrap = rt->g0 > 0;
