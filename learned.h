@@ -450,6 +450,14 @@ typedef struct LearnedScanOpaqueData
 	uint64	   *dt_ranges;		/* [lo, hi] code pair per key */
 	int			dt_nkeys;
 	bool		dt_recheck;		/* some key's range is a hull: recheck */
+	/*
+	 * The index's declared order (indoption): a DESC index returns keys
+	 * descending in a forward scan, so amgettuple steps through the keys
+	 * the other way; NULLs come after the keys in key order (the highest
+	 * codes) unless the order puts them at the low end (see next_group).
+	 */
+	bool		desc;
+	bool		nulls_high;
 } LearnedScanOpaqueData;
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;

@@ -204,11 +204,6 @@ learned_check_build(Relation index)
 				 errmsg("learned index does not support type %s",
 						format_type_be(typid)),
 				 errdetail("Supported types: %s.", learned_supported_types())));
-	if (index->rd_indoption[0] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("learned index does not support DESC or NULLS FIRST columns"),
-				 errhint("A learned index is scanned backward for ORDER BY ... DESC; create it without DESC/NULLS FIRST.")));
 	return kind;
 }
 

@@ -87,6 +87,9 @@ learned_correlation(PlannerInfo *root, IndexPath *path)
 		}
 	}
 	ReleaseVariableStats(vardata);
+	/* a DESC index runs against the column's order (as btcostestimate) */
+	if (index->reverse_sort && index->reverse_sort[0])
+		corr = -corr;
 	return corr;
 }
 

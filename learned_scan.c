@@ -73,6 +73,9 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	so->tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
 									   "learned_index scan tuples",
 									   ALLOCSET_SMALL_SIZES);
+	so->desc = (index->rd_indoption[0] & INDOPTION_DESC) != 0;
+	/* ASC NULLS LAST and DESC NULLS FIRST: NULLs after the highest key */
+	so->nulls_high = so->desc == ((index->rd_indoption[0] & INDOPTION_NULLS_FIRST) != 0);
 	scan->opaque = so;
 	scan->xs_itupdesc = RelationGetDescr(index);
 	return scan;
@@ -633,9 +636,11 @@ range_start(LearnedScanOpaque so, int r, bool forward, int *pr, int *g)
 }
 
 /*
- * Step (*r, *g) to the next group in direction dir: leaf groups of each
- * range in key order, NULL pages last (NULLS LAST; first backward).
- * (-1, -1) is "before the first group".  Returns false at the end.
+ * Step (*r, *g) to the next group in key direction dir: leaf groups of
+ * each range in key order, and the NULL pages after the highest key
+ * (so->nulls_high) or before the lowest.  (-1, -1) is "before the first
+ * group".  Returns false at the end.  Every step has its exact reverse,
+ * so a scan that changes direction goes back over the same groups.
  */
 static bool
 next_group(IndexScanDesc scan, int *r, int *g, ScanDirection dir)
@@ -643,47 +648,33 @@ next_group(IndexScanDesc scan, int *r, int *g, ScanDirection dir)
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			nleaf = so->cache->meta.nleaf;
 	bool		forward = ScanDirectionIsForward(dir);
+	int			step = forward ? 1 : -1;
+	int			edge = forward ? 0 : so->nranges - 1;	/* first range this way */
+	/* the NULL pages come before the key ranges in this direction */
+	bool		nulls_before = forward != so->nulls_high;
 
 	if (so->want_null)
 		list_null_pages(scan);
-	if (forward)
-	{
-		if (*r == -1)
-			return range_start(so, 0, true, r, g) || first_null_group(so, true, r, g);
-		if (*r < so->nranges)
-		{
-			if (*g < so->rge[*r])
-			{
-				(*g)++;
-				return true;
-			}
-			return range_start(so, *r + 1, true, r, g) || first_null_group(so, true, r, g);
-		}
-		if (*g + 1 < nleaf + so->nnullpages)
-		{
-			(*g)++;
-			return true;
-		}
-		return false;
-	}
 	if (*r == -1)
-		return first_null_group(so, false, r, g) ||
-			range_start(so, so->nranges - 1, false, r, g);
+		return nulls_before ?
+			first_null_group(so, forward, r, g) || range_start(so, edge, forward, r, g) :
+			range_start(so, edge, forward, r, g) || first_null_group(so, forward, r, g);
 	if (*r == so->nranges)
 	{
-		if (*g > nleaf)
+		if (forward ? *g + 1 < nleaf + so->nnullpages : *g > nleaf)
 		{
-			(*g)--;
+			*g += step;
 			return true;
 		}
-		return range_start(so, so->nranges - 1, false, r, g);
+		return nulls_before && range_start(so, edge, forward, r, g);
 	}
-	if (*g > so->rgs[*r])
+	if (forward ? *g < so->rge[*r] : *g > so->rgs[*r])
 	{
-		(*g)--;
+		*g += step;
 		return true;
 	}
-	return range_start(so, *r - 1, false, r, g);
+	return range_start(so, *r + step, forward, r, g) ||
+		(!nulls_before && first_null_group(so, forward, r, g));
 }
 
 /*
@@ -818,12 +809,21 @@ gettuple_step(IndexScanDesc scan, ScanDirection dir)
 	}
 }
 
-/* amgettuple: the next entry in the scan direction */
+/*
+ * amgettuple: the next entry in the scan direction (the index's declared
+ * order; the position and everything below work in key order)
+ */
 bool
 learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	int			next = so->pos.cur + (ScanDirectionIsForward(dir) ? 1 : -1);
+	int			next;
+
+	if (so->desc && ScanDirectionIsForward(dir))
+		dir = BackwardScanDirection;
+	else if (so->desc && ScanDirectionIsBackward(dir))
+		dir = ForwardScanDirection;
+	next = so->pos.cur + (ScanDirectionIsForward(dir) ? 1 : -1);
 
 	/* the common case: the next item of the current group */
 	if (so->pos.group >= 0 && next >= 0 && next < so->pos.nitems)
