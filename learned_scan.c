@@ -6,7 +6,9 @@
  * ranges of encoded keys (one, or one per element of `k = ANY(array)`:
  * amsearcharray) plus two flags (want non-null, want null).  The scan
  * visits "groups" in key order: the leaf groups (a leaf page and its delta
- * chain) of each range in turn, then the NULL pages.  A group is read under
+ * chain) of each range in turn, then the NULL pages (before the leaves
+ * instead for NULLS FIRST and DESC NULLS LAST indexes; a DESC index walks
+ * the keys downward when the executor scans forward).  A group is read under
  * a share lock into a sorted array of items and then returned one by one, forward
  * or backward, keeping a pin on the group's page (VACUUM's cleanup lock
  * waits for it).  The generation lock of the model it uses is held from

@@ -30,7 +30,7 @@ CREATE INDEX iob_d ON iob (k DESC);
 CREATE INDEX iob_dnl ON iob (k DESC NULLS LAST);
 VACUUM ANALYZE iob;
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
-WHERE indrelid = 'io'::regclass ORDER BY 1::text;
+WHERE indrelid = 'io'::regclass ORDER BY indexrelid::regclass::text;
 
 -- each index alone: the orders it gives without a Sort, as btree's
 CREATE FUNCTION io_plans(tbl text, idx text) RETURNS SETOF text LANGUAGE plpgsql AS $$
