@@ -445,6 +445,8 @@ typedef struct LearnedScanOpaqueData
 	IndexTuple	itup_null;		/* reused for every NULL entry */
 	char	   *itup_data;		/* itup's datum */
 	int16		itup_attlen;	/* its length */
+	bool		itup_int64;		/* itup formed, its datum an int8, timestamp or
+								 * timestamptz (li_decode_int64) */
 	/* cross-type datetime keys rewritten by learned_dt_rescan */
 	ScanKey		dt_keys;
 	uint64	   *dt_ranges;		/* [lo, hi] code pair per key */

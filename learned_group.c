@@ -216,6 +216,9 @@ learned_leaf_first(Relation index, LearnedCache *c, uint64 lo)
 int
 learned_leaf_last(Relation index, LearnedCache *c, uint64 hi)
 {
+	/* no upper bound (k >= x): the last leaf, without a prediction */
+	if (hi == PG_UINT64_MAX)
+		return Max((int) c->meta.nleaf - 1, 0);
 	return last_leaf_le(c, hi, predicted_leaf(index, c, hi));
 }
 

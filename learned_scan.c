@@ -698,25 +698,29 @@ form_itup(IndexScanDesc scan, bool isnull)
 		so->itup_null = itup;
 	else
 	{
+		LearnedKeyKind kind = (LearnedKeyKind) so->cache->meta.keykind;
+
 		Assert(att->attbyval && att->attlen > 0);
 		so->itup = itup;
 		so->itup_data = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
 		so->itup_attlen = att->attlen;
+		so->itup_int64 = att->attbyval && att->attlen == sizeof(int64) &&
+			(kind == LEARNED_KEY_INT8 || kind == LEARNED_KEY_TIMESTAMP ||
+			 kind == LEARNED_KEY_TIMESTAMPTZ);
 	}
 	return itup;
 }
 
-/* return item `it`: heap TID and, for index-only scans, the index tuple */
-static inline void
-set_result(IndexScanDesc scan, li_item *it)
+/*
+ * set_result's index tuple for a NULL item, the first item of the scan,
+ * and keys other than 8-byte integers (out of line: the common case stays
+ * small enough to inline into amgettuple)
+ */
+static pg_noinline void
+set_result_itup(IndexScanDesc scan, li_item *it)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 
-	learned_item_tid(it, &scan->xs_heaptid);
-	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
-	scan->xs_recheck = so->dt_recheck;
-	if (!scan->xs_want_itup)
-		return;
 	if (it->isnull == 1)
 	{
 		scan->xs_itup = so->itup_null ? so->itup_null : form_itup(scan, true);
@@ -726,6 +730,33 @@ set_result(IndexScanDesc scan, li_item *it)
 	store_att_byval(so->itup_data,
 					learned_decode((LearnedKeyKind) so->cache->meta.keykind, it->key),
 					so->itup_attlen);
+}
+
+StaticAssertDecl(sizeof(ItemPointerData) == sizeof(((li_item *) NULL)->tid),
+				 "li_item's tid is an ItemPointerData");
+
+/* return item `it`: heap TID and, for index-only scans, the index tuple */
+static pg_attribute_always_inline void
+set_result(IndexScanDesc scan, li_item *it)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+
+	/* bi_hi, bi_lo, posid, as learned_item_tid copies them */
+	memcpy(&scan->xs_heaptid, it->tid, sizeof(ItemPointerData));
+	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
+	scan->xs_recheck = so->dt_recheck;
+	if (!scan->xs_want_itup)
+		return;
+	if (likely(so->itup_int64 && it->isnull == 0))
+	{
+		/* the common 8-byte integer keys: decoded inline, no switch */
+		int64		v = li_decode_int64(it->key);
+
+		memcpy(so->itup_data, &v, sizeof(v));
+		scan->xs_itup = so->itup;
+		return;
+	}
+	set_result_itup(scan, it);
 }
 
 /*

@@ -38,7 +38,13 @@ typedef enum li_status
  * (for floats: see li_encode_float8).
  * ------------------------------------------------------------------- */
 uint64_t	li_encode_int64(int64_t v) LI_NOEXCEPT;
-int64_t		li_decode_int64(uint64_t k) LI_NOEXCEPT;
+
+/* the inverse of li_encode_int64 (inline: index-only scans decode every row) */
+static inline int64_t
+li_decode_int64(uint64_t k)
+{
+	return (int64_t) (k ^ UINT64_C(0x8000000000000000));
+}
 
 /*
  * Floats: NaN (any payload, any sign) maps to one code above +Infinity;

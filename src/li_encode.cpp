@@ -37,12 +37,6 @@ li_encode_int64(int64_t v) noexcept
 	return static_cast<uint64_t>(v) ^ kSign;
 }
 
-extern "C" int64_t
-li_decode_int64(uint64_t k) noexcept
-{
-	return static_cast<int64_t>(k ^ kSign);
-}
-
 extern "C" uint64_t
 li_encode_float8(double v) noexcept
 {

@@ -6,6 +6,7 @@
 #include "li_leaf.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace
@@ -664,11 +665,305 @@ li_cleaf_kill(uint8_t *block, uint32_t i) noexcept
 		block[LI_CLEAF_HDR + i / 8] |= (uint8_t) (1u << (i % 8));
 }
 
+namespace
+{
+
+/*
+ * One column inside a group, from the entry being decoded on: the bit
+ * position of its residual, the residual width and mask, and what is added
+ * to the line below the break (head) and from it on (add).
+ */
+struct GroupCol
+{
+	uint64_t	pos;
+	uint64_t	mask;			/* (1 << w) - 1; 0 for width 0 */
+	uint64_t	head;
+	uint64_t	add;
+	uint32_t	w;
+	uint32_t	brk;			/* first position that adds `add` */
+};
+
+/*
+ * Column c's state for group g from entry i on (the group's entries end at
+ * `end`); a damaged group table reads zeros, never outside the residuals.
+ */
+inline void
+group_col(const li_cview *c, uint32_t g, uint32_t i, uint32_t end, GroupCol *o)
+{
+	uint32_t	m;
+
+	std::memcpy(&m, c->table + (size_t) g * 4, sizeof(m));
+	o->w = m >> 24;
+	o->pos = (m & 0xFFFFFF) + (uint64_t) (i % G) * o->w;
+	if (o->w > 64 || o->pos + (uint64_t) (end - i) * o->w > c->res_bits)
+	{
+		o->w = 0;
+		o->pos = 0;
+	}
+	o->mask = o->w ? (UINT64_C(2) << (o->w - 1)) - 1 : 0;
+
+	/* the group's offset; on one side of the break, plus its step */
+	uint64_t	add = c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw);
+	uint64_t	f = li_bits_get(c->head, (uint64_t) g * c->hbits, c->hbits);
+
+	o->head = add + ((f & 64) ? 0 : f >> LI_CLEAF_BRK_BITS);
+	o->add = add + ((f & 64) ? f >> LI_CLEAF_BRK_BITS : 0);
+	o->brk = g * G + (uint32_t) (f & 63);
+}
+
+/*
+ * The residual of column state c at its position: with WIDE as
+ * li_bits_get, else (width <= 57) one unaligned 64-bit load, which stays
+ * inside the block (li_leaf.h: every field is read with one load and at
+ * most one more byte; a width-0 group reads at its start, or at 0).
+ */
+template <bool WIDE>
+inline uint64_t
+group_field(const uint8_t *res, const GroupCol &c)
+{
+	uint64_t	v;
+
+	if (WIDE)
+		return li_bits_get(res, c.pos, c.w);
+	std::memcpy(&v, res + (c.pos >> 3), sizeof(v));
+	return (v >> (c.pos & 7)) & c.mask;
+}
+
+/*
+ * Split a TID column value x = blk * M + off into tid[0..3) (offset 0 if
+ * not live) and tid[3] = 0: with magic = floor((2^64 - 1) / M) + 1 (M >= 2)
+ * the quotient is the high half of x * magic, exact for x < 2^48 (the
+ * error x * (magic * M - 2^64) stays below 2^64); else, and for magic 0,
+ * li_cleaf_split_tid.
+ */
+inline void
+split_tid_magic(const li_cleaf_view *v, uint64_t magic, uint64_t x, int live,
+				uint16_t tid[4])
+{
+	if (__builtin_expect((x >> 48) == 0 && magic != 0, 1))
+	{
+		uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
+		uint64_t	r = x - q * v->mult;
+
+		tid[0] = (uint16_t) ((uint32_t) q >> 16);
+		tid[1] = (uint16_t) ((uint32_t) q & 0xffff);
+		tid[2] = live ? (uint16_t) r : 0;
+	}
+	else
+		li_cleaf_split_tid(v, x, live, tid);
+	tid[3] = 0;
+}
+
+/*
+ * Entries [i, end) of one group (end inside it), stopping at the first
+ * key > stop, into keys[] and tids[] at *count (every entry, tombstones
+ * with offset 0).  Returns the position it stopped at (end if no key
+ * passed stop).
+ */
+template <bool WIDE>
+inline uint32_t
+decode_group_run(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop,
+				 uint64_t magic, GroupCol kc, GroupCol tc, uint64_t *keys, uint16_t *tids,
+				 uint32_t *count)
+{
+	uint64_t	dw;				/* the group's tombstone bits */
+	uint32_t	c = *count;		/* (a local: the stores below may alias) */
+
+	/* 8 bytes from the group's first: past the bitmap, still in the block */
+	std::memcpy(&dw, v->dead + (size_t) (i / G) * 8, sizeof(dw));
+	for (; i < end; i++, kc.pos += kc.w, tc.pos += tc.w)
+	{
+		uint64_t	k = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
+			(i < kc.brk ? kc.head : kc.add) + group_field<WIDE>(v->key.res, kc);
+		uint64_t	x;
+		uint16_t	t[4];
+
+		if (k > stop)
+			break;
+		x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) +
+			(i < tc.brk ? tc.head : tc.add) + group_field<WIDE>(v->tid.res, tc);
+		split_tid_magic(v, magic, x, !((dw >> (i % G)) & 1), t);
+		keys[c] = k;
+		std::memcpy(&tids[3 * c], t, 6);
+		c++;
+	}
+	*count = c;
+	return i;
+}
+
+static_assert(sizeof(li_item) == 16 && offsetof(li_item, tid) == 8 &&
+			  offsetof(li_item, isnull) == 14, "li_item layout");
+
+/*
+ * The 8 bytes of an li_item after its key: the TID of block q and offset
+ * off (bi_hi, bi_lo, posid) and isnull 0, as one 64-bit value to store.
+ */
+inline uint64_t
+item_tid_word(uint32_t q, uint16_t off)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint64_t) ((q >> 16) | (q << 16)) | ((uint64_t) off << 32);
+#else
+	uint16_t	t[4] = {(uint16_t) (q >> 16), (uint16_t) (q & 0xffff), off, 0};
+	uint64_t	w;
+
+	std::memcpy(&w, t, sizeof(w));
+	return w;
+#endif
+}
+
+/*
+ * The scans' first pass over entries [i, end) of one group, on one side of
+ * its key break (every entry adds `add`): the keys into out[0..), with
+ * CHECK stopping at the first key > stop.  Returns how many.
+ */
+template <bool WIDE, bool CHECK>
+inline uint32_t
+items_keys(const li_cview *col, uint32_t i, uint32_t end, uint64_t stop, uint64_t add,
+		   GroupCol kc, li_item *out)
+{
+	const uint8_t *res = col->res;
+	uint64_t	base = col->base + add,
+				sint = col->slope_int;
+	uint32_t	sfrac = col->slope_frac;
+	uint32_t	n = 0;
+
+	for (; i < end; i++, n++, kc.pos += kc.w)
+	{
+		uint64_t	k = line_at(base, sint, sfrac, i) + group_field<WIDE>(res, kc);
+
+		if (CHECK && k > stop)
+			break;
+		out[n].key = k;
+	}
+	return n;
+}
+
+/*
+ * The second pass over entries [i, end), on one side of the TID break
+ * (every entry adds `add`): their TIDs into out[0..) (tombstones too; they
+ * are dropped afterwards).  Returns whether an offset came out 0 (only in
+ * a damaged block: encode marks such TIDs dead).
+ */
+template <bool WIDE>
+inline bool
+items_tids(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic, uint64_t add,
+		   GroupCol tc, li_item *out)
+{
+	const uint8_t *res = v->tid.res;
+	uint64_t	base = v->tid.base + add,
+				sint = v->tid.slope_int,
+				mult = v->mult;
+	uint32_t	sfrac = v->tid.slope_frac;
+	/* the reciprocal is exact below 2^48; with M = 1 (magic 0) never used */
+	uint64_t	xlim = magic ? UINT64_C(1) << 48 : 0;
+	bool		zero = false;
+
+	for (; i < end; i++, out++, tc.pos += tc.w)
+	{
+		uint64_t	x = line_at(base, sint, sfrac, i) + group_field<WIDE>(res, tc);
+		uint64_t	w;
+
+		if (__builtin_expect(x < xlim, 1))
+		{
+			uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
+			uint16_t	off = (uint16_t) (x - q * mult);
+
+			w = item_tid_word((uint32_t) q, off);
+			zero |= (off == 0);
+		}
+		else
+		{
+			uint16_t	t[3];
+
+			li_cleaf_split_tid(v, x, 1, t);
+			w = item_tid_word(((uint32_t) t[0] << 16) | t[1], t[2]);
+			zero |= (t[2] == 0);
+		}
+		std::memcpy(reinterpret_cast<char *>(out) + offsetof(li_item, tid), &w, sizeof(w));
+	}
+	return zero;
+}
+
+/*
+ * Both passes over entries [i, end) of one group into out[0..): each
+ * column split at its break, so that the loops add one constant.  The key
+ * pass checks stop only if the group's last key passes it.  *zero: an
+ * offset came out 0.  Returns the number of entries decoded.
+ */
+template <bool WIDE>
+inline uint32_t
+items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uint64_t magic,
+			GroupCol kc, GroupCol tc, li_item *out, bool *zero)
+{
+	uint32_t	kb = std::min(std::max(kc.brk, i), end),
+				tb;
+	uint32_t	n;
+	bool		check = stop != UINT64_MAX && li_cleaf_key_at(v, end - 1) > stop;
+	GroupCol	k2 = kc,
+				t2 = tc;
+
+	k2.pos += (uint64_t) (kb - i) * kc.w;
+	if (check)
+	{
+		n = items_keys<WIDE, true>(&v->key, i, kb, stop, kc.head, kc, out);
+		if (n == kb - i)
+			n += items_keys<WIDE, true>(&v->key, kb, end, stop, kc.add, k2, out + n);
+	}
+	else
+	{
+		n = items_keys<WIDE, false>(&v->key, i, kb, stop, kc.head, kc, out);
+		n += items_keys<WIDE, false>(&v->key, kb, end, stop, kc.add, k2, out + n);
+	}
+	end = i + n;
+	tb = std::min(std::max(tc.brk, i), end);
+	t2.pos += (uint64_t) (tb - i) * tc.w;
+	*zero = items_tids<WIDE>(v, i, tb, magic, tc.head, tc, out);
+	*zero |= items_tids<WIDE>(v, tb, end, magic, tc.add, t2, out + (tb - i));
+	return n;
+}
+
+/*
+ * Entries [i, end) of one group (end inside it) for a scan: decoded into
+ * out[0..) stopping at the first key > stop, tombstones (and offsets 0)
+ * left out.  *decoded gets the number of entries decoded; returns the
+ * number of items kept.
+ */
+inline uint32_t
+decode_group_items(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop,
+				   uint64_t magic, const GroupCol &kc, const GroupCol &tc, li_item *out,
+				   uint32_t *decoded)
+{
+	bool		zero;
+	uint32_t	n = (kc.w > 57 || tc.w > 57) ?
+		items_group<true>(v, i, end, stop, magic, kc, tc, out, &zero) :
+		items_group<false>(v, i, end, stop, magic, kc, tc, out, &zero);
+	uint64_t	dw;				/* the group's tombstone bits */
+	uint32_t	kept = 0;
+
+	*decoded = n;
+	if (n == 0)
+		return 0;
+	/* 8 bytes from the group's first: past the bitmap, still in the block */
+	std::memcpy(&dw, v->dead + (size_t) (i / G) * 8, sizeof(dw));
+	dw = (dw >> (i % G)) & (n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1);
+	if (dw == 0 && !zero)
+		return n;
+	for (uint32_t j = 0; j < n; j++)
+		if (!((dw >> j) & 1) && out[j].tid[2] != 0)
+			out[kept++] = out[j];
+	return kept;
+}
+
+}								/* namespace */
+
 /*
  * Entries [from, to) in order, stopping at the first key > stop: into
  * keys[] and tids[] (every entry, tombstones with offset 0), or with
  * ITEMS into items[] (only entries with a valid TID, *nitems of them).
- * Returns the number of entries decoded.
+ * Returns the number of entries decoded.  Group by group: the group's
+ * widths, offsets and tombstone bits are read once, and groups whose
+ * residuals are at most 57 bits wide (nearly all) read each with one load.
  */
 template <bool ITEMS>
 static inline uint32_t
@@ -677,6 +972,7 @@ decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
 {
 	uint32_t	count = 0,
 				nout = 0;
+	uint64_t	magic = v->mult >= 2 ? UINT64_MAX / v->mult + 1 : 0;
 
 	if (to > v->n)
 		to = v->n;
@@ -684,65 +980,29 @@ decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
 	{
 		uint32_t	g = i / G;
 		uint32_t	end = std::min(to, (g + 1) * G);
-		uint32_t	km,
-					tm;
+		uint32_t	stopped;
+		GroupCol	kc,
+					tc;
 
-		std::memcpy(&km, v->key.table + (size_t) g * 4, sizeof(km));
-		std::memcpy(&tm, v->tid.table + (size_t) g * 4, sizeof(tm));
-
-		uint32_t	kw = km >> 24,
-					tw = tm >> 24;
-		uint64_t	kpos = (km & 0xFFFFFF) + (uint64_t) (i % G) * kw;
-		uint64_t	tpos = (tm & 0xFFFFFF) + (uint64_t) (i % G) * tw;
-
-		/* a damaged group table reads garbage, never outside the residuals */
-		if (kw > 64 || kpos + (uint64_t) (end - i) * kw > v->key.res_bits)
-			kw = 0;
-		if (tw > 64 || tpos + (uint64_t) (end - i) * tw > v->tid.res_bits)
-			tw = 0;
-
-		/* the group's offsets; on one side of a break, plus its step */
-		uint64_t	kadd = v->key.rmin + li_bits_get(v->key.goff, (uint64_t) g * v->key.gw, v->key.gw);
-		uint64_t	tadd = v->tid.rmin + li_bits_get(v->tid.goff, (uint64_t) g * v->tid.gw, v->tid.gw);
-		uint64_t	kf = li_bits_get(v->key.head, (uint64_t) g * v->key.hbits, v->key.hbits);
-		uint64_t	tf = li_bits_get(v->tid.head, (uint64_t) g * v->tid.hbits, v->tid.hbits);
-		uint64_t	khead = kadd + ((kf & 64) ? 0 : kf >> LI_CLEAF_BRK_BITS);
-		uint64_t	thead = tadd + ((tf & 64) ? 0 : tf >> LI_CLEAF_BRK_BITS);
-		uint32_t	kbrk = g * G + (uint32_t) (kf & 63),
-					tbrk = g * G + (uint32_t) (tf & 63);
-
-		kadd += (kf & 64) ? kf >> LI_CLEAF_BRK_BITS : 0;
-		tadd += (tf & 64) ? tf >> LI_CLEAF_BRK_BITS : 0;
-
-		for (; i < end; i++, kpos += kw, tpos += tw)
+		group_col(&v->key, g, i, end, &kc);
+		group_col(&v->tid, g, i, end, &tc);
+		if (ITEMS)
 		{
-			uint64_t	k = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
-				(i < kbrk ? khead : kadd) + li_bits_get(v->key.res, kpos, kw);
-			uint64_t	x;
+			uint32_t	n;
 
-			if (k > stop)
-			{
-				to = i;			/* ends the outer loop too */
-				break;
-			}
-			x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) +
-				(i < tbrk ? thead : tadd) + li_bits_get(v->tid.res, tpos, tw);
-			if (ITEMS)
-			{
-				li_item    *it = &items[nout];
-
-				it->key = k;
-				li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), it->tid);
-				it->isnull = 0;
-				nout += (it->tid[2] != 0);	/* offset 0: a tombstone */
-			}
-			else
-			{
-				keys[count] = k;
-				li_cleaf_split_tid(v, x, !li_cleaf_dead(v, i), &tids[3 * count]);
-			}
-			count++;
+			nout += decode_group_items(v, i, end, stop, magic, kc, tc, items + nout, &n);
+			count += n;
+			stopped = i + n;
 		}
+		else if (kc.w <= 57 && tc.w <= 57)
+			stopped = decode_group_run<false>(v, i, end, stop, magic, kc, tc, keys, tids,
+											  &count);
+		else
+			stopped = decode_group_run<true>(v, i, end, stop, magic, kc, tc, keys, tids,
+											 &count);
+		if (stopped < end)
+			break;
+		i = end;
 	}
 	if (ITEMS)
 		*nitems = nout;

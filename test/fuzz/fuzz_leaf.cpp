@@ -356,11 +356,19 @@ read_all(const uint8_t *block, Rng &rng)
 		sum += li_cleaf_lower_bound(&v, rng.next(), lo, lo + (int64_t) (r % 70), nullptr);
 	}
 	std::vector<uint64_t> dec(v.n);
+	std::vector<uint16_t> tids(3 * (size_t) v.n);
+	std::vector<li_item> items(v.n);
+	uint32_t	nitems = 0;
+	uint32_t	from = v.n ? (uint32_t) (rng.next() % v.n) : 0;
 	li_cleaf_widths w;
 
 	li_cleaf_decode_keys(&v, dec.data());
 	for (uint64_t k : dec)
 		sum += k;
+	/* the in-order decoders, from anywhere, with and without a stop key */
+	sum += li_cleaf_decode_run(&v, from, v.n, rng.next(), dec.data(), tids.data());
+	sum += li_cleaf_decode_items(&v, 0, v.n, UINT64_MAX, items.data(), &nitems) + nitems;
+	sum += li_cleaf_decode_items(&v, from, v.n, rng.next(), items.data(), &nitems) + nitems;
 	li_cleaf_get_widths(block, &w);
 	FUZZ_CHECK(w.key_max <= 64 && w.tid_max <= 64, "validated widths %u %u", w.key_max,
 			   w.tid_max);

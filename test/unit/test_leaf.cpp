@@ -2421,8 +2421,8 @@ TEST(Leaf, ValidatedGarbageIsReadable)
  * group tables and break fields must still never make a read leave the
  * block: random bytes in the tables and break fields of real blocks (half
  * of them duplicates, with breaks), every entry read (key_at, tid_at,
- * lower_bound, decode_run) under ASan in a buffer of exactly the block's
- * size.
+ * lower_bound, decode_run, decode_items) under ASan in a buffer of
+ * exactly the block's size.
  */
 TEST(Leaf, DamagedGroupTablesReadInBounds)
 {
@@ -2480,6 +2480,14 @@ TEST(Leaf, DamagedGroupTablesReadInBounds)
 		}
 		sink += li_cleaf_lower_bound(&v, rng(), -5, 80, nullptr);
 		sink += li_cleaf_decode_run(&v, 0, n, UINT64_MAX, rk.data(), rt.data());
+
+		/* the scans' decoder: from anywhere, with and without a stop key */
+		std::vector<li_item> items(n);
+		uint32_t	nitems;
+		uint32_t	from = (uint32_t) (rng() % n);
+
+		sink += li_cleaf_decode_items(&v, 0, n, UINT64_MAX, items.data(), &nitems) + nitems;
+		sink += li_cleaf_decode_items(&v, from, n, rng(), items.data(), &nitems) + nitems;
 		(void) sink;
 	}
 }
