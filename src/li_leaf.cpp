@@ -885,10 +885,23 @@ items_tids(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic, uin
 	return zero;
 }
 
+/* whether a key of out[0, n) is above stop (branch-free) */
+inline bool
+keys_above(const li_item *out, uint32_t n, uint64_t stop)
+{
+	bool		above = false;
+
+	for (uint32_t j = 0; j < n; j++)
+		above |= out[j].key > stop;
+	return above;
+}
+
 /*
  * Both passes over entries [i, end) of one group into out[0..): each
  * column split at its break, so that the loops add one constant.  The key
- * pass checks stop only if the group's last key passes it.  *zero: an
+ * pass checks stop in its loop only if the group's last key passes it
+ * (else it checks the decoded keys once after, for damaged blocks whose
+ * keys are out of order: those are decoded again with the check).  *zero: an
  * offset came out 0.  Returns the number of entries decoded.
  */
 template <bool WIDE>
@@ -904,16 +917,18 @@ items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uin
 				t2 = tc;
 
 	k2.pos += (uint64_t) (kb - i) * kc.w;
+	if (!check)
+	{
+		n = items_keys<WIDE, false>(&v->key, i, kb, stop, kc.head, kc, out);
+		n += items_keys<WIDE, false>(&v->key, kb, end, stop, kc.add, k2, out + n);
+		/* sorted keys end at the last, which passed; a damaged block may not */
+		check = stop != UINT64_MAX && keys_above(out, n, stop);
+	}
 	if (check)
 	{
 		n = items_keys<WIDE, true>(&v->key, i, kb, stop, kc.head, kc, out);
 		if (n == kb - i)
 			n += items_keys<WIDE, true>(&v->key, kb, end, stop, kc.add, k2, out + n);
-	}
-	else
-	{
-		n = items_keys<WIDE, false>(&v->key, i, kb, stop, kc.head, kc, out);
-		n += items_keys<WIDE, false>(&v->key, kb, end, stop, kc.add, k2, out + n);
 	}
 	end = i + n;
 	tb = std::min(std::max(tc.brk, i), end);
