@@ -517,9 +517,10 @@ typedef struct LearnedBlockList
 static inline void
 learned_item_tid(const li_item *it, ItemPointer tid)
 {
-	tid->ip_blkid.bi_hi = it->tid[0];
-	tid->ip_blkid.bi_lo = it->tid[1];
-	tid->ip_posid = it->tid[2];
+	/* bi_hi, bi_lo, posid: the same three uint16 in the same order */
+	StaticAssertStmt(sizeof(ItemPointerData) == 3 * sizeof(uint16),
+					 "ItemPointerData is bi_hi, bi_lo, posid");
+	memcpy(tid, it->tid, sizeof(ItemPointerData));
 }
 
 /* set an item's key and heap TID (not NULL) */

@@ -704,7 +704,7 @@ form_itup(IndexScanDesc scan, bool isnull)
 		so->itup = itup;
 		so->itup_data = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
 		so->itup_attlen = att->attlen;
-		so->itup_int64 = att->attbyval && att->attlen == sizeof(int64) &&
+		so->itup_int64 = att->attlen == sizeof(int64) &&
 			(kind == LEARNED_KEY_INT8 || kind == LEARNED_KEY_TIMESTAMP ||
 			 kind == LEARNED_KEY_TIMESTAMPTZ);
 	}
@@ -732,17 +732,13 @@ set_result_itup(IndexScanDesc scan, li_item *it)
 					so->itup_attlen);
 }
 
-StaticAssertDecl(sizeof(ItemPointerData) == sizeof(((li_item *) NULL)->tid),
-				 "li_item's tid is an ItemPointerData");
-
 /* return item `it`: heap TID and, for index-only scans, the index tuple */
 static pg_attribute_always_inline void
 set_result(IndexScanDesc scan, li_item *it)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 
-	/* bi_hi, bi_lo, posid, as learned_item_tid copies them */
-	memcpy(&scan->xs_heaptid, it->tid, sizeof(ItemPointerData));
+	learned_item_tid(it, &scan->xs_heaptid);
 	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
 	scan->xs_recheck = so->dt_recheck;
 	if (!scan->xs_want_itup)

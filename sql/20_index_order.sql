@@ -32,14 +32,18 @@ VACUUM ANALYZE iob;
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
 WHERE indrelid = 'io'::regclass ORDER BY indexrelid::regclass::text;
 
+-- the planner sees only index idx of its table (NULL: all of them again)
+CREATE FUNCTION io_only(tbl regclass, idx regclass) RETURNS void LANGUAGE sql AS $$
+    UPDATE pg_index SET indisvalid = (idx IS NULL OR indexrelid = idx) WHERE indrelid = tbl
+$$;
+
 -- each index alone: the orders it gives without a Sort, as btree's
 CREATE FUNCTION io_plans(tbl text, idx text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
     o text;
     line text;
 BEGIN
-    EXECUTE format('UPDATE pg_index SET indisvalid = (indexrelid = %L::regclass)
-                    WHERE indrelid = %L::regclass', idx, tbl);
+    PERFORM io_only(tbl::regclass, idx::regclass);
     FOREACH o IN ARRAY ARRAY['k NULLS FIRST', 'k DESC NULLS LAST', 'k NULLS LAST',
                              'k DESC NULLS FIRST'] LOOP
         FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT k FROM %I ORDER BY %s LIMIT 5',
@@ -47,7 +51,7 @@ BEGIN
             RETURN NEXT o || ': ' || regexp_replace(line, '\m(iob|io)(_[a-z]+)?\M', 'T', 'g');
         END LOOP;
     END LOOP;
-    EXECUTE format('UPDATE pg_index SET indisvalid = true WHERE indrelid = %L::regclass', tbl);
+    PERFORM io_only(tbl::regclass, NULL);
 END $$;
 SET enable_seqscan = off;
 SELECT l AS learned_nulls_first FROM io_plans('io', 'io_nf') l;
@@ -65,8 +69,7 @@ CREATE FUNCTION io_checks(idx text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
     q text;
 BEGIN
-    EXECUTE format('UPDATE pg_index SET indisvalid = (indexrelid = %L::regclass)
-                    WHERE indrelid = ''io''::regclass', idx);
+    PERFORM io_only('io', idx::regclass);
     FOREACH q IN ARRAY ARRAY[
         'SELECT k FROM io ORDER BY k NULLS FIRST',
         'SELECT k FROM io ORDER BY k DESC NULLS LAST',
@@ -82,7 +85,7 @@ BEGIN
         'SELECT min(k), max(k) FROM io'] LOOP
         RETURN NEXT idx || ': ' || li_check(q, true, '{index,ios}') || ' <- ' || q;
     END LOOP;
-    EXECUTE 'UPDATE pg_index SET indisvalid = true WHERE indrelid = ''io''::regclass';
+    PERFORM io_only('io', NULL);
 END $$;
 SELECT io_checks('io_nf');
 SELECT io_checks('io_d');
@@ -94,8 +97,7 @@ DECLARE
     q text;
     m text;
 BEGIN
-    EXECUTE format('UPDATE pg_index SET indisvalid = (indexrelid = %L::regclass)
-                    WHERE indrelid = ''io''::regclass', idx);
+    PERFORM io_only('io', idx::regclass);
     FOREACH q IN ARRAY ARRAY['SELECT k FROM io ORDER BY k NULLS FIRST',
                              'SELECT k FROM io ORDER BY k DESC NULLS LAST',
                              'SELECT k FROM io ORDER BY k DESC NULLS FIRST'] LOOP
@@ -105,7 +107,7 @@ BEGIN
                 || ' <- ' || q;
         END LOOP;
     END LOOP;
-    EXECUTE 'UPDATE pg_index SET indisvalid = true WHERE indrelid = ''io''::regclass';
+    PERFORM io_only('io', NULL);
 END $$;
 SELECT io_cursors('io_nf');
 SELECT io_cursors('io_d');
@@ -114,13 +116,13 @@ SELECT io_cursors('io_dnl');
 -- a merge join on the DESC index (mark/restore), against btree's answer
 SET enable_hashjoin = off; SET enable_nestloop = off; SET enable_seqscan = off;
 SET enable_sort = off; SET enable_material = off;
-UPDATE pg_index SET indisvalid = (indexrelid = 'io_dnl'::regclass) WHERE indrelid = 'io'::regclass;
+SELECT io_only('io', 'io_dnl');
 EXPLAIN (COSTS OFF) SELECT count(*), sum(b.k) FROM iob a JOIN io b USING (k)
 WHERE a.k > 1000;
 SELECT (SELECT (count(*), sum(b.k)) FROM iob a JOIN io b USING (k) WHERE a.k > 1000) =
        (SELECT (count(*), sum(b.k)) FROM iob a JOIN iob b USING (k) WHERE a.k > 1000)
        AS merge_join_same;
-UPDATE pg_index SET indisvalid = true WHERE indrelid = 'io'::regclass;
+SELECT io_only('io', NULL);
 RESET enable_hashjoin; RESET enable_nestloop; RESET enable_seqscan; RESET enable_sort;
 RESET enable_material;
 
@@ -149,4 +151,4 @@ SELECT learned_index_check('iou_k', true);
 SELECT learned_index_check('io_nf', true), learned_index_check('io_d', true),
        learned_index_check('io_dnl', true);
 DROP TABLE io, iob, iof, iou;
-DROP FUNCTION io_plans(text, text), io_checks(text), io_cursors(text);
+DROP FUNCTION io_plans(text, text), io_checks(text), io_cursors(text), io_only(regclass, regclass);

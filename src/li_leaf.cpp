@@ -730,27 +730,45 @@ group_field(const uint8_t *res, const GroupCol &c)
 }
 
 /*
- * Split a TID column value x = blk * M + off into tid[0..3) (offset 0 if
- * not live) and tid[3] = 0: with magic = floor((2^64 - 1) / M) + 1 (M >= 2)
- * the quotient is the high half of x * magic, exact for x < 2^48 (the
- * error x * (magic * M - 2^64) stays below 2^64); else, and for magic 0,
- * li_cleaf_split_tid.
+ * Split a TID column value x = blk * M + off (M = mult = v->mult) into
+ * *blk and *off: with
+ * magic = floor((2^64 - 1) / M) + 1 (M >= 2) the quotient is the high half
+ * of x * magic, exact for x < 2^48 (the error x * (magic * M - 2^64) stays
+ * below 2^64); else, and for magic 0, li_cleaf_split_tid.
  */
 inline void
-split_tid_magic(const li_cleaf_view *v, uint64_t magic, uint64_t x, int live,
-				uint16_t tid[4])
+tid_divmod(const li_cleaf_view *v, uint64_t magic, uint64_t mult, uint64_t x, uint32_t *blk,
+		   uint16_t *off)
 {
 	if (__builtin_expect((x >> 48) == 0 && magic != 0, 1))
 	{
 		uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
-		uint64_t	r = x - q * v->mult;
 
-		tid[0] = (uint16_t) ((uint32_t) q >> 16);
-		tid[1] = (uint16_t) ((uint32_t) q & 0xffff);
-		tid[2] = live ? (uint16_t) r : 0;
+		*blk = (uint32_t) q;
+		*off = (uint16_t) (x - q * mult);
 	}
 	else
-		li_cleaf_split_tid(v, x, live, tid);
+	{
+		uint16_t	t[3];
+
+		li_cleaf_split_tid(v, x, 1, t);
+		*blk = ((uint32_t) t[0] << 16) | t[1];
+		*off = t[2];
+	}
+}
+
+/* the same into tid[0..3) (offset 0 if not live) and tid[3] = 0 */
+inline void
+split_tid_magic(const li_cleaf_view *v, uint64_t magic, uint64_t x, int live,
+				uint16_t tid[4])
+{
+	uint32_t	blk;
+	uint16_t	off;
+
+	tid_divmod(v, magic, v->mult, x, &blk, &off);
+	tid[0] = (uint16_t) (blk >> 16);
+	tid[1] = (uint16_t) (blk & 0xffff);
+	tid[2] = live ? off : 0;
 	tid[3] = 0;
 }
 
@@ -855,31 +873,18 @@ items_tids(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic, uin
 				sint = v->tid.slope_int,
 				mult = v->mult;
 	uint32_t	sfrac = v->tid.slope_frac;
-	/* the reciprocal is exact below 2^48; with M = 1 (magic 0) never used */
-	uint64_t	xlim = magic ? UINT64_C(1) << 48 : 0;
 	bool		zero = false;
 
 	for (; i < end; i++, out++, tc.pos += tc.w)
 	{
 		uint64_t	x = line_at(base, sint, sfrac, i) + group_field<WIDE>(res, tc);
+		uint32_t	blk;
+		uint16_t	off;
 		uint64_t	w;
 
-		if (__builtin_expect(x < xlim, 1))
-		{
-			uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
-			uint16_t	off = (uint16_t) (x - q * mult);
-
-			w = item_tid_word((uint32_t) q, off);
-			zero |= (off == 0);
-		}
-		else
-		{
-			uint16_t	t[3];
-
-			li_cleaf_split_tid(v, x, 1, t);
-			w = item_tid_word(((uint32_t) t[0] << 16) | t[1], t[2]);
-			zero |= (t[2] == 0);
-		}
+		tid_divmod(v, magic, mult, x, &blk, &off);
+		w = item_tid_word(blk, off);
+		zero |= (off == 0);
 		std::memcpy(reinterpret_cast<char *>(out) + offsetof(li_item, tid), &w, sizeof(w));
 	}
 	return zero;
