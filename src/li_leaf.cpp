@@ -14,6 +14,9 @@ namespace
 
 const uint32_t G = LI_CLEAF_GROUP;
 
+/* may key groups be coded Elias-Fano? (li_cleaf_set_ef: tests, tools) */
+thread_local bool ef_enabled = true;
+
 typedef unsigned __int128 u128;
 
 /* bits needed to write v (0 for 0) */
@@ -69,7 +72,46 @@ struct ColPlan
 	uint64_t	goff[LI_CLEAF_MAX / LI_CLEAF_GROUP];
 	uint64_t	step[LI_CLEAF_MAX / LI_CLEAF_GROUP];	/* d */
 	uint8_t		side[LI_CLEAF_MAX / LI_CLEAF_GROUP];	/* s */
+	bool		ef[LI_CLEAF_MAX / LI_CLEAF_GROUP];	/* Elias-Fano (w: its L) */
+	bool		anyef;			/* a group is Elias-Fano coded */
 };
+
+/*
+ * The bits of group [i0, i1) coded Elias-Fano: values x_j - x_0 for j >= 1
+ * (x_0 is the group's base), each as L low bits plus its high part in
+ * unary (a one per value, a zero per step of the high part): (len - 1) *
+ * (L + 1) + ((x_last - x_0) >> L) bits.  The cheapest L into *L;
+ * UINT64_MAX if the group has fewer than 2 values or is not sorted.
+ */
+uint64_t
+ef_bits(const Source &src, uint32_t i0, uint32_t i1, uint32_t *L)
+{
+	uint64_t	m = i1 - i0 - 1,
+				range,
+				best = UINT64_MAX;
+
+	if (i1 - i0 < 2)
+		return UINT64_MAX;
+	for (uint32_t i = i0 + 1; i < i1; i++)
+		if (src.at(i) < src.at(i - 1))
+			return UINT64_MAX;
+	range = src.at(i1 - 1) - src.at(i0);
+
+	/* m * L + (range >> L) is least near L = log2(range / m) - 0.53 */
+	uint32_t	c = bit_width(range / m);
+
+	for (uint32_t l = c > 2 ? c - 2 : 0; l <= std::min(c + 1, 63u); l++)
+	{
+		uint64_t	bits = m * (l + 1) + (range >> l);
+
+		if (bits < best)
+		{
+			best = bits;
+			*L = l;
+		}
+	}
+	return best;
+}
 
 /* the bits a planned column takes: residuals and offsets */
 inline uint64_t
@@ -182,7 +224,7 @@ group_residuals(const Source &src, const ColPlan *p, uint32_t i0, uint32_t i1,
  * (without breaks if a step would need more than 57 bits).
  */
 void
-plan_column(const Source &src, uint32_t n, bool brk, ColPlan *p)
+plan_column(const Source &src, uint32_t n, bool brk, bool efok, ColPlan *p)
 {
 	uint32_t	ng = li_cleaf_ngroups(n);
 
@@ -201,6 +243,7 @@ plan_column(const Source &src, uint32_t n, bool brk, ColPlan *p)
 	p->gw = 0;
 	p->hw = 0;
 	p->brk = brk;
+	p->anyef = false;
 	if (n == 0)
 		return;
 	for (uint32_t g = 0; g < ng; g++)
@@ -226,9 +269,24 @@ plan_column(const Source &src, uint32_t n, bool brk, ColPlan *p)
 					b;
 
 		group_residuals(src, p, i0, i1, brk, &gmin[g], &hmin[g], &w, &b);
+
+		/* Elias-Fano where it is smaller (sorted keys, no breaks) */
+		uint32_t	L = 0;
+		uint64_t	efb = (efok && !brk) ? ef_bits(src, i0, i1, &L) : UINT64_MAX;
+
+		p->ef[g] = efb < (uint64_t) (i1 - i0) * w;
+		if (p->ef[g])
+		{
+			p->anyef = true;
+			w = L;
+			gmin[g] = (int64_t) (src.at(i0) -
+								 line_at(p->col.base, p->col.slope_int, p->col.slope_frac, i0));
+			res_bits += efb;
+		}
+		else
+			res_bits += (uint64_t) (i1 - i0) * w;
 		p->w[g] = (uint8_t) w;
 		p->b[g] = (uint8_t) b;
-		res_bits += (uint64_t) (i1 - i0) * w;
 		if (g == 0 || gmin[g] < rmin)
 			rmin = gmin[g];
 		if (b > 0 && hmin[g] < rmin)
@@ -261,7 +319,7 @@ plan_column(const Source &src, uint32_t n, bool brk, ColPlan *p)
 	p->col.res_bits = (uint32_t) res_bits;
 	/* a break field holds the break, its side and at most 57 step bits */
 	if (brk && p->hw > LI_CLEAF_HW_MAX)
-		plan_column(src, n, false, p);
+		plan_column(src, n, false, efok, p);
 }
 
 /* which columns have breaks */
@@ -271,16 +329,20 @@ struct Modes
 	bool		tbrk;
 };
 
-/* does a column of n values take breaks (they save 1 bit per entry)? */
+/*
+ * does a column of n values take breaks: they save 1 bit per entry over
+ * no breaks, or any bit over Elias-Fano groups (efok)?
+ */
 bool
-saves_breaks(const Source &src, uint32_t n)
+saves_breaks(const Source &src, uint32_t n, bool efok)
 {
 	ColPlan		plain,
 				brk;
 
-	plan_column(src, n, false, &plain);
-	plan_column(src, n, true, &brk);
-	return col_bits(brk, n) + n < col_bits(plain, n);
+	plan_column(src, n, false, efok, &plain);
+	plan_column(src, n, true, false, &brk);
+	/* (breaks cost a read more per entry; Elias-Fano groups a select) */
+	return col_bits(brk, n) + (efok ? 0 : n) < col_bits(plain, n);
 }
 
 /* the largest offset + 1 of the TIDs (M: TID = blk * M + off) */
@@ -313,6 +375,7 @@ decide_modes(const uint64_t *keys, const uint16_t *tids, uint32_t n)
 	static thread_local struct
 	{
 		uint32_t	n;
+		bool		ef;			/* ef_enabled when it was asked */
 		Modes		m;
 		uint64_t	keys[8 * G];
 		uint16_t	tids[3 * 8 * G];
@@ -320,13 +383,14 @@ decide_modes(const uint64_t *keys, const uint16_t *tids, uint32_t n)
 
 	if (n < 2 * G)
 		return Modes{false, false};
-	if (last.n == probe &&
+	if (last.n == probe && last.ef == ef_enabled &&
 		std::memcmp(last.keys, keys, probe * sizeof(uint64_t)) == 0 &&
 		std::memcmp(last.tids, tids, probe * 3 * sizeof(uint16_t)) == 0)
 		return last.m;
-	last.m = Modes{saves_breaks(Source{keys, nullptr, 0}, probe),
-		saves_breaks(Source{nullptr, tids, tid_mult(tids, probe)}, probe)};
+	last.m = Modes{saves_breaks(Source{keys, nullptr, 0}, probe, ef_enabled),
+		saves_breaks(Source{nullptr, tids, tid_mult(tids, probe)}, probe, false)};
 	last.n = probe;
+	last.ef = ef_enabled;
 	std::memcpy(last.keys, keys, probe * sizeof(uint64_t));
 	std::memcpy(last.tids, tids, probe * 3 * sizeof(uint16_t));
 	return last.m;
@@ -346,15 +410,16 @@ plan(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cleaf_hdr *h,
 	h->n = (uint16_t) n;
 	h->version = LI_CLEAF_VERSION;
 	h->mult = n > 0 ? tid_mult(tids, n) : 1;
-	plan_column(Source{keys, nullptr, 0}, n, m.kbrk, kp);
-	plan_column(Source{nullptr, tids, h->mult}, n, m.tbrk, tp);
+	plan_column(Source{keys, nullptr, 0}, n, m.kbrk, ef_enabled, kp);
+	plan_column(Source{nullptr, tids, h->mult}, n, m.tbrk, false, tp);
 	h->kgw = (uint8_t) kp->gw;
 	h->tgw = (uint8_t) tp->gw;
 	h->khw = (uint8_t) kp->hw;
 	h->thw = (uint8_t) tp->hw;
 	h->key = kp->col;
 	h->tid = tp->col;
-	h->flags = (uint8_t) ((kp->brk ? LI_CLEAF_KBRK : 0) | (tp->brk ? LI_CLEAF_TBRK : 0));
+	h->flags = (uint8_t) ((kp->brk ? LI_CLEAF_KBRK : 0) | (tp->brk ? LI_CLEAF_TBRK : 0) |
+						  (kp->anyef ? LI_CLEAF_KEF : 0));
 	h->bytes = (uint32_t) li_cleaf_bytes(n, kp->gw, kp->hbits(), kp->col.res_bits, tp->gw,
 										 tp->hbits(), tp->col.res_bits);
 }
@@ -382,6 +447,31 @@ bits_put(uint8_t *p, uint64_t pos, uint32_t w, uint64_t val)
 		b[8] |= (uint8_t) (val >> (64 - s));
 }
 
+/*
+ * Write Elias-Fano group [i0, i1) with L low bits at bit pos of res:
+ * the low parts of values 1.., then the high parts' bitmap (value j's one
+ * at its high part + j - 1).  Returns the group's end.
+ */
+uint64_t
+write_ef_group(const Source &src, uint32_t i0, uint32_t i1, uint32_t L, uint8_t *res,
+			   uint64_t pos)
+{
+	uint64_t	x0 = src.at(i0),
+				ub = pos + (uint64_t) (i1 - i0 - 1) * L,
+				high = 0;
+
+	for (uint32_t j = 1; j < i1 - i0; j++)
+	{
+		uint64_t	v = src.at(i0 + j) - x0;
+
+		bits_put(res, pos + (uint64_t) (j - 1) * L, L,
+				 L ? v & ((UINT64_C(2) << (L - 1)) - 1) : 0);
+		high = L < 64 ? v >> L : 0;
+		bits_put(res, ub + high + j - 1, 1, 1);
+	}
+	return ub + high + (i1 - i0 - 1);
+}
+
 /* write a planned column's arrays at p; returns the end */
 uint8_t *
 write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
@@ -395,11 +485,17 @@ write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
 
 	for (uint32_t g = 0; g < ng; g++)
 	{
-		uint32_t	meta = ((uint32_t) cp.w[g] << 24) | (uint32_t) pos;
+		uint32_t	meta = ((uint32_t) cp.w[g] << 24) | (uint32_t) pos |
+			(cp.ef[g] ? LI_CLEAF_EF : 0);
 		uint32_t	i1 = std::min(n, (g + 1) * G);
 
 		std::memcpy(p + (size_t) g * 4, &meta, sizeof(meta));
 		bits_put(goff, (uint64_t) g * cp.gw, cp.gw, cp.goff[g]);
+		if (cp.ef[g])
+		{
+			pos = write_ef_group(src, g * G, i1, cp.w[g], res, pos);
+			continue;
+		}
 		bits_put(head, (uint64_t) g * hb, hb,
 				 cp.b[g] | ((uint64_t) cp.side[g] << 6) | (cp.step[g] << LI_CLEAF_BRK_BITS));
 		for (uint32_t i = g * G; i < i1; i++)
@@ -417,13 +513,87 @@ write_column(const Source &src, uint32_t n, const ColPlan &cp, uint8_t *p)
 	return res + (pos + 7) / 8;
 }
 
+/* per byte of x, the number of ones in bytes 0..k (byte k), without popcnt */
+inline uint64_t
+byte_ranks(uint64_t x)
+{
+	uint64_t	s = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+
+	s = (s & UINT64_C(0x3333333333333333)) + ((s >> 2) & UINT64_C(0x3333333333333333));
+	s = (s + (s >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+	return s * UINT64_C(0x0101010101010101);
+}
+
+/* the position of the r-th one of each byte value b, [r][b] (8 if none) */
+struct SelectInByte
+{
+	uint8_t		pos[8][256];
+
+	constexpr SelectInByte() : pos()
+	{
+		for (uint32_t b = 0; b < 256; b++)
+			for (uint32_t r = 0, k = 0; r < 8; r++)
+			{
+				while (k < 8 && !((b >> k) & 1))
+					k++;
+				pos[r][b] = (uint8_t) k;
+				if (k < 8)
+					k++;
+			}
+	}
+};
+
+constexpr SelectInByte select_in_byte;
+
+/* the position of the r-th one (from 0) of x, given its byte_ranks s (r < ones) */
+inline uint32_t
+select64(uint64_t x, uint64_t s, uint32_t r)
+{
+	const uint64_t L8 = UINT64_C(0x0101010101010101),
+				H8 = UINT64_C(0x8080808080808080);
+
+	/* the first byte whose rank passes r (ranks are <= 64: no borrow) */
+	uint64_t	m = ((s | H8) - L8 * (r + 1)) & H8;
+	uint32_t	k = (uint32_t) __builtin_ctzll(m) & ~7u;
+	uint32_t	b = (uint32_t) (x >> k) & 0xFF;
+
+	r -= k ? (uint32_t) (s >> (k - 8)) & 0xFF : 0;
+	return k + select_in_byte.pos[r & 7][b];
+}
+
+/*
+ * The bit offset from `from` of the r-th one (from 0) in res, reading
+ * words below res_bits only; UINT64_MAX if there is none (a damaged block)
+ */
+uint64_t
+select_from(const uint8_t *res, uint64_t res_bits, uint64_t from, uint32_t r)
+{
+	for (uint64_t p = from; p < res_bits; p += 64)
+	{
+		uint64_t	w = li_bits_get(res, p, 64),
+					s;
+		uint32_t	c;
+
+		if (res_bits - p < 64)
+			w &= (UINT64_C(1) << (res_bits - p)) - 1;
+		s = byte_ranks(w);
+		c = (uint32_t) (s >> 56);
+		if (r < c)
+			return p - from + select64(w, s, r);
+		r -= c;
+	}
+	return UINT64_MAX;
+}
+
 /*
  * check one column's group table (and break fields: each break inside its
- * group) against its arrays; the end, or nullptr
+ * group) against its arrays; the end, or nullptr.  Elias-Fano groups
+ * (efok: a key column without breaks) have L <= 63, at least 2 entries
+ * and exactly len - 1 ones in their bitmap, the last one ending the group.
  */
 const uint8_t *
 check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw,
-			 uint32_t hbits, uint32_t n)
+			 uint32_t hbits, uint32_t n, bool efok)
 {
 	li_cview	v;
 	const uint8_t *next = li_ccol_open(p, &c, gw, hbits, n, &v);
@@ -438,6 +608,20 @@ check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw
 		uint64_t	f = li_bits_get(v.head, (uint64_t) g * hbits, hbits);
 
 		std::memcpy(&meta, v.table + (size_t) g * 4, sizeof(meta));
+		if (meta & LI_CLEAF_EF)
+		{
+			uint32_t	L = (meta >> 24) & 0x7F;
+			uint64_t	ub = pos + (uint64_t) (len - 1) * L,
+						last;
+
+			if (!efok || L > 63 || len < 2 || (meta & 0xFFFFFF) != pos || ub > c.res_bits)
+				return nullptr;
+			last = select_from(v.res, c.res_bits, ub, len - 2);
+			if (last == UINT64_MAX)
+				return nullptr;
+			pos = ub + last + 1;
+			continue;
+		}
 		/* groups are laid out one after the other, as the encoder does */
 		if ((meta >> 24) > 64 || (meta & 0xFFFFFF) != pos || (f & 63) >= len)
 			return nullptr;
@@ -447,6 +631,12 @@ check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw
 }
 
 }								/* namespace */
+
+extern "C" void
+li_cleaf_set_ef(int on) noexcept
+{
+	ef_enabled = on != 0;
+}
 
 extern "C" li_status
 li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
@@ -612,7 +802,8 @@ li_cleaf_validate_header(const uint8_t *block, size_t len) noexcept
 	std::memcpy(&h, block, sizeof(h));
 	if (h.version != LI_CLEAF_VERSION || h.n > LI_CLEAF_MAX || h.kgw > 64 ||
 		h.tgw > 64 || h.khw > LI_CLEAF_HW_MAX || h.thw > LI_CLEAF_HW_MAX ||
-		(h.flags & ~(LI_CLEAF_KBRK | LI_CLEAF_TBRK)) != 0 ||
+		(h.flags & ~(LI_CLEAF_KBRK | LI_CLEAF_TBRK | LI_CLEAF_KEF)) != 0 ||
+		(h.flags & (LI_CLEAF_KBRK | LI_CLEAF_KEF)) == (LI_CLEAF_KBRK | LI_CLEAF_KEF) ||
 		(h.khw > 0 && !(h.flags & LI_CLEAF_KBRK)) ||
 		(h.thw > 0 && !(h.flags & LI_CLEAF_TBRK)) ||
 		h.mult == 0 || h.mult > 65536 ||
@@ -639,10 +830,10 @@ li_cleaf_validate(const uint8_t *block, size_t len) noexcept
 	const uint8_t *p = block + LI_CLEAF_HDR + ((size_t) h.n + 7) / 8;
 
 	p = check_column(p, end, h.key, h.kgw, li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw),
-					 h.n);
+					 h.n, (h.flags & LI_CLEAF_KEF) != 0);
 	if (p == nullptr ||
 		check_column(p, end, h.tid, h.tgw, li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw),
-					 h.n) == nullptr)
+					 h.n, false) == nullptr)
 		return LI_ERR_CORRUPT;
 	return LI_OK;
 }
@@ -653,6 +844,45 @@ li_ccol_step(const li_cview *c, uint32_t g, uint32_t j) noexcept
 	uint64_t	f = li_bits_get(c->head, (uint64_t) g * c->hbits, c->hbits);
 
 	return ((j < (f & 63)) != ((f >> 6) & 1)) ? f >> LI_CLEAF_BRK_BITS : 0;
+}
+
+namespace
+{
+
+/* the value every entry of group g adds to the line: rmin plus its offset */
+inline uint64_t
+group_add(const li_cview *c, uint32_t g)
+{
+	return c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw);
+}
+
+/* the base of Elias-Fano group g: its first value */
+inline uint64_t
+ef_base(const li_cview *c, uint32_t g)
+{
+	return line_at(c->base, c->slope_int, c->slope_frac, g * G) + group_add(c, g);
+}
+
+}								/* namespace */
+
+extern "C" uint64_t
+li_ccol_ef_at(const li_cview *c, uint32_t g, uint32_t j, uint32_t meta) noexcept
+{
+	uint64_t	base = ef_base(c, g);
+	uint32_t	L = (meta >> 24) & 63;
+	uint32_t	len = c->n > g * G ? std::min(c->n - g * G, G) : 0;
+	uint64_t	pos = meta & 0xFFFFFF,
+				ub = pos + (uint64_t) (len ? len - 1 : 0) * L,
+				lo = pos + (uint64_t) (j - 1) * L,
+				hi;
+
+	/* (a damaged table reads a wrong value, never outside the residuals) */
+	if (j == 0 || j >= len || ub > c->res_bits)
+		return base;
+	hi = select_from(c->res, c->res_bits, ub, j - 1);
+	if (hi == UINT64_MAX)
+		return base;
+	return base + (((hi - (j - 1)) << L) | li_bits_get(c->res, lo, L));
 }
 
 extern "C" void
@@ -681,7 +911,85 @@ struct GroupCol
 	uint64_t	add;
 	uint32_t	w;
 	uint32_t	brk;			/* first position that adds `add` */
+	uint32_t	ef;				/* an Elias-Fano group: its table entry, else 0 */
 };
+
+/* bits [p, p + 64) of res, those at res_bits and beyond zeroed */
+inline uint64_t
+word_at(const uint8_t *res, uint64_t res_bits, uint64_t p)
+{
+	uint64_t	w = li_bits_get(res, p, 64);
+
+	return res_bits - p < 64 ? w & ((UINT64_C(1) << (res_bits - p)) - 1) : w;
+}
+
+/*
+ * Values of entries [j0, j1) of Elias-Fano group g (table entry meta) of
+ * column c into out[0, j1 - j0): the first one's high part by a select,
+ * the next ones' by walking the bitmap.  A damaged group gives wrong
+ * values (its base), never a read outside the residuals.
+ */
+void
+ef_values(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j0, uint32_t j1,
+		  uint64_t *out)
+{
+	uint64_t	base = ef_base(c, g);
+	uint32_t	L = (meta >> 24) & 63;
+	uint32_t	len = c->n > g * G ? std::min(c->n - g * G, G) : 0;
+	uint64_t	pos = meta & 0xFFFFFF,
+				ub = pos + (uint64_t) (len ? len - 1 : 0) * L,
+				mask = L ? (UINT64_C(2) << (L - 1)) - 1 : 0,
+				first,
+				wpos,
+				w,
+				lpos,
+				hb;
+	uint32_t	j = j0;
+
+	if (j == 0 && j < j1)
+		out[j++ - j0] = base;
+	if (j >= j1)
+		return;
+	if (j1 > len || ub > c->res_bits ||
+		(first = select_from(c->res, c->res_bits, ub, j - 1)) == UINT64_MAX)
+	{
+		for (; j < j1; j++)
+			out[j - j0] = base;
+		return;
+	}
+	wpos = ub + first;
+	w = word_at(c->res, c->res_bits, wpos);
+	lpos = pos + (uint64_t) (j - 1) * L;
+	/* value j's high part: its one's position - ub - (j - 1) */
+	hb = wpos - ub - (j - 1);
+	for (; j < j1; j++, lpos += L, hb--)
+	{
+		uint64_t	lw;
+
+		while (w == 0)
+		{
+			wpos += 64;
+			hb += 64;
+			if (wpos >= c->res_bits)
+			{
+				for (; j < j1; j++)
+					out[j - j0] = base;
+				return;
+			}
+			w = word_at(c->res, c->res_bits, wpos);
+		}
+		/* L <= 56 low bits with one load (inside the block: li_leaf.h) */
+		if (L <= 56)
+		{
+			std::memcpy(&lw, c->res + (lpos >> 3), sizeof(lw));
+			lw = (lw >> (lpos & 7)) & mask;
+		}
+		else
+			lw = li_bits_get(c->res, lpos, L);
+		out[j - j0] = base + (((hb + (uint64_t) __builtin_ctzll(w)) << L) | lw);
+		w &= w - 1;
+	}
+}
 
 /*
  * Column c's state for group g from entry i on (the group's entries end at
@@ -693,9 +1001,10 @@ group_col(const li_cview *c, uint32_t g, uint32_t i, uint32_t end, GroupCol *o)
 	uint32_t	m;
 
 	std::memcpy(&m, c->table + (size_t) g * 4, sizeof(m));
+	o->ef = (m & LI_CLEAF_EF) ? m : 0;
 	o->w = m >> 24;
 	o->pos = (m & 0xFFFFFF) + (uint64_t) (i % G) * o->w;
-	if (o->w > 64 || o->pos + (uint64_t) (end - i) * o->w > c->res_bits)
+	if (o->ef || o->w > 64 || o->pos + (uint64_t) (end - i) * o->w > c->res_bits)
 	{
 		o->w = 0;
 		o->pos = 0;
@@ -786,12 +1095,17 @@ decode_group_run(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop
 {
 	uint64_t	dw;				/* the group's tombstone bits */
 	uint32_t	c = *count;		/* (a local: the stores below may alias) */
+	uint64_t	ek[LI_CLEAF_GROUP]; /* an Elias-Fano group's keys */
+	const uint32_t i0 = i;
 
 	/* 8 bytes from the group's first: past the bitmap, still in the block */
 	std::memcpy(&dw, v->dead + (size_t) (i / G) * 8, sizeof(dw));
+	if (kc.ef)
+		ef_values(&v->key, i / G, kc.ef, i % G, i % G + (end - i), ek);
 	for (; i < end; i++, kc.pos += kc.w, tc.pos += tc.w)
 	{
-		uint64_t	k = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
+		uint64_t	k = kc.ef ? ek[i - i0] :
+			line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
 			(i < kc.brk ? kc.head : kc.add) + group_field<WIDE>(v->key.res, kc);
 		uint64_t	x;
 		uint16_t	t[4];
@@ -917,12 +1231,21 @@ items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uin
 	uint32_t	kb = std::min(std::max(kc.brk, i), end),
 				tb;
 	uint32_t	n;
-	bool		check = stop != UINT64_MAX && li_cleaf_key_at(v, end - 1) > stop;
+	bool		check = !kc.ef && stop != UINT64_MAX && li_cleaf_key_at(v, end - 1) > stop;
 	GroupCol	k2 = kc,
 				t2 = tc;
 
 	k2.pos += (uint64_t) (kb - i) * kc.w;
-	if (!check)
+	if (kc.ef)
+	{
+		/* an Elias-Fano group: its keys, checked one by one */
+		uint64_t	ek[LI_CLEAF_GROUP];
+
+		ef_values(&v->key, i / G, kc.ef, i % G, i % G + (end - i), ek);
+		for (n = 0; n < end - i && !(ek[n] > stop); n++)
+			out[n].key = ek[n];
+	}
+	else if (!check)
 	{
 		n = items_keys<WIDE, false>(&v->key, i, kb, stop, kc.head, kc, out);
 		n += items_keys<WIDE, false>(&v->key, kb, end, stop, kc.add, k2, out + n);
@@ -1029,6 +1352,135 @@ decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
 	return count;
 }
 
+/*
+ * First j in [0, len) of Elias-Fano group g (table entry meta, len
+ * entries) whose value is >= key, or len: the values below key's high
+ * part h are the ones before the bitmap's zero h - 1 (a select of zeros),
+ * then the ones of high part h are compared by their low parts.
+ */
+static uint32_t
+ef_lower_bound(const li_cview *c, uint32_t g, uint32_t meta, uint32_t len, uint64_t key)
+{
+	uint64_t	base = ef_base(c, g);
+	uint32_t	L = (meta >> 24) & 63;
+	uint64_t	pos = meta & 0xFFFFFF,
+				ub = pos + (uint64_t) (len - 1) * L,
+				end,
+				t,
+				h,
+				p,
+				tl;
+	uint32_t	j;
+
+	if (key <= base)
+		return 0;
+	if (len < 2 || ub > c->res_bits)
+		return len;				/* (damaged) */
+	t = key - base;
+	h = t >> L;
+	tl = t - (h << L);
+	if (g + 1 < li_cleaf_ngroups(c->n))
+	{
+		uint32_t	nx;
+
+		std::memcpy(&nx, c->table + (size_t) (g + 1) * 4, sizeof(nx));
+		end = std::min<uint64_t>(nx & 0xFFFFFF, c->res_bits);
+	}
+	else
+		end = c->res_bits;
+	/* zeros in the bitmap: the last value's high part */
+	if (end < ub + len - 1 || h > end - ub - (len - 1))
+		return len;
+	if (h == 0)
+	{
+		p = 0;
+		j = 1;
+	}
+	else
+	{
+		/* zero h - 1: a select on the complement, inside the group */
+		uint64_t	z = UINT64_MAX,
+					r = h - 1;
+
+		for (uint64_t q = ub; q < end; q += 64)
+		{
+			uint64_t	wz = ~li_bits_get(c->res, q, 64),
+						s;
+			uint32_t	cnt;
+
+			if (end - q < 64)
+				wz &= (UINT64_C(1) << (end - q)) - 1;
+			s = byte_ranks(wz);
+			cnt = (uint32_t) (s >> 56);
+			if (r < cnt)
+			{
+				z = q - ub + select64(wz, s, (uint32_t) r);
+				break;
+			}
+			r -= cnt;
+		}
+		if (z == UINT64_MAX)
+			return len;			/* (damaged) */
+		j = 1 + (uint32_t) (z - (h - 1));
+		p = z + 1;
+	}
+	/* the values of high part h, in order, until a zero */
+	for (; j < len && ub + p < end && li_bits_get(c->res, ub + p, 1); j++, p++)
+		if (li_bits_get(c->res, pos + (uint64_t) (j - 1) * L, L) >= tl)
+			return j;
+	return j < len ? j : len;
+}
+
+extern "C" uint32_t
+li_cleaf_lower_bound_ef(const li_cleaf_view *v, uint64_t key, uint32_t lo,
+						uint32_t hi) noexcept
+{
+	const li_cview *c = &v->key;
+	uint32_t	g,
+				glast,
+				a,
+				b,
+				meta;
+
+	if (lo >= hi)
+		return lo;
+	/*
+	 * the last group of [lo, hi) whose first key is below key (else lo's):
+	 * a binary search on the groups' first keys (an Elias-Fano group's is
+	 * its base, no select)
+	 */
+	g = lo / G;
+	glast = (hi - 1) / G;
+	while (g < glast)
+	{
+		uint32_t	mid = g + (glast - g + 1) / 2;
+
+		if (li_ccol_at(c, mid * G) < key)
+			g = mid;
+		else
+			glast = mid - 1;
+	}
+	a = std::max(lo, g * G);
+	b = std::min(hi, (g + 1) * G);
+	std::memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
+	if (meta & LI_CLEAF_EF)
+	{
+		uint32_t	j = ef_lower_bound(c, g, meta, std::min(v->n - g * G, G), key);
+
+		return std::min(std::max(g * G + j, a), b);
+	}
+	while (a < b)
+	{
+		uint32_t	mid = a + (b - a) / 2;
+
+		if (li_ccol_at(c, mid) < key)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
 extern "C" uint32_t
 li_cleaf_decode_run(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
 					uint64_t *keys, uint16_t *tids) noexcept
@@ -1071,6 +1523,19 @@ li_cleaf_get_widths(const uint8_t *block, li_cleaf_widths *w) noexcept
 
 		std::memcpy(&mk, v.key.table + (size_t) g * 4, sizeof(mk));
 		std::memcpy(&mt, v.tid.table + (size_t) g * 4, sizeof(mt));
+		if (mk & LI_CLEAF_EF)
+		{
+			/* an Elias-Fano group: its bits per entry, rounded up */
+			uint32_t	nx = 0,
+						len = std::min(h.n - g * G, G);
+			uint64_t	end;
+
+			if (g + 1 < ng)
+				std::memcpy(&nx, v.key.table + (size_t) (g + 1) * 4, sizeof(nx));
+			end = g + 1 < ng ? (nx & 0xFFFFFF) : h.key.res_bits;
+			mk = end > (mk & 0xFFFFFF) ?
+				(uint32_t) std::min<uint64_t>((end - (mk & 0xFFFFFF) + len - 1) / len, 64) << 24 : 0;
+		}
 		w->key_max = std::max(w->key_max, std::min(mk >> 24, 64u));
 		w->tid_max = std::max(w->tid_max, std::min(mt >> 24, 64u));
 	}

@@ -67,6 +67,8 @@ extern "C" {
 #define LI_CLEAF_TBRK	2		/* flags: the TID column has breaks */
 #define LI_CLEAF_BRK_BITS 7		/* bits of a break and its side in a break field */
 #define LI_CLEAF_HW_MAX	57		/* widest step (a break field <= 64 bits) */
+#define LI_CLEAF_KEF	4		/* flags: key groups may be Elias-Fano coded */
+#define LI_CLEAF_EF		0x80000000u /* group table: an Elias-Fano group */
 
 /* one coded column's parameters (in the header) */
 typedef struct li_ccol
@@ -107,6 +109,7 @@ typedef struct li_cview
 	uint32_t	gw;
 	uint32_t	hbits;			/* bits of a break field: 0 without breaks */
 	uint32_t	res_bits;		/* reads never go past it (damaged tables) */
+	uint32_t	n;				/* entries (an Elias-Fano group's size) */
 } li_cview;
 
 /* a decoded header plus pointers into the block: what readers use */
@@ -118,6 +121,7 @@ typedef struct li_cleaf_view
 	uint32_t	n;
 	uint32_t	mult;
 	uint32_t	bytes;
+	uint32_t	kef;			/* key groups may be Elias-Fano (LI_CLEAF_KEF) */
 	double		inv_mult;		/* 1 / mult, for the TID split */
 } li_cleaf_view;
 
@@ -191,6 +195,7 @@ li_ccol_open(const uint8_t *p, const li_ccol *c, uint32_t gw, uint32_t hbits, ui
 	v->gw = gw;
 	v->hbits = hbits;
 	v->res_bits = c->res_bits;
+	v->n = n;
 	v->table = p;
 	v->goff = p + (size_t) ng * 4;
 	v->head = v->goff + ((size_t) ng * gw + 7) / 8;
@@ -209,6 +214,7 @@ li_cleaf_open(const uint8_t *block, li_cleaf_view *v)
 	v->n = h.n;
 	v->mult = h.mult;
 	v->bytes = h.bytes;
+	v->kef = h.flags & LI_CLEAF_KEF;
 	v->inv_mult = 1.0 / (double) (h.mult ? h.mult : 1);
 	v->dead = block + LI_CLEAF_HDR;
 	p = v->dead + ((size_t) h.n + 7) / 8;
@@ -224,6 +230,12 @@ li_cleaf_open(const uint8_t *block, li_cleaf_view *v)
  */
 uint64_t	li_ccol_step(const li_cview *c, uint32_t g, uint32_t j) LI_NOEXCEPT;
 
+/*
+ * Value j of group g of column c, an Elias-Fano group (group table entry
+ * meta; out of line: a select in its high parts' bitmap)
+ */
+uint64_t	li_ccol_ef_at(const li_cview *c, uint32_t g, uint32_t j, uint32_t meta) LI_NOEXCEPT;
+
 /* value i of a column */
 static inline uint64_t
 li_ccol_at(const li_cview *c, uint32_t i)
@@ -238,6 +250,8 @@ li_ccol_at(const li_cview *c, uint32_t i)
 	uint64_t	v;
 
 	memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
+	if (meta & LI_CLEAF_EF)
+		return li_ccol_ef_at(c, g, i % LI_CLEAF_GROUP, meta);
 	w = meta >> 24;
 	pos = (uint64_t) (meta & 0xFFFFFF) + (uint64_t) (i % LI_CLEAF_GROUP) * w;
 	/* a damaged group table reads garbage, never outside the residuals */
@@ -332,9 +346,20 @@ li_ccol_prefetch(const li_cview *c, uint32_t lo, uint32_t hi)
 					to;
 
 		memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
-		from = (uint64_t) (meta & 0xFFFFFF) + (uint64_t) a * (meta >> 24);
-		to = (uint64_t) (meta & 0xFFFFFF) + (uint64_t) (b + 1) * (meta >> 24);
-		if ((meta >> 24) > 64 || to > c->res_bits)
+		from = meta & 0xFFFFFF;
+		if (meta & LI_CLEAF_EF)
+		{
+			/* the whole group: low parts, then about 2 bits of high parts each */
+			to = from + (uint64_t) LI_CLEAF_GROUP * (((meta >> 24) & 63) + 2);
+			if (to > c->res_bits)
+				to = c->res_bits;
+		}
+		else
+		{
+			to = from + (uint64_t) (b + 1) * (meta >> 24);
+			from += (uint64_t) a * (meta >> 24);
+		}
+		if ((!(meta & LI_CLEAF_EF) && (meta >> 24) > 64) || to > c->res_bits)
 			continue;			/* damaged: the reads clamp, nothing to fetch */
 		__builtin_prefetch(c->goff + (size_t) g * c->gw / 8);
 		for (uint64_t p = from / 8; p <= (to + 7) / 8; p += 64)
@@ -367,11 +392,21 @@ li_cleaf_prefetch_window(const li_cleaf_view *v, int64_t lo, int64_t hi)
 	li_ccol_prefetch(&v->tid, (uint32_t) (lo - 1), (uint32_t) (hi + 1));
 }
 
+/*
+ * The same as li_cleaf_lower_bound_in in a block with Elias-Fano key
+ * groups: the group by a binary search on the groups' first keys, then
+ * inside it a select on the high parts (out of line).
+ */
+uint32_t	li_cleaf_lower_bound_ef(const li_cleaf_view *v, uint64_t key, uint32_t lo,
+									uint32_t hi) LI_NOEXCEPT;
+
 /* first i in [lo, hi) with key_at(i) >= key, or hi (keys sorted) */
 static inline uint32_t
 li_cleaf_lower_bound_in(const li_cleaf_view *v, uint64_t key, uint32_t lo,
 						uint32_t hi)
 {
+	if (v->kef)
+		return li_cleaf_lower_bound_ef(v, key, lo, hi);
 	while (lo < hi)
 	{
 		uint32_t	mid = lo + (hi - lo) / 2;
@@ -399,6 +434,15 @@ li_cleaf_lower_bound(const li_cleaf_view *v, uint64_t key, int64_t lo,
 		lo = 0;
 	if (hi > n)
 		hi = n;
+	if (v->kef)
+	{
+		/* by the groups' first keys: no border reads (each a select) */
+		uint32_t	r = li_cleaf_lower_bound_ef(v, key, 0, v->n);
+
+		if (used_window)
+			*used_window = lo <= hi && r >= lo && r <= hi;
+		return r;
+	}
 	if (lo <= hi &&
 		(lo == 0 || li_cleaf_key_at(v, (uint32_t) (lo - 1)) < key) &&
 		(hi == n || li_cleaf_key_at(v, (uint32_t) hi) >= key))
@@ -420,6 +464,13 @@ typedef struct li_cleaf_widths
 	uint32_t	key_max;		/* widest key group */
 	uint32_t	tid_max;		/* widest TID group */
 } li_cleaf_widths;
+
+/*
+ * Whether this thread's encoder may code key groups Elias-Fano (on by
+ * default; off: every group in a line's residuals, as blocks before 0.5.0):
+ * for tests and tools that need one coding.
+ */
+void		li_cleaf_set_ef(int on) LI_NOEXCEPT;
 
 /* Plan a block for entries [0, n): fills *h (bytes too). */
 li_status	li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,

@@ -43,6 +43,8 @@
  * Data sets are generated deterministically (fixed seeds, std::mt19937_64);
  * see bench/micro/README.md.  1M keys by default; LI_MICRO_BIG=1 adds 10M.
  *
+ * LI_EF=0 in the environment: leaves without Elias-Fano key groups.
+ *
  * Extra flags (handled before Google Benchmark sees argv):
  *   --dump-model=DIR     fit one data set and write DIR/model-<ds>.dat,
  *                        DIR/model-<ds>-segs.dat, DIR/model-<ds>-zoom.dat (all keys around the segment boundary nearest n/2)
@@ -1228,6 +1230,9 @@ main(int argc, char **argv)
 				->Unit(benchmark::kMicrosecond);
 		}
 
+	/* LI_EF=0: leaves without Elias-Fano key groups (to compare) */
+	if (getenv("LI_EF") != nullptr && strcmp(getenv("LI_EF"), "0") == 0)
+		li_cleaf_set_ef(0);
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 1;

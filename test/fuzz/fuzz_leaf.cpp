@@ -33,6 +33,9 @@
  *   widths and breaks but laid out again consistently, where validate
  *   must accept it exactly when every field is in range.
  *
+ *   The block is encoded twice: without Elias-Fano key groups (all of the
+ *   above) and with them (the default; no table tightness or resealing).
+ *
  * 2. as a stored block: li_cleaf_validate(data, size), and if it says
  *   LI_OK, every key and TID is read, searched, decoded, measured and
  *   killed in a copy of exactly size bytes -- under ASan, a block that validates but is read
@@ -546,8 +549,8 @@ reseal_change(uint64_t r, li_cleaf_hdr &h, uint32_t &n, std::vector<uint32_t> &k
 				h.mult = (r & 0x10000) ? mults[(r >> 24) % 7] : (uint32_t) (r >> 32);
 			}
 			break;
-		case 5:				/* flags, mostly the two known ones */
-			h.flags = (uint8_t) ((r & 0x10000) ? (r >> 24) % 4 : r >> 24);
+		case 5:				/* flags, mostly the three known ones */
+			h.flags = (uint8_t) ((r & 0x10000) ? (r >> 24) % 8 : r >> 24);
 			break;
 		case 6:				/* a step width */
 			(tid ? h.thw : h.khw) = (uint8_t) val;
@@ -603,7 +606,7 @@ check_resealed(const std::vector<uint8_t> &block, Rng &rng)
 	const bool	kbrk = (h.flags & LI_CLEAF_KBRK) != 0,
 				tbrk = (h.flags & LI_CLEAF_TBRK) != 0;
 	bool		ok = h.version == LI_CLEAF_VERSION && n <= LI_CLEAF_MAX && h.kgw <= 64 &&
-		h.tgw <= 64 && h.mult >= 1 && h.mult <= 65536 && h.flags <= 3 &&
+		h.tgw <= 64 && h.mult >= 1 && h.mult <= 65536 && h.flags <= 6 && h.flags != 5 &&
 		h.khw <= LI_CLEAF_HW_MAX && h.thw <= LI_CLEAF_HW_MAX && (kbrk || h.khw == 0) &&
 		(tbrk || h.thw == 0);
 	uint64_t	kbits = 0,
@@ -730,166 +733,181 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 								   &bytes) == LI_ERR_ARG, "unsorted keys accepted (swap at %u)", j);
 	}
 
-	/* encode the first cap entries into a block of exactly its size */
-	FUZZ_CHECK(li_cleaf_plan(keys.data(), tids.data(), cap, &h) == LI_OK, "plan cap");
-	std::vector<uint8_t> block(h.bytes);
-
-	if (h.bytes > 0)
-		FUZZ_CHECK(li_cleaf_encode(keys.data(), tids.data(), cap, block.data(),
-								   h.bytes - 1, &bytes) == LI_ERR_ARG, "outcap too small accepted");
-	FUZZ_CHECK(li_cleaf_encode(keys.data(), tids.data(), cap, block.data(), block.size(),
-							   &bytes) == LI_OK && bytes == h.bytes, "encode n=%u", cap);
-	FUZZ_CHECK(li_cleaf_validate(block.data(), block.size()) == LI_OK, "validate own block");
-	FUZZ_CHECK(li_cleaf_validate(block.data(), block.size() - 1) == LI_ERR_CORRUPT,
-			   "validate a block cut short");
-
-	/* round trip */
-	li_cleaf_view v;
-
-	li_cleaf_open(block.data(), &v);
-	FUZZ_CHECK(std::memcmp(block.data(), &h, sizeof(h)) == 0,
-			   "stored header differs from li_cleaf_plan's");
-	FUZZ_CHECK(v.n == cap && v.mult == h.mult && v.bytes == h.bytes &&
-			   v.key.gw == h.kgw && v.tid.gw == h.tgw &&
-			   v.key.hbits == li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw) &&
-			   v.tid.hbits == li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw) && h.flags <= 3,
-			   "view n=%u mult=%u bytes=%u", v.n, v.mult, v.bytes);
-	check_column(v.key, h.key, cap, h.khw, "key");
-	check_column(v.tid, h.tid, cap, h.thw, "TID");
+	/*
+	 * Twice: without Elias-Fano key groups (every check, the tight tables
+	 * and the resealed layouts included), then with them (the encoder's
+	 * default: round trip, search, kill, damage)
+	 */
+	for (int ef = 0; ef <= 1; ef++)
 	{
-		li_cleaf_widths w;
-		uint64_t	ng = li_cleaf_ngroups(cap);
+		li_cleaf_set_ef(ef);
+		/* encode the first cap entries into a block of exactly its size */
+		FUZZ_CHECK(li_cleaf_plan(keys.data(), tids.data(), cap, &h) == LI_OK, "plan cap");
+		std::vector<uint8_t> block(h.bytes);
 
-		li_cleaf_get_widths(block.data(), &w);
-		FUZZ_CHECK(w.key_bits == h.key.res_bits + ng * (32 + h.kgw + v.key.hbits) &&
-				   w.tid_bits == h.tid.res_bits + ng * (32 + h.tgw + v.tid.hbits) &&
-				   w.key_max <= 64 && w.tid_max <= 64,
-				   "widths %llu %llu %u %u", (unsigned long long) w.key_bits,
-				   (unsigned long long) w.tid_bits, w.key_max, w.tid_max);
-	}
-	for (uint32_t i = 0; i < cap; i++)
-	{
-		uint16_t	t[3];
-		int			live = li_cleaf_tid_at(&v, i, t);
-		uint64_t	k = li_cleaf_key_at(&v, i);
+		if (h.bytes > 0)
+			FUZZ_CHECK(li_cleaf_encode(keys.data(), tids.data(), cap, block.data(),
+									   h.bytes - 1, &bytes) == LI_ERR_ARG, "outcap too small accepted");
+		FUZZ_CHECK(li_cleaf_encode(keys.data(), tids.data(), cap, block.data(), block.size(),
+								   &bytes) == LI_OK && bytes == h.bytes, "encode n=%u", cap);
+		FUZZ_CHECK(li_cleaf_validate(block.data(), block.size()) == LI_OK, "validate own block");
+		FUZZ_CHECK(li_cleaf_validate(block.data(), block.size() - 1) == LI_ERR_CORRUPT,
+				   "validate a block cut short");
 
-		FUZZ_CHECK(k == keys[i], "key %u: %llu, expected %llu", i,
-				   (unsigned long long) k, (unsigned long long) keys[i]);
-		FUZZ_CHECK(std::memcmp(t, &tids[3 * i], sizeof(t)) == 0 && live == (t[2] != 0) &&
-				   li_cleaf_dead(&v, i) == !live,
-				   "TID %u: (%u,%u,%u) live %d, expected (%u,%u,%u)", i, t[0], t[1], t[2],
-				   live, tids[3 * i], tids[3 * i + 1], tids[3 * i + 2]);
-	}
-	{
-		std::vector<uint64_t> dec(cap);
+		/* round trip */
+		li_cleaf_view v;
 
-		li_cleaf_decode_keys(&v, dec.data());
-		FUZZ_CHECK(std::equal(dec.begin(), dec.end(), keys.begin()), "decode_keys");
-	}
-
-	/* exact lower bound: present keys, their neighbours, gaps, the ends */
-	{
-		const uint64_t *k = keys.data();
-		uint32_t	step = std::max<uint32_t>(1, cap / 256);
-
-		for (uint64_t key : {UINT64_C(0), UINT64_C(1), UINT64_MAX, UINT64_MAX - 1})
-			check_key(&v, k, key, rng);
-		for (uint32_t i = 0; i < cap; i += step)
+		li_cleaf_open(block.data(), &v);
+		FUZZ_CHECK(std::memcmp(block.data(), &h, sizeof(h)) == 0,
+				   "stored header differs from li_cleaf_plan's");
+		FUZZ_CHECK(v.n == cap && v.mult == h.mult && v.bytes == h.bytes &&
+				   v.key.gw == h.kgw && v.tid.gw == h.tgw &&
+				   v.key.hbits == li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw) &&
+				   v.tid.hbits == li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw) &&
+				   h.flags <= (ef ? 6 : 3) && h.flags != 5,
+				   "view n=%u mult=%u bytes=%u", v.n, v.mult, v.bytes);
+		if (!ef)
 		{
-			check_key(&v, k, k[i], rng);
-			check_key(&v, k, k[i] - 1, rng);
-			check_key(&v, k, k[i] + 1, rng);
-			if (i + 1 < cap && k[i + 1] > k[i])
-				check_key(&v, k, k[i] + (k[i + 1] - k[i]) / 2, rng);
-			check_key(&v, k, rng.next(), rng);
+			check_column(v.key, h.key, cap, h.khw, "key");
+			check_column(v.tid, h.tid, cap, h.thw, "TID");
 		}
-	}
-
-	/* kill: only those entries' tombstone bits change */
-	if (cap > 0)
-	{
-		std::vector<uint8_t> b2 = block;
-		uint32_t	kills[3] = {(uint32_t) (rng.next() % cap), 0, cap - 1};
-		std::vector<uint16_t> t2(tids.begin(), tids.begin() + 3 * cap);
-		std::vector<uint8_t> expect = block;
-
-		for (uint32_t x : kills)
 		{
-			li_cleaf_kill(b2.data(), x);
-			t2[3 * x + 2] = 0;
-			expect[LI_CLEAF_HDR + x / 8] |= (uint8_t) (1u << (x % 8));
+			li_cleaf_widths w;
+			uint64_t	ng = li_cleaf_ngroups(cap);
+
+			li_cleaf_get_widths(block.data(), &w);
+			FUZZ_CHECK(w.key_bits == h.key.res_bits + ng * (32 + h.kgw + v.key.hbits) &&
+					   w.tid_bits == h.tid.res_bits + ng * (32 + h.tgw + v.tid.hbits) &&
+					   w.key_max <= 64 && w.tid_max <= 64,
+					   "widths %llu %llu %u %u", (unsigned long long) w.key_bits,
+					   (unsigned long long) w.tid_bits, w.key_max, w.tid_max);
 		}
-		li_cleaf_kill(b2.data(), cap);
-		li_cleaf_kill(b2.data(), cap + 1);
-		li_cleaf_kill(b2.data(), UINT32_MAX);
-		FUZZ_CHECK(li_cleaf_validate(b2.data(), b2.size()) == LI_OK, "validate after kill");
-		FUZZ_CHECK(b2 == expect, "kill changed more than the tombstone bits");
-		li_cleaf_open(b2.data(), &v);
 		for (uint32_t i = 0; i < cap; i++)
 		{
 			uint16_t	t[3];
 			int			live = li_cleaf_tid_at(&v, i, t);
+			uint64_t	k = li_cleaf_key_at(&v, i);
 
-			FUZZ_CHECK(li_cleaf_key_at(&v, i) == keys[i], "key %u after kill", i);
-			FUZZ_CHECK(std::memcmp(t, &t2[3 * i], sizeof(t)) == 0 && live == (t[2] != 0),
-					   "TID %u after kill: (%u,%u,%u), expected (%u,%u,%u)", i, t[0], t[1],
-					   t[2], t2[3 * i], t2[3 * i + 1], t2[3 * i + 2]);
+			FUZZ_CHECK(k == keys[i], "key %u: %llu, expected %llu", i,
+					   (unsigned long long) k, (unsigned long long) keys[i]);
+			FUZZ_CHECK(std::memcmp(t, &tids[3 * i], sizeof(t)) == 0 && live == (t[2] != 0) &&
+					   li_cleaf_dead(&v, i) == !live,
+					   "TID %u: (%u,%u,%u) live %d, expected (%u,%u,%u)", i, t[0], t[1], t[2],
+					   live, tids[3 * i], tids[3 * i + 1], tids[3 * i + 2]);
 		}
-	}
-
-	/* the block damaged at a few places: validated blocks are readable */
-	{
-		std::vector<uint8_t> d = block;
-
-		li_cleaf_view dv;
-
-		li_cleaf_open(block.data(), &dv);
-		const size_t ktab = (size_t) (dv.key.table - block.data());
-		const size_t ttab = (size_t) (dv.tid.table - block.data());
-		const size_t tab_bytes = (size_t) li_cleaf_ngroups(cap) * 4;
-		const size_t khf = (size_t) (dv.key.head - block.data());
-		const size_t thf = (size_t) (dv.tid.head - block.data());
-		const size_t khb = (size_t) (dv.key.res - dv.key.head);
-		const size_t thb = (size_t) (dv.tid.res - dv.tid.head);
-
-		for (size_t j = 0; j < 4 && 4 + 2 * j + 1 < size; j++)
 		{
-			uint8_t		pos = data[size - 1 - 2 * j];
-			uint8_t		x = data[size - 2 - 2 * j];
-			size_t		at;
+			std::vector<uint64_t> dec(cap);
 
-			/* the header, a break field, a group table, anywhere */
-			switch (pos >> 6)
-			{
-				case 0:
-					at = pos % LI_CLEAF_HDR;
-					break;
-				case 1:			/* (a column's that has them) */
-					if (khb + thb == 0)
-						at = pos % LI_CLEAF_HDR;
-					else if ((pos & 1) ? thb > 0 : khb == 0)
-						at = thf + (pos >> 1) % thb;
-					else
-						at = khf + (pos >> 1) % khb;
-					break;
-				case 2:
-					at = tab_bytes ? ((pos & 1) ? ttab : ktab) + (pos >> 1) % tab_bytes
-						: pos % LI_CLEAF_HDR;
-					break;
-				default:
-					at = ((size_t) pos * 2654435761u) % d.size();
-					break;
-			}
-			d[at] ^= x;
+			li_cleaf_decode_keys(&v, dec.data());
+			FUZZ_CHECK(std::equal(dec.begin(), dec.end(), keys.begin()), "decode_keys");
 		}
-		check_stored(d.data(), d.size(), rng);
-		/* the same bytes in a shorter or longer buffer */
-		std::vector<uint8_t> shorter(d.begin(), d.begin() + (long) (d.size() - d.size() / 3));
 
-		check_stored(shorter.data(), shorter.size(), rng);
-		d.resize(d.size() + 64, 0xFF);
-		check_stored(d.data(), d.size(), rng);
+		/* exact lower bound: present keys, their neighbours, gaps, the ends */
+		{
+			const uint64_t *k = keys.data();
+			uint32_t	step = std::max<uint32_t>(1, cap / 256);
+
+			for (uint64_t key : {UINT64_C(0), UINT64_C(1), UINT64_MAX, UINT64_MAX - 1})
+				check_key(&v, k, key, rng);
+			for (uint32_t i = 0; i < cap; i += step)
+			{
+				check_key(&v, k, k[i], rng);
+				check_key(&v, k, k[i] - 1, rng);
+				check_key(&v, k, k[i] + 1, rng);
+				if (i + 1 < cap && k[i + 1] > k[i])
+					check_key(&v, k, k[i] + (k[i + 1] - k[i]) / 2, rng);
+				check_key(&v, k, rng.next(), rng);
+			}
+		}
+
+		/* kill: only those entries' tombstone bits change */
+		if (cap > 0)
+		{
+			std::vector<uint8_t> b2 = block;
+			uint32_t	kills[3] = {(uint32_t) (rng.next() % cap), 0, cap - 1};
+			std::vector<uint16_t> t2(tids.begin(), tids.begin() + 3 * cap);
+			std::vector<uint8_t> expect = block;
+
+			for (uint32_t x : kills)
+			{
+				li_cleaf_kill(b2.data(), x);
+				t2[3 * x + 2] = 0;
+				expect[LI_CLEAF_HDR + x / 8] |= (uint8_t) (1u << (x % 8));
+			}
+			li_cleaf_kill(b2.data(), cap);
+			li_cleaf_kill(b2.data(), cap + 1);
+			li_cleaf_kill(b2.data(), UINT32_MAX);
+			FUZZ_CHECK(li_cleaf_validate(b2.data(), b2.size()) == LI_OK, "validate after kill");
+			FUZZ_CHECK(b2 == expect, "kill changed more than the tombstone bits");
+			li_cleaf_open(b2.data(), &v);
+			for (uint32_t i = 0; i < cap; i++)
+			{
+				uint16_t	t[3];
+				int			live = li_cleaf_tid_at(&v, i, t);
+
+				FUZZ_CHECK(li_cleaf_key_at(&v, i) == keys[i], "key %u after kill", i);
+				FUZZ_CHECK(std::memcmp(t, &t2[3 * i], sizeof(t)) == 0 && live == (t[2] != 0),
+						   "TID %u after kill: (%u,%u,%u), expected (%u,%u,%u)", i, t[0], t[1],
+						   t[2], t2[3 * i], t2[3 * i + 1], t2[3 * i + 2]);
+			}
+		}
+
+		/* the block damaged at a few places: validated blocks are readable */
+		{
+			std::vector<uint8_t> d = block;
+
+			li_cleaf_view dv;
+
+			li_cleaf_open(block.data(), &dv);
+			const size_t ktab = (size_t) (dv.key.table - block.data());
+			const size_t ttab = (size_t) (dv.tid.table - block.data());
+			const size_t tab_bytes = (size_t) li_cleaf_ngroups(cap) * 4;
+			const size_t khf = (size_t) (dv.key.head - block.data());
+			const size_t thf = (size_t) (dv.tid.head - block.data());
+			const size_t khb = (size_t) (dv.key.res - dv.key.head);
+			const size_t thb = (size_t) (dv.tid.res - dv.tid.head);
+
+			for (size_t j = 0; j < 4 && 4 + 2 * j + 1 < size; j++)
+			{
+				uint8_t		pos = data[size - 1 - 2 * j];
+				uint8_t		x = data[size - 2 - 2 * j];
+				size_t		at;
+
+				/* the header, a break field, a group table, anywhere */
+				switch (pos >> 6)
+				{
+					case 0:
+						at = pos % LI_CLEAF_HDR;
+						break;
+					case 1:			/* (a column's that has them) */
+						if (khb + thb == 0)
+							at = pos % LI_CLEAF_HDR;
+						else if ((pos & 1) ? thb > 0 : khb == 0)
+							at = thf + (pos >> 1) % thb;
+						else
+							at = khf + (pos >> 1) % khb;
+						break;
+					case 2:
+						at = tab_bytes ? ((pos & 1) ? ttab : ktab) + (pos >> 1) % tab_bytes
+							: pos % LI_CLEAF_HDR;
+						break;
+					default:
+						at = ((size_t) pos * 2654435761u) % d.size();
+						break;
+				}
+				d[at] ^= x;
+			}
+			check_stored(d.data(), d.size(), rng);
+			/* the same bytes in a shorter or longer buffer */
+			std::vector<uint8_t> shorter(d.begin(), d.begin() + (long) (d.size() - d.size() / 3));
+
+			check_stored(shorter.data(), shorter.size(), rng);
+			d.resize(d.size() + 64, 0xFF);
+			check_stored(d.data(), d.size(), rng);
+		}
+		if (!ef)
+			check_resealed(block, rng);
 	}
-	check_resealed(block, rng);
+	li_cleaf_set_ef(1);
 	return 0;
 }

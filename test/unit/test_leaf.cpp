@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -151,14 +152,104 @@ std_lb(const std::vector<uint64_t> &keys, uint64_t key)
 					   keys.begin());
 }
 
-/* the width of group g of a column (from its group table) */
+/* group g's table entry */
 uint32_t
-group_width(const li_cview &c, uint32_t g)
+group_meta(const li_cview &c, uint32_t g)
 {
 	uint32_t	meta;
 
 	std::memcpy(&meta, c.table + (size_t) g * 4, sizeof(meta));
+	return meta;
+}
+
+/* where group g's residuals end: the next group's start, or res_bits */
+uint64_t
+group_end(const li_cview &c, uint32_t g)
+{
+	return g + 1 < li_cleaf_ngroups(c.n) ? group_meta(c, g + 1) & 0xFFFFFF : c.res_bits;
+}
+
+/*
+ * The width of group g of a column (from its group table): an
+ * Elias-Fano group's bits per entry, rounded up
+ */
+uint32_t
+group_width(const li_cview &c, uint32_t g)
+{
+	uint32_t	meta = group_meta(c, g);
+	uint32_t	len = std::min<uint32_t>(c.n - g * LI_CLEAF_GROUP, LI_CLEAF_GROUP);
+
+	if (meta & LI_CLEAF_EF)
+		return (uint32_t) ((group_end(c, g) - (meta & 0xFFFFFF) + len - 1) / len);
 	return meta >> 24;
+}
+
+/* no Elias-Fano key groups while it lives (tests of the line's residuals) */
+struct EfOff
+{
+	EfOff()
+	{
+		li_cleaf_set_ef(0);
+	}
+	~EfOff()
+	{
+		li_cleaf_set_ef(1);
+	}
+};
+
+/*
+ * Elias-Fano group g of a key column is tight: L <= 63, the low parts and
+ * the bitmap's len - 1 ones (the last one ending the group) give back the
+ * keys, L is the cheapest and the group is smaller than the line's
+ * residuals would be (what the encoder chose it for).
+ */
+void
+check_ef_tight(const li_cview &c, uint32_t g, uint32_t len, const char *what)
+{
+	uint32_t	meta = group_meta(c, g);
+	uint32_t	L = (meta >> 24) & 0x7F;
+	uint64_t	pos = meta & 0xFFFFFF,
+				ub = pos + (uint64_t) (len - 1) * L,
+				end = group_end(c, g),
+				ones = 0;
+	ASSERT_LE(L, 63u) << what << " group " << g;
+	ASSERT_GE(len, 2u) << what << " group " << g;
+	ASSERT_EQ(c.hbits, 0u) << what << ": Elias-Fano group in a column with breaks";
+	ASSERT_GT(end, ub) << what << " group " << g;
+	for (uint64_t p = ub; p < end; p++)
+		ones += li_bits_get(c.res, p, 1);
+	ASSERT_EQ(ones, len - 1) << what << " group " << g << ": ones in the bitmap";
+	ASSERT_EQ(li_bits_get(c.res, end - 1, 1), 1u) << what << " group " << g << ": last bit";
+
+	/* the values again, against the line: their residuals' width */
+	uint64_t	range = li_ccol_at(&c, g * LI_CLEAF_GROUP + len - 1) -
+		li_ccol_at(&c, g * LI_CLEAF_GROUP);
+	int64_t		dmin = INT64_MAX,
+				dmax = INT64_MIN;
+
+	for (uint32_t j = 0; j < len; j++)
+	{
+		uint32_t	i = g * LI_CLEAF_GROUP + j;
+		int64_t		d = (int64_t) (li_ccol_at(&c, i) - (c.base + (uint64_t) i * c.slope_int +
+													   (((uint64_t) i * c.slope_frac) >> 32)));
+
+		dmin = std::min(dmin, d);
+		dmax = std::max(dmax, d);
+	}
+	uint64_t	bits = end - pos;
+	uint64_t	m = len - 1;
+
+	ASSERT_EQ(bits, m * (L + 1) + (range >> L)) << what << " group " << g;
+	if (L > 0)
+	{
+		ASSERT_LE(bits, m * L + (range >> (L - 1))) << what << " group " << g << ": L - 1 is cheaper";
+	}
+	if (L < 63)
+	{
+		ASSERT_LE(bits, m * (L + 2) + (range >> (L + 1))) << what << " group " << g << ": L + 1 is cheaper";
+	}
+	ASSERT_LT(bits, (uint64_t) len * bitw((uint64_t) dmax - (uint64_t) dmin))
+		<< what << " group " << g << ": the line's residuals were not wider";
 }
 
 /*
@@ -191,8 +282,17 @@ check_column_tight(const li_cview &c, const li_ccol &hc, uint32_t n, uint32_t hw
 		std::memcpy(&meta, c.table + (size_t) g * 4, sizeof(meta));
 		uint32_t	w = meta >> 24;
 
-		ASSERT_LE(w, 64u) << what << " group " << g;
 		ASSERT_EQ(meta & 0xFFFFFF, pos) << what << " group " << g;
+		if (meta & LI_CLEAF_EF)
+		{
+			ASSERT_NO_FATAL_FAILURE(check_ef_tight(c, g, len, what));
+			o = li_bits_get(c.goff, (uint64_t) g * c.gw, c.gw);
+			omin = std::min(omin, o);
+			omax = std::max(omax, o);
+			pos = group_end(c, g);
+			continue;
+		}
+		ASSERT_LE(w, 64u) << what << " group " << g;
 		ASSERT_LT(b, len) << what << " group " << g << ": break";
 		if (b == 0)
 		{
@@ -235,7 +335,7 @@ check_tight(const std::vector<uint8_t> &block)
 	li_cleaf_hdr h = hdr_of(block);
 
 	li_cleaf_open(block.data(), &v);
-	ASSERT_EQ(h.flags & ~(LI_CLEAF_KBRK | LI_CLEAF_TBRK), 0);
+	ASSERT_EQ(h.flags & ~(LI_CLEAF_KBRK | LI_CLEAF_TBRK | LI_CLEAF_KEF), 0);
 	ASSERT_EQ(v.key.hbits, li_chead_bits(h.flags & LI_CLEAF_KBRK, h.khw));
 	ASSERT_EQ(v.tid.hbits, li_chead_bits(h.flags & LI_CLEAF_TBRK, h.thw));
 	ASSERT_NO_FATAL_FAILURE(check_column_tight(v.key, h.key, v.n, h.khw, "key"));
@@ -619,14 +719,29 @@ TEST(Leaf, Extremes64)
 	push(e, 0, 1, 1);
 	push(e, UINT64_MAX, 1, 2);
 	push(e, UINT64_MAX, 1, 3);
-	EXPECT_EQ(widths_of(e).key_max, 64u);
+	{
+		EfOff		off;
+
+		EXPECT_EQ(widths_of(e).key_max, 64u);
+		check_all(e);
+	}
+	/*
+	 * Elias-Fano, L = 63: two values of 63 low bits and a one each, and
+	 * one zero (the high part 1): 129 bits for 3 entries
+	 */
+	EXPECT_EQ(widths_of(e).key_max, 43u);
 	check_all(e);
 
 	e = Entries();
 	push(e, 0, 1, 1);
 	push(e, 0, 1, 2);
 	push(e, UINT64_MAX, 1, 3);
-	EXPECT_GE(widths_of(e).key_max, 63u);
+	{
+		EfOff		off;
+
+		EXPECT_GE(widths_of(e).key_max, 63u);
+		check_all(e);
+	}
 	check_all(e);
 
 	/* two keys: the line is exact whatever they are */
@@ -831,6 +946,93 @@ TEST(Leaf, LineSlopeIsMedian)
 			EXPECT_EQ(group_width(v.key, g) == 0, steps[g] == 4) << "group " << g;
 		check_all(e);
 	}
+}
+
+/* how many key groups of a block are Elias-Fano coded */
+uint32_t
+ef_groups(const std::vector<uint8_t> &block)
+{
+	li_cleaf_view v;
+	uint32_t	k = 0;
+
+	li_cleaf_open(block.data(), &v);
+	for (uint32_t g = 0; g < li_cleaf_ngroups(v.n); g++)
+		k += (group_meta(v.key, g) & LI_CLEAF_EF) != 0;
+	return k;
+}
+
+/*
+ * Elias-Fano key groups: exponential gaps (a time series, uniform keys)
+ * take them and are smaller than the line's residuals; equal neighbours,
+ * L = 0 (gaps of 1-2), L = 63 (gaps near 2^63), an outage of an hour in
+ * a group, a last group of 2 entries, UINT64_MAX; each round-trips and
+ * searches exactly (check_all: every key_at, decode, window and lower
+ * bound), with the tables tight (check_ef_tight)
+ */
+TEST(Leaf, EliasFanoGroups)
+{
+	std::mt19937_64 rng(71);
+
+	for (int shape = 0; shape < 7; shape++)
+		for (uint32_t n : {2u, 3u, 64u, 65u, 66u, 130u, 1000u, 2300u})
+		{
+			Entries		e;
+			uint64_t	k = shape == 6 ? UINT64_MAX - 3 * (uint64_t) n : (rng() >> 8);
+
+			for (uint32_t i = 0; i < n; i++)
+			{
+				uint64_t	u = rng();
+				uint64_t	gap = 0;
+
+				switch (shape)
+				{
+					case 0:		/* exponential, mean 1e6 */
+						gap = 2 + (uint64_t) (-std::log(1.0 - (double) (u >> 11) / 9007199254740992.0) * 1e6);
+						break;
+					case 1:		/* the same with an outage of ~1 h now and then */
+						gap = 2 + (u % 2000000) + ((u >> 40) % 97 == 0 ? 3600000000u : 0);
+						break;
+					case 2:		/* gaps of 0, 1 or 2: L = 0, equal neighbours */
+						gap = u % 3;
+						break;
+					case 3:		/* huge gaps: L near 63 */
+						gap = (u >> 1) / (n + 1);
+						break;
+					case 4:		/* uniform 64-bit keys */
+						gap = u % (UINT64_C(1) << 44);
+						break;
+					case 5:		/* mostly equal, now and then far */
+						gap = (u % 16 == 0) ? (u >> 20) : 0;
+						break;
+					default:	/* up to UINT64_MAX */
+						gap = u % 4;
+						break;
+				}
+				if (i > 0)
+					k = (k > UINT64_MAX - gap) ? UINT64_MAX : k + gap;
+				push(e, k, (uint32_t) (u >> 40) % 50000, (uint16_t) (1 + (u >> 20) % 290));
+			}
+			SCOPED_TRACE(testing::Message() << "shape " << shape << " n=" << n);
+			ASSERT_NO_FATAL_FAILURE(check_all(e, 1024));
+
+			std::vector<uint8_t> with,
+						without;
+
+			ASSERT_TRUE(encode(e, with));
+			{
+				EfOff		off;
+
+				ASSERT_TRUE(encode(e, without));
+				ASSERT_NO_FATAL_FAILURE(check_all(e, 256));
+			}
+			EXPECT_EQ(ef_groups(without), 0u);
+			EXPECT_LE(with.size(), without.size());
+			if ((shape == 0 || shape == 4) && n >= 64)
+			{
+				EXPECT_GT(ef_groups(with), 0u);
+				EXPECT_LT(hdr_of(with).key.res_bits, hdr_of(without).key.res_bits);
+			}
+		}
 }
 
 /*
@@ -1119,6 +1321,7 @@ tids_of_width(std::mt19937_64 &rng, Entries &e, uint32_t bb, uint32_t ob)
  */
 TEST(Leaf, AllWidths)
 {
+	EfOff		off;			/* the widths of the line's residuals */
 	std::mt19937_64 rng(31);
 	const uint32_t n = 19;
 
@@ -2172,13 +2375,17 @@ TEST(Leaf, ValidateRejects)
 		EXPECT_EQ(synth_validate(s, rng), gw <= 64 ? LI_OK : LI_ERR_CORRUPT) << "tgw " << gw;
 	}
 
-	/* flags: only the two columns' break flags */
-	for (uint32_t f : {0u, 1u, 2u, 3u, 4u, 8u, 0x80u, 0xFFu})
+	/*
+	 * flags: the two columns' break flags and Elias-Fano key groups (not
+	 * with key breaks)
+	 */
+	for (uint32_t f : {0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 0x80u, 0xFFu})
 	{
 		s = s0;
 		s.h.flags = (uint8_t) f;
 		s.h.thw = (f & LI_CLEAF_TBRK) ? 21 : 0;
-		EXPECT_EQ(synth_validate(s, rng), f <= 3 ? LI_OK : LI_ERR_CORRUPT) << "flags " << f;
+		EXPECT_EQ(synth_validate(s, rng), (f <= 6 && f != 5) ? LI_OK : LI_ERR_CORRUPT)
+			<< "flags " << f;
 	}
 
 	/* step widths: 57 is the most, and only in a column with breaks */
