@@ -41,8 +41,9 @@ SELECT cl_table('timestamptz', $$timestamptz '2000-01-01 00:00+00' + random() * 
                 '{-infinity,4713-01-01 00:00+00 BC,294276-12-31 23:59:59.999999+00,infinity}');
 VACUUM ANALYZE cl_int2, cl_int4, cl_int8, cl_float4, cl_float8, cl_date, cl_timestamp, cl_timestamptz;
 
--- a leaf or two each; the extremes force wide key residuals (but int2's:
--- the key column takes a break at the jump to them, see design.md §4)
+-- a leaf or two each; the extremes force wide key groups (the widest
+-- group's bits per entry; an Elias-Fano group's are its bits / entries)
+-- but int2's: its whole range fits 16 bits, see design.md §4
 SELECT t, leaf_pages, keys, nulls, key_bits_max, key_bits_max >= 15 AS wide
   FROM unnest(ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'date', 'timestamp', 'timestamptz']) AS t,
        learned_index_stats(('cl_' || t || '_l')::regclass);

@@ -184,6 +184,10 @@ main(int argc, char **argv)
 {
 	std::vector<std::string> names;
 
+	/* LI_EF=0: without Elias-Fano key groups (to compare) */
+	if (getenv("LI_EF") != nullptr && strcmp(getenv("LI_EF"), "0") == 0)
+		li_cleaf_set_ef(0);
+
 	for (int i = 1; i < argc; i++)
 		names.push_back(argv[i]);
 	if (names.empty())
