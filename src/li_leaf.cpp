@@ -589,7 +589,8 @@ select_from(const uint8_t *res, uint64_t res_bits, uint64_t from, uint32_t r)
  * check one column's group table (and break fields: each break inside its
  * group) against its arrays; the end, or nullptr.  Elias-Fano groups
  * (efok: a key column without breaks) have L <= 63, at least 2 entries
- * and exactly len - 1 ones in their bitmap, the last one ending the group.
+ * and exactly len - 1 ones in their bitmap, the last one ending the group,
+ * and the last value's high part fits 64 - L bits.
  */
 const uint8_t *
 check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw,
@@ -617,7 +618,8 @@ check_column(const uint8_t *p, const uint8_t *end, const li_ccol &c, uint32_t gw
 			if (!efok || L > 63 || len < 2 || (meta & 0xFFFFFF) != pos || ub > c.res_bits)
 				return nullptr;
 			last = select_from(v.res, c.res_bits, ub, len - 2);
-			if (last == UINT64_MAX)
+			/* the last value's high part (its one's zeros) fits 64 - L bits */
+			if (last == UINT64_MAX || last - (len - 2) > (UINT64_MAX >> L))
 				return nullptr;
 			pos = ub + last + 1;
 			continue;

@@ -2559,6 +2559,66 @@ TEST(Leaf, ValidateRejects)
 }
 
 /*
+ * A block of 3 entries laid out by hand: one Elias-Fano key group with
+ * L = 63 (two low parts of 63 bits, all 0) and the given high parts'
+ * bitmap (bits as a string, bit 0 first), TIDs (0,1) on a line (width 0)
+ */
+std::vector<uint8_t>
+ef_block_l63(const char *bitmap)
+{
+	li_cleaf_hdr h;
+	const uint32_t n = 3;
+	uint32_t	kres = 2 * 63 + (uint32_t) std::strlen(bitmap);
+
+	std::memset(&h, 0, sizeof(h));
+	h.n = n;
+	h.version = LI_CLEAF_VERSION;
+	h.flags = LI_CLEAF_KEF;
+	h.mult = 2;
+	h.key.res_bits = kres;
+	h.tid.base = 1;				/* blk 0, offset 1 for each entry */
+	h.bytes = (uint32_t) li_cleaf_bytes(n, 0, 0, kres, 0, 0, 0);
+
+	std::vector<uint8_t> b(h.bytes, 0);
+	uint8_t    *ktab = b.data() + LI_CLEAF_HDR + 1;
+	uint8_t    *kres_p = ktab + 4;
+	uint8_t    *ttab = kres_p + (kres + 7) / 8;
+	uint32_t	meta = LI_CLEAF_EF | (63u << 24);
+
+	std::memcpy(b.data(), &h, sizeof(h));
+	std::memcpy(ktab, &meta, sizeof(meta));
+	for (uint32_t i = 0; bitmap[i]; i++)
+		if (bitmap[i] == '1')
+			kres_p[(126 + i) / 8] |= (uint8_t) (1u << ((126 + i) % 8));
+	meta = 0;
+	std::memcpy(ttab, &meta, sizeof(meta));
+	return b;
+}
+
+/*
+ * An Elias-Fano group whose last high part does not fit 64 - L bits (a
+ * damaged block: the encoder never writes one) is refused by the full
+ * check; one that fits is read back
+ */
+TEST(Leaf, ValidateRejectsEfHighOverflow)
+{
+	std::vector<uint8_t> ok = ef_block_l63("011"),
+				bad = ef_block_l63("0011");
+	li_cleaf_view v;
+
+	ASSERT_EQ(li_cleaf_validate(ok.data(), ok.size()), LI_OK);
+	li_cleaf_open(ok.data(), &v);
+	EXPECT_EQ(li_cleaf_key_at(&v, 0), 0u);
+	EXPECT_EQ(li_cleaf_key_at(&v, 1), UINT64_C(1) << 63);
+	EXPECT_EQ(li_cleaf_key_at(&v, 2), UINT64_C(1) << 63);
+	EXPECT_EQ(li_cleaf_lower_bound_in(&v, 1, 0, 3), 1u);
+	EXPECT_EQ(li_cleaf_lower_bound_in(&v, UINT64_MAX, 0, 3), 3u);
+	/* high part 2 at L = 63: the value would need 65 bits */
+	ASSERT_EQ(li_cleaf_validate_header(bad.data(), bad.size()), LI_OK);
+	EXPECT_EQ(li_cleaf_validate(bad.data(), bad.size()), LI_ERR_CORRUPT);
+}
+
+/*
  * Every block validate accepts (random n, widths, line, M, group widths
  * 0..64, random bytes everywhere else) can be read in full without
  * leaving the block: buffers of exactly bytes bytes, so ASan sees a stray
