@@ -925,72 +925,175 @@ word_at(const uint8_t *res, uint64_t res_bits, uint64_t p)
 	return res_bits - p < 64 ? w & ((UINT64_C(1) << (res_bits - p)) - 1) : w;
 }
 
-/*
- * Values of entries [j0, j1) of Elias-Fano group g (table entry meta) of
- * column c into out[0, j1 - j0): the first one's high part by a select,
- * the next ones' by walking the bitmap.  A damaged group gives wrong
- * values (its base), never a read outside the residuals.
- */
-void
-ef_values(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j0, uint32_t j1,
-		  uint64_t *out)
+/* where a walk of an Elias-Fano group's values stands */
+struct EfCursor
 {
-	uint64_t	base = ef_base(c, g);
-	uint32_t	L = (meta >> 24) & 63;
+	uint64_t	base;			/* the group's first value */
+	uint64_t	mask;			/* (1 << L) - 1 */
+	uint64_t	wpos;			/* bit position of w's bit 0 */
+	uint64_t	w;				/* bitmap bits from wpos on, the used ones cleared */
+	uint64_t	lpos;			/* bit position of the next low part */
+	uint64_t	hb;				/* next value's high part: wpos + ctz(w) - ub - (j - 1) */
+	uint32_t	L;
+};
+
+/*
+ * A walk of Elias-Fano group g (table entry meta) of column c from value
+ * j >= 1 on: false for a damaged group (then every value reads as its
+ * base)
+ */
+inline bool
+ef_start(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j, uint32_t j1, EfCursor *e)
+{
 	uint32_t	len = c->n > g * G ? std::min(c->n - g * G, G) : 0;
 	uint64_t	pos = meta & 0xFFFFFF,
-				ub = pos + (uint64_t) (len ? len - 1 : 0) * L,
-				mask = L ? (UINT64_C(2) << (L - 1)) - 1 : 0,
 				first,
-				wpos,
-				w,
-				lpos,
-				hb;
-	uint32_t	j = j0;
+				ub;
 
-	if (j == 0 && j < j1)
-		out[j++ - j0] = base;
-	if (j >= j1)
-		return;
+	e->base = ef_base(c, g);
+	e->L = (meta >> 24) & 63;
+	e->mask = e->L ? (UINT64_C(2) << (e->L - 1)) - 1 : 0;
+	ub = pos + (uint64_t) (len ? len - 1 : 0) * e->L;
 	if (j1 > len || ub > c->res_bits ||
 		(first = select_from(c->res, c->res_bits, ub, j - 1)) == UINT64_MAX)
-	{
-		for (; j < j1; j++)
-			out[j - j0] = base;
-		return;
-	}
-	wpos = ub + first;
-	w = word_at(c->res, c->res_bits, wpos);
-	lpos = pos + (uint64_t) (j - 1) * L;
-	/* value j's high part: its one's position - ub - (j - 1) */
-	hb = wpos - ub - (j - 1);
-	for (; j < j1; j++, lpos += L, hb--)
-	{
-		uint64_t	lw;
+		return false;
+	e->wpos = ub + first;
+	e->w = word_at(c->res, c->res_bits, e->wpos);
+	e->lpos = pos + (uint64_t) (j - 1) * e->L;
+	e->hb = e->wpos - ub - (j - 1);
+	return true;
+}
 
-		while (w == 0)
+/*
+ * Values j..j1 - 1 of a walk into keys[] (ITEMS: into items[].key,
+ * stopping at the first value > stop); returns how many.  WIDE: low parts
+ * of more than 56 bits (read as li_bits_get), else one load each (inside
+ * the block: li_leaf.h).
+ */
+template <bool WIDE, bool ITEMS>
+inline uint32_t
+ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t stop,
+		uint64_t *keys, li_item *items)
+{
+	const uint8_t *res = c->res;
+	const uint64_t res_bits = c->res_bits,
+				base = e.base,
+				mask = e.mask;
+	const uint32_t L = e.L,
+				cnt = j1 - j;
+	uint64_t	w = e.w,
+				wpos = e.wpos,
+				lpos = e.lpos,
+				hb = e.hb;
+	uint32_t	n = 0;
+	li_item    *o = items;
+	uint64_t   *ko = keys;
+
+	while (n < cnt)
+	{
+		uint64_t	lw,
+					k;
+
+		if (__builtin_expect(w == 0, 0))
 		{
 			wpos += 64;
 			hb += 64;
-			if (wpos >= c->res_bits)
-			{
-				for (; j < j1; j++)
-					out[j - j0] = base;
-				return;
-			}
-			w = word_at(c->res, c->res_bits, wpos);
+			if (wpos >= res_bits)
+				break;			/* damaged */
+			w = word_at(res, res_bits, wpos);
+			continue;
 		}
-		/* L <= 56 low bits with one load (inside the block: li_leaf.h) */
-		if (L <= 56)
+		if (WIDE)
+			lw = li_bits_get(res, lpos, L);
+		else
 		{
-			std::memcpy(&lw, c->res + (lpos >> 3), sizeof(lw));
+			std::memcpy(&lw, res + (lpos >> 3), sizeof(lw));
 			lw = (lw >> (lpos & 7)) & mask;
 		}
+		k = base + (((hb + (uint32_t) __builtin_ctzll(w)) << L) | lw);
+		if (ITEMS)
+		{
+			if (k > stop)
+				return n;
+			(o++)->key = k;
+		}
 		else
-			lw = li_bits_get(c->res, lpos, L);
-		out[j - j0] = base + (((hb + (uint64_t) __builtin_ctzll(w)) << L) | lw);
+			*ko++ = k;
+		n++;
 		w &= w - 1;
+		lpos += L;
+		hb--;
 	}
+	/* (a damaged group: the rest read as its base) */
+	for (; n < cnt; n++)
+	{
+		if (!ITEMS)
+			keys[n] = base;
+		else if (base > stop)
+			return n;
+		else
+			items[n].key = base;
+	}
+	return n;
+}
+
+/*
+ * Values [j0, j1) of Elias-Fano group g (table entry meta) of column c
+ * into keys[0, j1 - j0), or with ITEMS into items[].key stopping at the
+ * first value > stop; returns how many.  The first value j0 >= 1 by a
+ * select, the next ones by walking the bitmap's ones.  A damaged group
+ * gives wrong values (its base), never a read outside the residuals.
+ */
+template <bool ITEMS>
+uint32_t
+ef_values(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j0, uint32_t j1,
+		  uint64_t stop, uint64_t *keys, li_item *items)
+{
+	EfCursor	e;
+	uint32_t	n = 0;
+
+	if (j0 >= j1)
+		return 0;
+	if (j0 == 0)
+	{
+		uint64_t	base = ef_base(c, g);
+
+		if (ITEMS && base > stop)
+			return 0;
+		if (ITEMS)
+			items[0].key = base;
+		else
+			keys[0] = base;
+		n = 1;
+		j0 = 1;
+		if (j0 >= j1)
+			return n;
+	}
+	if (!ef_start(c, g, meta, j0, j1, &e))
+	{
+		/* (damaged: the base for each) */
+		e.w = 0;
+		e.wpos = c->res_bits;
+		e.base = ef_base(c, g);
+		e.hb = e.lpos = 0;
+		e.L = 0;
+		e.mask = 0;
+		for (; j0 < j1; j0++, n++)
+		{
+			if (ITEMS && e.base > stop)
+				return n;
+			if (ITEMS)
+				items[n].key = e.base;
+			else
+				keys[n] = e.base;
+		}
+		return n;
+	}
+	if (e.L > 56)
+		return n + ef_walk<true, ITEMS>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
+										items + (ITEMS ? n : 0));
+	return n + ef_walk<false, ITEMS>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
+									 items + (ITEMS ? n : 0));
 }
 
 /*
@@ -1103,7 +1206,8 @@ decode_group_run(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop
 	/* 8 bytes from the group's first: past the bitmap, still in the block */
 	std::memcpy(&dw, v->dead + (size_t) (i / G) * 8, sizeof(dw));
 	if (kc.ef)
-		ef_values(&v->key, i / G, kc.ef, i % G, i % G + (end - i), ek);
+		ef_values<false>(&v->key, i / G, kc.ef, i % G, i % G + (end - i), UINT64_MAX, ek,
+						 nullptr);
 	for (; i < end; i++, kc.pos += kc.w, tc.pos += tc.w)
 	{
 		uint64_t	k = kc.ef ? ek[i - i0] :
@@ -1241,11 +1345,8 @@ items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uin
 	if (kc.ef)
 	{
 		/* an Elias-Fano group: its keys, checked one by one */
-		uint64_t	ek[LI_CLEAF_GROUP];
-
-		ef_values(&v->key, i / G, kc.ef, i % G, i % G + (end - i), ek);
-		for (n = 0; n < end - i && !(ek[n] > stop); n++)
-			out[n].key = ek[n];
+		n = ef_values<true>(&v->key, i / G, kc.ef, i % G, i % G + (end - i), stop, nullptr,
+							out);
 	}
 	else if (!check)
 	{
