@@ -76,12 +76,23 @@ struct ColPlan
 	bool		anyef;			/* a group is Elias-Fano coded */
 };
 
+/* are the values of group [i0, i1) in order? */
+bool
+sorted_group(const Source &src, uint32_t i0, uint32_t i1)
+{
+	for (uint32_t i = i0 + 1; i < i1; i++)
+		if (src.at(i) < src.at(i - 1))
+			return false;
+	return true;
+}
+
 /*
  * The bits of group [i0, i1) coded Elias-Fano: values x_j - x_0 for j >= 1
  * (x_0 is the group's base), each as L low bits plus its high part in
  * unary (a one per value, a zero per step of the high part): (len - 1) *
  * (L + 1) + ((x_last - x_0) >> L) bits.  The cheapest L into *L;
- * UINT64_MAX if the group has fewer than 2 values or is not sorted.
+ * UINT64_MAX if the group has fewer than 2 values or its last is below its
+ * first (the caller checks the order of the others: sorted_group).
  */
 uint64_t
 ef_bits(const Source &src, uint32_t i0, uint32_t i1, uint32_t *L)
@@ -90,11 +101,8 @@ ef_bits(const Source &src, uint32_t i0, uint32_t i1, uint32_t *L)
 				range,
 				best = UINT64_MAX;
 
-	if (i1 - i0 < 2)
+	if (i1 - i0 < 2 || src.at(i1 - 1) < src.at(i0))
 		return UINT64_MAX;
-	for (uint32_t i = i0 + 1; i < i1; i++)
-		if (src.at(i) < src.at(i - 1))
-			return UINT64_MAX;
 	range = src.at(i1 - 1) - src.at(i0);
 
 	/* m * L + (range >> L) is least near L = log2(range / m) - 0.53 */
@@ -270,11 +278,14 @@ plan_column(const Source &src, uint32_t n, bool brk, bool efok, ColPlan *p)
 
 		group_residuals(src, p, i0, i1, brk, &gmin[g], &hmin[g], &w, &b);
 
-		/* Elias-Fano where it is smaller (sorted keys, no breaks) */
+		/*
+		 * Elias-Fano where it is smaller (sorted keys, no breaks; never
+		 * below width 1: it takes a bit per value)
+		 */
 		uint32_t	L = 0;
-		uint64_t	efb = (efok && !brk) ? ef_bits(src, i0, i1, &L) : UINT64_MAX;
+		uint64_t	efb = (efok && !brk && w > 0) ? ef_bits(src, i0, i1, &L) : UINT64_MAX;
 
-		p->ef[g] = efb < (uint64_t) (i1 - i0) * w;
+		p->ef[g] = efb < (uint64_t) (i1 - i0) * w && sorted_group(src, i0, i1);
 		if (p->ef[g])
 		{
 			p->anyef = true;
