@@ -437,12 +437,15 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
  * ------------------------------------------------------------------ */
 
 #define LAZY_GROUPS 2			/* groups of LI_CLEAF_GROUP positions per chunk */
+#define LAZY_FIRST 16			/* positions of a leaf's first chunk */
 
 /*
  * The next chunk forward: positions from lz->whi on, up to the end of
- * the LAZY_GROUPS-th group and no further than the first key > hi; the
- * live entries replace *items.  Returns their count, or -1 if no position
- * is left in the range (the window is then unchanged).
+ * the LAZY_GROUPS-th group (the leaf's first chunk: LAZY_FIRST positions,
+ * so that a LIMIT or a short range decodes little more than it returns)
+ * and no further than the first key > hi; the live entries replace
+ * *items.  Returns their count, or -1 if no position is left in the range
+ * (the window is then unchanged).
  */
 static int
 lazy_forward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
@@ -456,7 +459,10 @@ lazy_forward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
 
 	if (from >= limit)
 		return -1;
-	to = Min(limit, (from / LI_CLEAF_GROUP + LAZY_GROUPS) * LI_CLEAF_GROUP);
+	if (lz->wlo == lz->whi)
+		to = Min(limit, from + LAZY_FIRST);
+	else
+		to = Min(limit, (from / LI_CLEAF_GROUP + LAZY_GROUPS) * LI_CLEAF_GROUP);
 	got = decode_sorted(v, from, to, hi, items, itemcap, &count);
 	if (got < to - from)
 		lz->end = from + got;
@@ -467,7 +473,8 @@ lazy_forward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
 
 /*
  * The next chunk backward: positions below lz->wlo, down to the start of
- * a group LAZY_GROUPS - 1 groups lower and no further than lz->first
+ * a group LAZY_GROUPS - 1 groups lower (the leaf's first chunk:
+ * LAZY_FIRST positions) and no further than lz->first
  * (every key there is <= hi: they sort before a position inside the
  * range, or before lz->end).  Same contract as lazy_forward.
  */
@@ -482,7 +489,10 @@ lazy_backward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
 
 	if (to <= lz->first)
 		return -1;
-	from = ((to - 1) / LI_CLEAF_GROUP - (LAZY_GROUPS - 1)) * LI_CLEAF_GROUP;
+	if (lz->wlo == lz->whi)
+		from = to - LAZY_FIRST;
+	else
+		from = ((to - 1) / LI_CLEAF_GROUP - (LAZY_GROUPS - 1)) * LI_CLEAF_GROUP;
 	from = Max(lz->first, from);
 	got = decode_sorted(v, from, to, hi, items, itemcap, &count);
 	if (got < to - from)

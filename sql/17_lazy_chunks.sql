@@ -1,7 +1,8 @@
 --
 -- 17_lazy_chunks: leaves without tail entries or delta pages are read by
--- amgettuple a chunk at a time (two 64-entry groups of the compressed
--- block, in the scan's direction: learned_scan_group, learned_lazy_chunk).
+-- amgettuple a chunk at a time (16 positions first, then two 64-entry
+-- groups of the compressed block, in the scan's direction:
+-- learned_scan_group, learned_lazy_chunk).
 -- Ranges and LIMITs that end mid-chunk, mid-leaf or leaves later, both
 -- directions, ANY arrays (several ranges), duplicates in runs longer than a
 -- chunk and a leaf, scroll cursors turning around inside and across chunks
@@ -37,18 +38,18 @@ SELECT n, li_check(format('SELECT k FROM lz8 WHERE k >= %s ORDER BY k LIMIT %s',
           li_check(format('SELECT k, v FROM lz8 WHERE k >= %s ORDER BY k LIMIT %s', k, n),
                    true, '{index}') AS fwd_heap
   FROM (SELECT k FROM lz8_at ORDER BY k OFFSET 8 LIMIT 1) a,
-       unnest(ARRAY[1, 2, 63, 64, 65, 127, 128, 129, 300, 1000, 2500]) n
+       unnest(ARRAY[1, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 300, 1000, 2500]) n
  ORDER BY n;
 SELECT count(*) AS checks,
        count(*) FILTER (WHERE f LIKE 'rows=% index=ok ios=ok') AS ok
   FROM (SELECT a.k, n, li_check(format('SELECT k FROM lz8 WHERE k >= %s ORDER BY k LIMIT %s', a.k + d, n),
                                true, '{index,ios}') AS f
-          FROM lz8_at a, unnest(ARRAY[0, 1]) d, unnest(ARRAY[1, 65, 129, 900]) n) s;
+          FROM lz8_at a, unnest(ARRAY[0, 1]) d, unnest(ARRAY[1, 16, 17, 65, 129, 900]) n) s;
 SELECT count(*) AS checks,
        count(*) FILTER (WHERE f LIKE 'rows=% index=ok ios=ok') AS ok
   FROM (SELECT li_check(format('SELECT k FROM lz8 WHERE k <= %s ORDER BY k DESC LIMIT %s', a.k - d, n),
                         true, '{index,ios}') AS f
-          FROM lz8_at a, unnest(ARRAY[0, 1]) d, unnest(ARRAY[1, 65, 129, 900]) n) s;
+          FROM lz8_at a, unnest(ARRAY[0, 1]) d, unnest(ARRAY[1, 16, 17, 65, 129, 900]) n) s;
 -- ranges with both bounds: inside a chunk, ending mid-leaf, spanning leaves
 SELECT count(*) AS checks,
        count(*) FILTER (WHERE f LIKE 'rows=% index=ok ios=ok') AS ok
@@ -73,7 +74,7 @@ SELECT li_compare('SELECT a.k, x.k FROM lz8_at a CROSS JOIN LATERAL (SELECT k FR
 RESET enable_hashjoin; RESET enable_mergejoin; RESET enable_memoize;
 -- scroll cursors turning around inside chunks, at their ends and across leaves
 SELECT li_cursor_check(format('SELECT k FROM lz8 WHERE k >= %s ORDER BY k', k),
-                       'F1 B1 F130 B70 F64 B1 F1 F400 B500 B100 F1000 B3 F2000 LAST B300 FIRST F3 B2', 'ios')
+                       'F1 B1 F16 B16 F17 B1 F130 B70 F64 B1 F1 F400 B500 B100 F1000 B3 F2000 LAST B300 FIRST F3 B2', 'ios')
   FROM (SELECT k FROM lz8_at ORDER BY k OFFSET 5 LIMIT 1) a;
 SELECT li_cursor_check(format('SELECT k, v FROM lz8 WHERE k >= %s ORDER BY k', k),
                        'F129 B129 B1 F1 F900 B850 F3000 R-1000 R700 A5 A-5 LAST FIRST', 'index')
