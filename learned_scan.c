@@ -848,15 +848,21 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			next;
 
-	if (so->desc && ScanDirectionIsForward(dir))
-		dir = BackwardScanDirection;
-	else if (so->desc && ScanDirectionIsBackward(dir))
-		dir = ForwardScanDirection;
-	next = so->pos.cur + (ScanDirectionIsForward(dir) ? 1 : -1);
+	/* the index's order is the keys' (dir +1 / -1), or DESC's reverse */
+	StaticAssertStmt(ForwardScanDirection == 1 && BackwardScanDirection == -1,
+					 "scan directions are +1 and -1");
+	Assert(ScanDirectionIsForward(dir) || ScanDirectionIsBackward(dir));
+	if (so->desc)
+		dir = (ScanDirection) -(int) dir;
+	next = so->pos.cur + (int) dir;
 
-	/* the common case: the next item of the current group */
-	if (so->pos.group >= 0 && next >= 0 && next < so->pos.nitems)
+	/*
+	 * the common case: the next item of the current group (no group has no
+	 * items: pos_reset)
+	 */
+	if ((unsigned) next < (unsigned) so->pos.nitems)
 	{
+		Assert(so->pos.group >= 0);
 		so->pos.cur = next;
 		set_result(scan, &so->pos.items[next]);
 		return true;
