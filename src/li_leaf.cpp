@@ -573,24 +573,37 @@ select64(uint64_t x, uint64_t s, uint32_t r)
 }
 
 /*
- * The bit offset from `from` of the r-th one (from 0) in res, reading
- * words below res_bits only; UINT64_MAX if there is none (a damaged block)
+ * bits [p, p + 64) of res (p < end), complemented with ZEROS, those at end
+ * and beyond zeroed
  */
-uint64_t
-select_from(const uint8_t *res, uint64_t res_bits, uint64_t from, uint32_t r)
+template <bool ZEROS = false>
+inline uint64_t
+word_at(const uint8_t *res, uint64_t end, uint64_t p)
 {
-	for (uint64_t p = from; p < res_bits; p += 64)
-	{
-		uint64_t	w = li_bits_get(res, p, 64),
-					s;
-		uint32_t	c;
+	uint64_t	w = li_bits_get(res, p, 64);
 
-		if (res_bits - p < 64)
-			w &= (UINT64_C(1) << (res_bits - p)) - 1;
-		s = byte_ranks(w);
-		c = (uint32_t) (s >> 56);
+	if (ZEROS)
+		w = ~w;
+	return end - p < 64 ? w & ((UINT64_C(1) << (end - p)) - 1) : w;
+}
+
+/*
+ * The bit offset from `from` of the r-th one (ZEROS: zero), from 0, in
+ * res, reading words below end only; UINT64_MAX if there is none (a
+ * damaged block)
+ */
+template <bool ZEROS = false>
+uint64_t
+select_from(const uint8_t *res, uint64_t end, uint64_t from, uint64_t r)
+{
+	for (uint64_t p = from; p < end; p += 64)
+	{
+		uint64_t	w = word_at<ZEROS>(res, end, p),
+					s = byte_ranks(w);
+		uint32_t	c = (uint32_t) (s >> 56);
+
 		if (r < c)
-			return p - from + select64(w, s, r);
+			return p - from + select64(w, s, (uint32_t) r);
 		r -= c;
 	}
 	return UINT64_MAX;
@@ -869,11 +882,47 @@ group_add(const li_cview *c, uint32_t g)
 	return c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw);
 }
 
-/* the base of Elias-Fano group g: its first value */
-inline uint64_t
-ef_base(const li_cview *c, uint32_t g)
+/* entries in group g of a column of n (0 past the end) */
+inline uint32_t
+group_len(uint32_t n, uint32_t g)
 {
-	return line_at(c->base, c->slope_int, c->slope_frac, g * G) + group_add(c, g);
+	return n > g * G ? std::min(n - g * G, G) : 0;
+}
+
+/* where group g's residuals end: the next group's start, or res_bits */
+inline uint64_t
+group_end(const li_cview *c, uint32_t g)
+{
+	uint32_t	nx;
+
+	if (g + 1 >= li_cleaf_ngroups(c->n))
+		return c->res_bits;
+	std::memcpy(&nx, c->table + (size_t) (g + 1) * 4, sizeof(nx));
+	return std::min<uint64_t>(nx & 0xFFFFFF, c->res_bits);
+}
+
+/* an Elias-Fano group as its table entry and the column place it */
+struct EfGroup
+{
+	uint64_t	base;			/* its first value */
+	uint64_t	pos;			/* bit position of its low parts */
+	uint64_t	ub;				/* bit position of its bitmap */
+	uint32_t	L;				/* bits of a low part */
+	uint32_t	len;			/* entries */
+};
+
+/* Elias-Fano group g of column c, table entry meta */
+inline EfGroup
+ef_group(const li_cview *c, uint32_t g, uint32_t meta)
+{
+	EfGroup		e;
+
+	e.base = line_at(c->base, c->slope_int, c->slope_frac, g * G) + group_add(c, g);
+	e.L = (meta >> 24) & 63;
+	e.len = group_len(c->n, g);
+	e.pos = meta & 0xFFFFFF;
+	e.ub = e.pos + (uint64_t) (e.len ? e.len - 1 : 0) * e.L;
+	return e;
 }
 
 }								/* namespace */
@@ -881,21 +930,17 @@ ef_base(const li_cview *c, uint32_t g)
 extern "C" uint64_t
 li_ccol_ef_at(const li_cview *c, uint32_t g, uint32_t j, uint32_t meta) noexcept
 {
-	uint64_t	base = ef_base(c, g);
-	uint32_t	L = (meta >> 24) & 63;
-	uint32_t	len = c->n > g * G ? std::min(c->n - g * G, G) : 0;
-	uint64_t	pos = meta & 0xFFFFFF,
-				ub = pos + (uint64_t) (len ? len - 1 : 0) * L,
-				lo = pos + (uint64_t) (j - 1) * L,
-				hi;
+	EfGroup		e = ef_group(c, g, meta);
+	uint64_t	hi;
 
 	/* (a damaged table reads a wrong value, never outside the residuals) */
-	if (j == 0 || j >= len || ub > c->res_bits)
-		return base;
-	hi = select_from(c->res, c->res_bits, ub, j - 1);
+	if (j == 0 || j >= e.len || e.ub > c->res_bits)
+		return e.base;
+	hi = select_from(c->res, c->res_bits, e.ub, j - 1);
 	if (hi == UINT64_MAX)
-		return base;
-	return base + (((hi - (j - 1)) << L) | li_bits_get(c->res, lo, L));
+		return e.base;
+	return e.base + (((hi - (j - 1)) << e.L) |
+					 li_bits_get(c->res, e.pos + (uint64_t) (j - 1) * e.L, e.L));
 }
 
 extern "C" void
@@ -927,15 +972,6 @@ struct GroupCol
 	uint32_t	ef;				/* an Elias-Fano group: its table entry, else 0 */
 };
 
-/* bits [p, p + 64) of res, those at res_bits and beyond zeroed */
-inline uint64_t
-word_at(const uint8_t *res, uint64_t res_bits, uint64_t p)
-{
-	uint64_t	w = li_bits_get(res, p, 64);
-
-	return res_bits - p < 64 ? w & ((UINT64_C(1) << (res_bits - p)) - 1) : w;
-}
-
 /* where a walk of an Elias-Fano group's values stands */
 struct EfCursor
 {
@@ -951,28 +987,46 @@ struct EfCursor
 /*
  * A walk of Elias-Fano group g (table entry meta) of column c from value
  * j >= 1 on: false for a damaged group (then every value reads as its
- * base)
+ * base, e->base)
  */
 inline bool
 ef_start(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j, uint32_t j1, EfCursor *e)
 {
-	uint32_t	len = c->n > g * G ? std::min(c->n - g * G, G) : 0;
-	uint64_t	pos = meta & 0xFFFFFF,
-				first,
-				ub;
+	EfGroup		eg = ef_group(c, g, meta);
+	uint64_t	first;
 
-	e->base = ef_base(c, g);
-	e->L = (meta >> 24) & 63;
+	e->base = eg.base;
+	e->L = eg.L;
 	e->mask = e->L ? (UINT64_C(2) << (e->L - 1)) - 1 : 0;
-	ub = pos + (uint64_t) (len ? len - 1 : 0) * e->L;
-	if (j1 > len || ub > c->res_bits ||
-		(first = select_from(c->res, c->res_bits, ub, j - 1)) == UINT64_MAX)
+	if (j1 > eg.len || eg.ub > c->res_bits ||
+		(first = select_from(c->res, c->res_bits, eg.ub, j - 1)) == UINT64_MAX)
 		return false;
-	e->wpos = ub + first;
+	e->wpos = eg.ub + first;
 	e->w = word_at(c->res, c->res_bits, e->wpos);
-	e->lpos = pos + (uint64_t) (j - 1) * e->L;
-	e->hb = e->wpos - ub - (j - 1);
+	e->lpos = eg.pos + (uint64_t) (j - 1) * e->L;
+	e->hb = e->wpos - eg.ub - (j - 1);
 	return true;
+}
+
+/*
+ * Values n..cnt - 1 all read as base (a damaged group): into keys[] or
+ * (ITEMS) items[].key, stopping at a value > stop; returns the new n
+ */
+template <bool ITEMS>
+inline uint32_t
+ef_fill(uint64_t base, uint32_t n, uint32_t cnt, uint64_t stop, uint64_t *keys,
+		li_item *items)
+{
+	for (; n < cnt; n++)
+	{
+		if (!ITEMS)
+			keys[n] = base;
+		else if (base > stop)
+			return n;
+		else
+			items[n].key = base;
+	}
+	return n;
 }
 
 /*
@@ -1036,16 +1090,7 @@ ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t 
 		hb--;
 	}
 	/* (a damaged group: the rest read as its base) */
-	for (; n < cnt; n++)
-	{
-		if (!ITEMS)
-			keys[n] = base;
-		else if (base > stop)
-			return n;
-		else
-			items[n].key = base;
-	}
-	return n;
+	return ef_fill<ITEMS>(base, n, cnt, stop, keys, items);
 }
 
 /*
@@ -1067,39 +1112,13 @@ ef_values(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j0, uint32_t j1
 		return 0;
 	if (j0 == 0)
 	{
-		uint64_t	base = ef_base(c, g);
-
-		if (ITEMS && base > stop)
-			return 0;
-		if (ITEMS)
-			items[0].key = base;
-		else
-			keys[0] = base;
-		n = 1;
-		j0 = 1;
-		if (j0 >= j1)
+		/* value 0: the group's base */
+		n = ef_fill<ITEMS>(ef_group(c, g, meta).base, 0, 1, stop, keys, items);
+		if (n == 0 || ++j0 >= j1)
 			return n;
 	}
 	if (!ef_start(c, g, meta, j0, j1, &e))
-	{
-		/* (damaged: the base for each) */
-		e.w = 0;
-		e.wpos = c->res_bits;
-		e.base = ef_base(c, g);
-		e.hb = e.lpos = 0;
-		e.L = 0;
-		e.mask = 0;
-		for (; j0 < j1; j0++, n++)
-		{
-			if (ITEMS && e.base > stop)
-				return n;
-			if (ITEMS)
-				items[n].key = e.base;
-			else
-				keys[n] = e.base;
-		}
-		return n;
-	}
+		return ef_fill<ITEMS>(e.base, n, n + (j1 - j0), stop, keys, items);
 	if (e.L > 56)
 		return n + ef_walk<true, ITEMS>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
 										items + (ITEMS ? n : 0));
@@ -1128,7 +1147,7 @@ group_col(const li_cview *c, uint32_t g, uint32_t i, uint32_t end, GroupCol *o)
 	o->mask = o->w ? (UINT64_C(2) << (o->w - 1)) - 1 : 0;
 
 	/* the group's offset; on one side of the break, plus its step */
-	uint64_t	add = c->rmin + li_bits_get(c->goff, (uint64_t) g * c->gw, c->gw);
+	uint64_t	add = group_add(c, g);
 	uint64_t	f = li_bits_get(c->head, (uint64_t) g * c->hbits, c->hbits);
 
 	o->head = add + ((f & 64) ? 0 : f >> LI_CLEAF_BRK_BITS);
@@ -1473,37 +1492,26 @@ decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
  * then the ones of high part h are compared by their low parts.
  */
 static uint32_t
-ef_lower_bound(const li_cview *c, uint32_t g, uint32_t meta, uint32_t len, uint64_t key)
+ef_lower_bound(const li_cview *c, uint32_t g, uint32_t meta, uint64_t key)
 {
-	uint64_t	base = ef_base(c, g);
-	uint32_t	L = (meta >> 24) & 63;
-	uint64_t	pos = meta & 0xFFFFFF,
-				ub = pos + (uint64_t) (len - 1) * L,
-				end,
+	EfGroup		e = ef_group(c, g, meta);
+	uint64_t	end = group_end(c, g),
 				t,
 				h,
 				p,
 				tl;
-	uint32_t	j;
+	uint32_t	j,
+				len = e.len;
 
-	if (key <= base)
+	if (key <= e.base)
 		return 0;
-	if (len < 2 || ub > c->res_bits)
+	if (len < 2 || e.ub > c->res_bits)
 		return len;				/* (damaged) */
-	t = key - base;
-	h = t >> L;
-	tl = t - (h << L);
-	if (g + 1 < li_cleaf_ngroups(c->n))
-	{
-		uint32_t	nx;
-
-		std::memcpy(&nx, c->table + (size_t) (g + 1) * 4, sizeof(nx));
-		end = std::min<uint64_t>(nx & 0xFFFFFF, c->res_bits);
-	}
-	else
-		end = c->res_bits;
+	t = key - e.base;
+	h = t >> e.L;
+	tl = t - (h << e.L);
 	/* zeros in the bitmap: the last value's high part */
-	if (end < ub + len - 1 || h > end - ub - (len - 1))
+	if (end < e.ub + len - 1 || h > end - e.ub - (len - 1))
 		return len;
 	if (h == 0)
 	{
@@ -1512,35 +1520,17 @@ ef_lower_bound(const li_cview *c, uint32_t g, uint32_t meta, uint32_t len, uint6
 	}
 	else
 	{
-		/* zero h - 1: a select on the complement, inside the group */
-		uint64_t	z = UINT64_MAX,
-					r = h - 1;
+		/* zero h - 1, inside the group */
+		uint64_t	z = select_from<true>(c->res, end, e.ub, h - 1);
 
-		for (uint64_t q = ub; q < end; q += 64)
-		{
-			uint64_t	wz = ~li_bits_get(c->res, q, 64),
-						s;
-			uint32_t	cnt;
-
-			if (end - q < 64)
-				wz &= (UINT64_C(1) << (end - q)) - 1;
-			s = byte_ranks(wz);
-			cnt = (uint32_t) (s >> 56);
-			if (r < cnt)
-			{
-				z = q - ub + select64(wz, s, (uint32_t) r);
-				break;
-			}
-			r -= cnt;
-		}
 		if (z == UINT64_MAX)
 			return len;			/* (damaged) */
 		j = 1 + (uint32_t) (z - (h - 1));
 		p = z + 1;
 	}
 	/* the values of high part h, in order, until a zero */
-	for (; j < len && ub + p < end && li_bits_get(c->res, ub + p, 1); j++, p++)
-		if (li_bits_get(c->res, pos + (uint64_t) (j - 1) * L, L) >= tl)
+	for (; j < len && e.ub + p < end && li_bits_get(c->res, e.ub + p, 1); j++, p++)
+		if (li_bits_get(c->res, e.pos + (uint64_t) (j - 1) * e.L, e.L) >= tl)
 			return j;
 	return j < len ? j : len;
 }
@@ -1579,20 +1569,11 @@ li_cleaf_lower_bound_ef(const li_cleaf_view *v, uint64_t key, uint32_t lo,
 	std::memcpy(&meta, c->table + (size_t) g * 4, sizeof(meta));
 	if (meta & LI_CLEAF_EF)
 	{
-		uint32_t	j = ef_lower_bound(c, g, meta, std::min(v->n - g * G, G), key);
+		uint32_t	j = ef_lower_bound(c, g, meta, key);
 
 		return std::min(std::max(g * G + j, a), b);
 	}
-	while (a < b)
-	{
-		uint32_t	mid = a + (b - a) / 2;
-
-		if (li_ccol_at(c, mid) < key)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a;
+	return li_cleaf_bsearch(v, key, a, b);
 }
 
 extern "C" uint32_t
@@ -1640,13 +1621,9 @@ li_cleaf_get_widths(const uint8_t *block, li_cleaf_widths *w) noexcept
 		if (mk & LI_CLEAF_EF)
 		{
 			/* an Elias-Fano group: its bits per entry, rounded up */
-			uint32_t	nx = 0,
-						len = std::min(h.n - g * G, G);
-			uint64_t	end;
+			uint32_t	len = group_len(h.n, g);
+			uint64_t	end = group_end(&v.key, g);
 
-			if (g + 1 < ng)
-				std::memcpy(&nx, v.key.table + (size_t) (g + 1) * 4, sizeof(nx));
-			end = g + 1 < ng ? (nx & 0xFFFFFF) : h.key.res_bits;
 			mk = end > (mk & 0xFFFFFF) ?
 				(uint32_t) std::min<uint64_t>((end - (mk & 0xFFFFFF) + len - 1) / len, 64) << 24 : 0;
 		}

@@ -400,13 +400,10 @@ li_cleaf_prefetch_window(const li_cleaf_view *v, int64_t lo, int64_t hi)
 uint32_t	li_cleaf_lower_bound_ef(const li_cleaf_view *v, uint64_t key, uint32_t lo,
 									uint32_t hi) LI_NOEXCEPT;
 
-/* first i in [lo, hi) with key_at(i) >= key, or hi (keys sorted) */
+/* first i in [lo, hi) with key_at(i) >= key, or hi: a binary search (keys sorted) */
 static inline uint32_t
-li_cleaf_lower_bound_in(const li_cleaf_view *v, uint64_t key, uint32_t lo,
-						uint32_t hi)
+li_cleaf_bsearch(const li_cleaf_view *v, uint64_t key, uint32_t lo, uint32_t hi)
 {
-	if (v->kef)
-		return li_cleaf_lower_bound_ef(v, key, lo, hi);
 	while (lo < hi)
 	{
 		uint32_t	mid = lo + (hi - lo) / 2;
@@ -417,6 +414,16 @@ li_cleaf_lower_bound_in(const li_cleaf_view *v, uint64_t key, uint32_t lo,
 			hi = mid;
 	}
 	return lo;
+}
+
+/* first i in [lo, hi) with key_at(i) >= key, or hi (keys sorted) */
+static inline uint32_t
+li_cleaf_lower_bound_in(const li_cleaf_view *v, uint64_t key, uint32_t lo,
+						uint32_t hi)
+{
+	if (v->kef)
+		return li_cleaf_lower_bound_ef(v, key, lo, hi);
+	return li_cleaf_bsearch(v, key, lo, hi);
 }
 
 /*
@@ -436,8 +443,29 @@ li_cleaf_lower_bound(const li_cleaf_view *v, uint64_t key, int64_t lo,
 		hi = n;
 	if (v->kef)
 	{
-		/* by the groups' first keys: no border reads (each a select) */
-		uint32_t	r = li_cleaf_lower_bound_ef(v, key, 0, v->n);
+		/*
+		 * by the groups' first keys (no select): in the window's groups when
+		 * the first keys of the first and of the one after prove they hold
+		 * the answer, else in the whole leaf
+		 */
+		uint32_t	a = 0,
+					b = v->n,
+					r;
+
+		if (lo < hi)
+		{
+			uint32_t	ga = (uint32_t) lo / LI_CLEAF_GROUP,
+						gb = ((uint32_t) hi - 1) / LI_CLEAF_GROUP + 1;
+
+			if ((ga == 0 || li_cleaf_key_at(v, ga * LI_CLEAF_GROUP) < key) &&
+				(gb * LI_CLEAF_GROUP >= v->n ||
+				 li_cleaf_key_at(v, gb * LI_CLEAF_GROUP) >= key))
+			{
+				a = ga * LI_CLEAF_GROUP;
+				b = gb * LI_CLEAF_GROUP < v->n ? gb * LI_CLEAF_GROUP : v->n;
+			}
+		}
+		r = li_cleaf_lower_bound_ef(v, key, a, b);
 
 		if (used_window)
 			*used_window = lo <= hi && r >= lo && r <= hi;
