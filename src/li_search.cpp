@@ -61,15 +61,31 @@ li_max_error_at(const li_segment *segs, size_t nseg, uint64_t nkeys,
 				li_run *run) noexcept
 {
 	double		maxerr = 0.0;
+	size_t		s = SIZE_MAX;	/* the segment of key `last` (none yet) */
+	uint64_t	last = 0;
 
 	for (size_t i = 0; i < n; i++)
 	{
-		if (run->have_prev && keys[i] == run->prev)
+		uint64_t	x = keys[i];
+		double		p = 0.0;	/* li_predict(segs, nseg, nkeys, x) */
+
+		if (run->have_prev && x == run->prev)
 			continue;
 		run->have_prev = 1;
-		run->prev = keys[i];
-		double		e = std::fabs(li_predict(segs, nseg, nkeys, keys[i]) -
-								  (double) (base + i));
+		run->prev = x;
+		if (nseg > 0 && x >= segs[0].first_key)
+		{
+			/* keys in order: the segment only moves on (else search again) */
+			if (s == SIZE_MAX || x < last)
+				s = li_find_segment(segs, nseg, x);
+			else
+				while (s + 1 < nseg && segs[s + 1].first_key <= x)
+					s++;
+			last = x;
+			p = li_segment_predict(segs, nseg, s, nkeys, x);
+		}
+
+		double		e = std::fabs(p - (double) (base + i));
 
 		if (e > maxerr)
 			maxerr = e;
