@@ -35,6 +35,11 @@ struct LearnedWriter
 	ItemPointerData *ptids;
 	int			npend;
 	int			last_m;			/* entries of the last leaf cut (a hint) */
+	void	   *plan_fit;		/* li_cleaf_plan_keep of pending entries [plan_from,
+								 * plan_from + plan_m), which fit (plan_m 0: none) */
+	void	   *plan_try;		/* the plan being tried */
+	int			plan_from;
+	int			plan_m;
 	PGAlignedBlock leaf;		/* page being written */
 	PGAlignedBlock nullpg;
 	int			null_n;
@@ -92,6 +97,8 @@ learned_writer_begin(Relation index, uint32 generation, int epsilon,
 	w->pkeys = palloc(sizeof(uint64) * WRITER_PENDING);
 	w->ptids = palloc(sizeof(ItemPointerData) * WRITER_PENDING);
 	w->null_head = InvalidBlockNumber;
+	w->plan_fit = palloc(li_cleaf_plan_size());
+	w->plan_try = palloc(li_cleaf_plan_size());
 	w->fitter = palloc(li_fitter_size());
 	writer_check(li_fitter_init(w->fitter, (uint32) epsilon));
 	li_keystream_init(&w->ks);
@@ -109,12 +116,18 @@ writer_emit_leaf(LearnedWriter *w, int from, int m)
 	BlockNumber blk;
 
 	learned_init_page(page, LEARNED_PAGE_LEAF, w->generation);
-	if (li_cleaf_encode(w->pkeys + from, (const uint16 *) (w->ptids + from),
-						(uint32) m, LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL,
-						&bytes) != LI_OK)
+	/* the plan of the leaf's last try, if it was for these entries */
+	if ((w->plan_m == m && w->plan_from == from ?
+		 li_cleaf_encode_plan(w->pkeys + from, (const uint16 *) (w->ptids + from),
+							  (uint32) m, w->plan_fit, LearnedLeafBlock(page),
+							  LEARNED_ENTRY_AVAIL, &bytes) :
+		 li_cleaf_encode(w->pkeys + from, (const uint16 *) (w->ptids + from),
+						 (uint32) m, LearnedLeafBlock(page), LEARNED_ENTRY_AVAIL,
+						 &bytes)) != LI_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compress a learned index leaf of %d entries", m)));
+	w->plan_m = 0;				/* (writer_cut moves the pending entries) */
 	LearnedPageGetOpaque(page)->nitems = m;
 	blk = w->sink(w->arg, page);
 	learned_model_add_leaf(&w->model,
@@ -133,17 +146,37 @@ writer_budget(LearnedWriter *w)
 	return (size_t) LEARNED_ENTRY_AVAIL * (size_t) w->fill / 100;
 }
 
-/* does a leaf of pending entries [from, from + m) fit the budget? */
-static bool
-writer_fits(LearnedWriter *w, int from, int m)
+/*
+ * The bytes of a leaf's compressed block for pending entries [from,
+ * from + m), or SIZE_MAX if m entries cannot make one
+ */
+static size_t
+writer_bytes(LearnedWriter *w, int from, int m)
 {
 	li_cleaf_hdr h;
 
 	if (m > LEARNED_LEAF_MAX ||
-		li_cleaf_plan(w->pkeys + from, (const uint16 *) (w->ptids + from),
-					  (uint32) m, &h) != LI_OK)
-		return false;
-	return h.bytes <= writer_budget(w);
+		li_cleaf_plan_keep(w->pkeys + from, (const uint16 *) (w->ptids + from),
+						   (uint32) m, &h, w->plan_try) != LI_OK)
+		return SIZE_MAX;
+	if (h.bytes <= writer_budget(w))
+	{
+		/* it fits: keep its plan for writer_emit_leaf */
+		void	   *t = w->plan_fit;
+
+		w->plan_fit = w->plan_try;
+		w->plan_try = t;
+		w->plan_from = from;
+		w->plan_m = m;
+	}
+	return h.bytes;
+}
+
+/* does a leaf of pending entries [from, from + m) fit the budget? */
+static bool
+writer_fits(LearnedWriter *w, int from, int m)
+{
+	return writer_bytes(w, from, m) <= writer_budget(w);
 }
 
 /* li_cleaf_fit over n pending entries from `from`, within the budget */
@@ -155,61 +188,53 @@ writer_fit(LearnedWriter *w, int from, int n)
 }
 
 /*
- * How many of the n pending entries from `from` the next leaf takes.
- * Leaves of one run compress alike, so the search starts at the last
- * leaf's count and gallops up or down from it in steps of 1/64 of it,
- * then bisects until the bracket is within 1/256 of the count (a leaf may
- * stay that much short of full); the first leaf of a run is a plain binary
- * search.  Each probe plans a block (li_cleaf_plan), so this keeps a build
- * to a handful of probes per leaf.
+ * How many of the n pending entries from `from` the next leaf takes: a
+ * count lo that fits the budget while lo + Max(1, lo / 256) or more does
+ * not (a leaf may stay that much short of full), or the cap.  Leaves of
+ * one run compress alike, so the first try is the last leaf's count; a
+ * block's bytes grow nearly in line with its entries, so the next two
+ * tries aim where the line through the last try meets the budget, or
+ * just past the near end of the bracket when that is closer (then one
+ * try usually closes it: 2-3 plans a leaf where galloping and bisecting
+ * took 4-5); bisection after that.  The first leaf of a run is an exact
+ * search (li_cleaf_fit).
  */
 static int
 writer_leaf_count(LearnedWriter *w, int from, int n)
 {
 	int			cap = Min(n, LEARNED_LEAF_MAX);
-	int			m = Min(w->last_m, cap);
-	int			step,
-				lo,
-				hi;
+	int			p = Min(w->last_m, cap);
+	size_t		budget = writer_budget(w);
+	int			lo = 0,			/* fits (0: none known yet) */
+				hi = cap + 1;	/* does not fit (cap + 1: none known yet) */
 
-	if (m <= 0)
+	if (p <= 0)
 		return Max(writer_fit(w, from, n), 1);
-	step = Max(m / 64, 1);
-	if (writer_fits(w, from, m))
+	for (int k = 0;; k++)
 	{
-		for (lo = m;; step *= 2)
-		{
-			if (lo == cap)
-				return lo;
-			hi = Min(lo + step, cap);
-			if (!writer_fits(w, from, hi))
-				break;
-			lo = hi;
-		}
-	}
-	else
-	{
-		for (hi = m;; step *= 2)
-		{
-			lo = Max(hi - step, 1);
-			if (writer_fits(w, from, lo))
-				break;
-			if (lo == 1)
-				return 1;
-			hi = lo;
-		}
-	}
-	/* lo fits, hi does not */
-	while (hi - lo > Max(1, lo / 256))
-	{
-		int			mid = lo + (hi - lo) / 2;
+		size_t		bytes = writer_bytes(w, from, p);
+		bool		fits = bytes <= budget;
+		int			tol;
 
-		if (writer_fits(w, from, mid))
-			lo = mid;
+		if (fits)
+			lo = p;
 		else
-			hi = mid;
+			hi = p;
+		tol = Max(1, lo / 256);
+		if (lo == cap || hi - lo <= tol)
+			break;
+		if (k < 2 && bytes > 0 && bytes != SIZE_MAX)
+		{
+			int64		est = (int64) ((uint64) p * budget / bytes);
+
+			p = fits ? (int) Min(Max(est, lo + tol), (int64) cap) :
+				(int) Max(Min(est, (int64) (hi - tol)), 1);
+		}
+		else
+			p = lo + (hi - lo) / 2;
+		p = Min(Max(p, lo + 1), hi - 1);
 	}
-	return lo;
+	return Max(lo, 1);
 }
 
 /*

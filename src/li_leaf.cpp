@@ -786,21 +786,64 @@ li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 	return lo;
 }
 
-extern "C" li_status
-li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
-				uint8_t *out, size_t outcap, size_t *bytes) noexcept
+namespace
+{
+
+/* a plan kept by li_cleaf_plan_keep, and what it was made for */
+struct KeptPlan
 {
 	li_cleaf_hdr h;
-	ColPlan		kp,
-				tp;
+	ColPlan		kp;
+	ColPlan		tp;
+	const uint64_t *keys;		/* the arrays planned, and n */
+	const uint16_t *tids;
+	uint32_t	n;
+	bool		ef;				/* ef_enabled when planned */
+	uint64_t	ends[4];		/* first and last key and TID (0 if n = 0) */
+};
 
+/*
+ * The fields of a KeptPlan that identify its entries (a check against
+ * mistakes of the caller, which must not have changed the entries: cheap,
+ * so not every entry)
+ */
+void
+plan_ident(const uint64_t *keys, const uint16_t *tids, uint32_t n, KeptPlan *k)
+{
+	k->keys = keys;
+	k->tids = tids;
+	k->n = n;
+	k->ef = ef_enabled;
+	std::memset(k->ends, 0, sizeof(k->ends));
+	if (n > 0)
+	{
+		k->ends[0] = keys[0];
+		k->ends[1] = keys[n - 1];
+		std::memcpy(&k->ends[2], tids, 6);
+		std::memcpy(&k->ends[3], tids + 3 * (n - 1), 6);
+	}
+}
+
+/* the arguments of an encode, and sorted keys */
+bool
+encode_args_ok(const uint64_t *keys, const uint16_t *tids, uint32_t n, const uint8_t *out,
+			   const size_t *bytes)
+{
 	if (out == nullptr || bytes == nullptr || n > LI_CLEAF_MAX ||
 		(n > 0 && (keys == nullptr || tids == nullptr)))
-		return LI_ERR_ARG;
+		return false;
 	for (uint32_t i = 1; i < n; i++)
 		if (keys[i] < keys[i - 1])
-			return LI_ERR_ARG;
-	plan(keys, tids, n, &h, &kp, &tp);
+			return false;
+	return true;
+}
+
+/* write the block of a plan (h, kp, tp) of entries [0, n) into out */
+li_status
+encode_planned(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+			   const li_cleaf_hdr &h, const ColPlan &kp, const ColPlan &tp, uint8_t *out,
+			   size_t outcap, size_t *bytes)
+{
 	if (h.bytes > outcap)
 		return LI_ERR_ARG;
 	std::memset(out, 0, h.bytes);
@@ -816,6 +859,59 @@ li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 	(void) write_column(Source{nullptr, tids, h.mult}, n, tp, p);
 	*bytes = h.bytes;
 	return LI_OK;
+}
+
+}								/* namespace */
+
+extern "C" li_status
+li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+				uint8_t *out, size_t outcap, size_t *bytes) noexcept
+{
+	li_cleaf_hdr h;
+	ColPlan		kp,
+				tp;
+
+	if (!encode_args_ok(keys, tids, n, out, bytes))
+		return LI_ERR_ARG;
+	plan(keys, tids, n, &h, &kp, &tp);
+	return encode_planned(keys, tids, n, h, kp, tp, out, outcap, bytes);
+}
+
+extern "C" size_t
+li_cleaf_plan_size(void) noexcept
+{
+	return sizeof(KeptPlan);
+}
+
+extern "C" li_status
+li_cleaf_plan_keep(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cleaf_hdr *h,
+				   void *plan_out) noexcept
+{
+	KeptPlan   *k = static_cast<KeptPlan *>(plan_out);
+
+	if (h == nullptr || k == nullptr || n > LI_CLEAF_MAX ||
+		(n > 0 && (keys == nullptr || tids == nullptr)))
+		return LI_ERR_ARG;
+	plan(keys, tids, n, &k->h, &k->kp, &k->tp);
+	plan_ident(keys, tids, n, k);
+	*h = k->h;
+	return LI_OK;
+}
+
+extern "C" li_status
+li_cleaf_encode_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+					 const void *plan_in, uint8_t *out, size_t outcap, size_t *bytes) noexcept
+{
+	const KeptPlan *k = static_cast<const KeptPlan *>(plan_in);
+	KeptPlan	id;
+
+	if (k == nullptr || !encode_args_ok(keys, tids, n, out, bytes))
+		return LI_ERR_ARG;
+	plan_ident(keys, tids, n, &id);
+	if (id.keys != k->keys || id.tids != k->tids || id.n != k->n || id.ef != k->ef ||
+		std::memcmp(id.ends, k->ends, sizeof(id.ends)) != 0)
+		return li_cleaf_encode(keys, tids, n, out, outcap, bytes);
+	return encode_planned(keys, tids, n, k->h, k->kp, k->tp, out, outcap, bytes);
 }
 
 extern "C" li_status
@@ -1593,8 +1689,20 @@ li_cleaf_decode_items(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64
 extern "C" void
 li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) noexcept
 {
-	for (uint32_t i = 0; i < v->n; i++)
-		out[i] = li_cleaf_key_at(v, i);
+	for (uint32_t i = 0; i < v->n; i += G)
+	{
+		uint32_t	g = i / G,
+					end = std::min<uint32_t>(v->n, i + G),
+					m;
+
+		/* an Elias-Fano group in one walk of its bitmap, not a select a key */
+		std::memcpy(&m, v->key.table + (size_t) g * 4, sizeof(m));
+		if (m & LI_CLEAF_EF)
+			ef_values<false>(&v->key, g, m, 0, end - i, UINT64_MAX, out + i, nullptr);
+		else
+			for (uint32_t j = i; j < end; j++)
+				out[j] = li_cleaf_key_at(v, j);
+	}
 }
 
 extern "C" void

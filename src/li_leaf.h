@@ -537,6 +537,23 @@ li_status	li_cleaf_encode(const uint64_t *keys, const uint16_t *tids, uint32_t n
 							uint8_t *out, size_t outcap, size_t *bytes) LI_NOEXCEPT;
 
 /*
+ * A plan kept for a later encode: li_cleaf_plan_keep plans entries [0, n)
+ * as li_cleaf_plan does and also stores the plan into the caller's buffer
+ * `plan` (li_cleaf_plan_size() bytes, 8-byte aligned); li_cleaf_encode_plan
+ * then encodes the same entries without planning them again (the same
+ * block li_cleaf_encode writes).  The entries must not have changed in
+ * between; a plan made for other arrays (another address, n, first or
+ * last key or TID) or with the other li_cleaf_set_ef setting is not used:
+ * they are planned again.
+ */
+size_t		li_cleaf_plan_size(void) LI_NOEXCEPT;
+li_status	li_cleaf_plan_keep(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+							   li_cleaf_hdr *h, void *plan) LI_NOEXCEPT;
+li_status	li_cleaf_encode_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
+								 const void *plan, uint8_t *out, size_t outcap,
+								 size_t *bytes) LI_NOEXCEPT;
+
+/*
  * Check a block read from untrusted storage: header fields in range,
  * bytes == what n, the widths and residual sizes need, <= len, and every
  * group's width and residual position inside its array.  LI_OK or

@@ -129,6 +129,21 @@ encode(const Entries &e, std::vector<uint8_t> &block)
 					  << " planned " << h.bytes << " n=" << e.n();
 		return false;
 	}
+
+	/* a kept plan encodes the same block */
+	std::vector<uint64_t> plan(li_cleaf_plan_size() / 8 + 1);
+	std::vector<uint8_t> again(h.bytes, 0x5A);
+	li_cleaf_hdr kh;
+
+	if (li_cleaf_plan_keep(e.keys.data(), e.tids.data(), e.n(), &kh, plan.data()) != LI_OK ||
+		std::memcmp(&kh, &h, sizeof(h)) != 0 ||
+		li_cleaf_encode_plan(e.keys.data(), e.tids.data(), e.n(), plan.data(), again.data(),
+							 again.size(), &bytes) != LI_OK ||
+		bytes != h.bytes || again != block)
+	{
+		ADD_FAILURE() << "li_cleaf_encode_plan differs from li_cleaf_encode, n=" << e.n();
+		return false;
+	}
 	return true;
 }
 
@@ -2332,6 +2347,81 @@ get_meta(const std::vector<uint8_t> &b, bool tid, uint32_t g)
  * over 64, a group position that is not the previous group's end,
  * res_bits not the sum of the group table
  */
+/*
+ * A kept plan is used only for the entries it was made for: other keys or
+ * TIDs at either end, another n, other arrays or the other Elias-Fano
+ * setting are planned again, so the block is always li_cleaf_encode's.
+ */
+TEST(Leaf, KeptPlanOtherEntries)
+{
+	std::mt19937_64 rng(77);
+	Entries		e;
+
+	for (uint32_t i = 0; i < 700; i++)
+		push(e, (uint64_t) i * 1000 + rng() % 1000, (uint32_t) (rng() % 5000),
+			 (uint16_t) (1 + rng() % 200));
+	std::sort(e.keys.begin(), e.keys.end());
+
+	std::vector<uint64_t> plan(li_cleaf_plan_size() / 8 + 1);
+	li_cleaf_hdr h;
+
+	for (int change = 0; change < 6; change++)
+	{
+		Entries		f = e;
+		uint32_t	n = f.n();
+
+		ASSERT_EQ(li_cleaf_plan_keep(f.keys.data(), f.tids.data(), n, &h, plan.data()), LI_OK);
+		if (change == 0)
+			f.keys[0] -= 1;
+		else if (change == 1)
+			f.keys[n - 1] += 77777;
+		else if (change == 2)
+			set_tid(f, n - 1, 123456, 3);
+		else if (change == 3)
+			n -= 1;
+		else if (change == 4)
+			set_tid(f, 0, 99999, 7);
+		else
+			li_cleaf_set_ef(0);
+
+		std::vector<uint8_t> want(LI_CLEAF_MAX * 32),
+					got(LI_CLEAF_MAX * 32);
+		size_t		wb = 0,
+					gb = 0;
+
+		ASSERT_EQ(li_cleaf_encode(f.keys.data(), f.tids.data(), n, want.data(), want.size(),
+								  &wb), LI_OK);
+		ASSERT_EQ(li_cleaf_encode_plan(f.keys.data(), f.tids.data(), n, plan.data(), got.data(),
+									   got.size(), &gb), LI_OK) << "change " << change;
+		li_cleaf_set_ef(1);
+		ASSERT_EQ(gb, wb) << "change " << change;
+		ASSERT_TRUE(std::equal(want.begin(), want.begin() + wb, got.begin()))
+			<< "change " << change;
+	}
+
+	/* the same entries in another array: planned again, the same block */
+	Entries		g = e;
+	std::vector<uint8_t> a(LI_CLEAF_MAX * 32),
+				b(LI_CLEAF_MAX * 32);
+	size_t		ab = 0,
+				bb = 0;
+
+	ASSERT_EQ(li_cleaf_plan_keep(e.keys.data(), e.tids.data(), e.n(), &h, plan.data()), LI_OK);
+	ASSERT_EQ(li_cleaf_encode_plan(g.keys.data(), g.tids.data(), g.n(), plan.data(), a.data(),
+								   a.size(), &ab), LI_OK);
+	ASSERT_EQ(li_cleaf_encode(g.keys.data(), g.tids.data(), g.n(), b.data(), b.size(), &bb),
+			  LI_OK);
+	ASSERT_EQ(ab, bb);
+	ASSERT_TRUE(std::equal(a.begin(), a.begin() + ab, b.begin()));
+
+	/* bad arguments as li_cleaf_encode's */
+	ASSERT_EQ(li_cleaf_encode_plan(e.keys.data(), e.tids.data(), e.n(), nullptr, a.data(),
+								   a.size(), &ab), LI_ERR_ARG);
+	ASSERT_EQ(li_cleaf_plan_keep(e.keys.data(), e.tids.data(), e.n(), &h, nullptr), LI_ERR_ARG);
+	ASSERT_EQ(li_cleaf_encode_plan(e.keys.data(), e.tids.data(), e.n(), plan.data(), a.data(),
+								   10, &ab), LI_ERR_ARG);
+}
+
 TEST(Leaf, ValidateRejects)
 {
 	std::mt19937_64 rng(8);
