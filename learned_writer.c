@@ -117,7 +117,7 @@ writer_emit_leaf(LearnedWriter *w, int from, int m)
 
 	learned_init_page(page, LEARNED_PAGE_LEAF, w->generation);
 	/* the plan of the leaf's last try, if it was for these entries */
-	if ((w->plan_m == m && w->plan_from == from ?
+	if ((w->plan_m > 0 && w->plan_m == m && w->plan_from == from ?
 		 li_cleaf_encode_plan(w->pkeys + from, (const uint16 *) (w->ptids + from),
 							  (uint32) m, w->plan_fit, LearnedLeafBlock(page),
 							  LEARNED_ENTRY_AVAIL, &bytes) :
@@ -221,7 +221,7 @@ writer_leaf_count(LearnedWriter *w, int from, int n)
 		else
 			hi = p;
 		tol = Max(1, lo / 256);
-		if (lo == cap || hi - lo <= tol)
+		if (lo == cap || (hi <= cap && hi - lo <= tol))
 			break;
 		if (k < 2 && bytes > 0 && bytes != SIZE_MAX)
 		{
@@ -353,6 +353,8 @@ learned_writer_finish(LearnedWriter *w, bool at_end, LearnedRunResult *res)
 	/* the results live on; the writer (page buffers, pending arrays) does not */
 	pfree(w->pkeys);
 	pfree(w->ptids);
+	pfree(w->plan_fit);
+	pfree(w->plan_try);
 	pfree(w);
 }
 

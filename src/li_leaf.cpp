@@ -1695,13 +1695,26 @@ li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) noexcept
 					end = std::min<uint32_t>(v->n, i + G),
 					m;
 
-		/* an Elias-Fano group in one walk of its bitmap, not a select a key */
+		/*
+		 * an Elias-Fano group in one walk of its bitmap, not a select a
+		 * key; a group of residuals in one pass over them (as
+		 * decode_group_run)
+		 */
 		std::memcpy(&m, v->key.table + (size_t) g * 4, sizeof(m));
 		if (m & LI_CLEAF_EF)
+		{
 			ef_values<false>(&v->key, g, m, 0, end - i, UINT64_MAX, out + i, nullptr);
-		else
-			for (uint32_t j = i; j < end; j++)
-				out[j] = li_cleaf_key_at(v, j);
+			continue;
+		}
+
+		GroupCol	kc;
+
+		group_col(&v->key, g, i, end, &kc);
+		for (uint32_t j = i; j < end; j++, kc.pos += kc.w)
+			out[j] = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, j) +
+				(j < kc.brk ? kc.head : kc.add) +
+				(kc.w > 57 ? group_field<true>(v->key.res, kc) :
+				 group_field<false>(v->key.res, kc));
 	}
 }
 
