@@ -24,8 +24,8 @@ struct LearnedWriter
 	Relation	index;
 	uint32		generation;
 	int			epsilon;
-	int			fill;			/* percent: room is kept for (100 - fill) / fill
-								 * more entries in each leaf's tail */
+	int			fill;			/* percent of a leaf's bytes its compressed
+								 * block may take (the rest is the tail's) */
 	uint64		base_pos;
 	uint64		first_sep;
 	learned_sink_fn sink;
