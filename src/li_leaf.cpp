@@ -664,6 +664,18 @@ li_cleaf_set_ef(int on) noexcept
 	ef_enabled = on != 0;
 }
 
+namespace
+{
+
+/* the arguments of a plan */
+bool
+plan_args_ok(const uint64_t *keys, const uint16_t *tids, uint32_t n)
+{
+	return n <= LI_CLEAF_MAX && (n == 0 || (keys != nullptr && tids != nullptr));
+}
+
+}								/* namespace */
+
 extern "C" li_status
 li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 			  li_cleaf_hdr *h) noexcept
@@ -671,7 +683,7 @@ li_cleaf_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 	ColPlan		kp,
 				tp;
 
-	if (h == nullptr || n > LI_CLEAF_MAX || (n > 0 && (keys == nullptr || tids == nullptr)))
+	if (h == nullptr || !plan_args_ok(keys, tids, n))
 		return LI_ERR_ARG;
 	plan(keys, tids, n, h, &kp, &tp);
 	return LI_OK;
@@ -789,39 +801,47 @@ li_cleaf_fit_tail(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 namespace
 {
 
+/*
+ * What a kept plan was made for (a check against mistakes of the caller,
+ * which must not have changed the entries: cheap, so not every entry)
+ */
+struct PlanIdent
+{
+	const uint64_t *keys;		/* the arrays planned, and n */
+	const uint16_t *tids;
+	uint32_t	n;
+	uint32_t	ef;				/* ef_enabled when planned */
+	uint64_t	ends[4];		/* first and last key and TID (0 if n = 0) */
+};
+
 /* a plan kept by li_cleaf_plan_keep, and what it was made for */
 struct KeptPlan
 {
 	li_cleaf_hdr h;
 	ColPlan		kp;
 	ColPlan		tp;
-	const uint64_t *keys;		/* the arrays planned, and n */
-	const uint16_t *tids;
-	uint32_t	n;
-	bool		ef;				/* ef_enabled when planned */
-	uint64_t	ends[4];		/* first and last key and TID (0 if n = 0) */
+	PlanIdent	id;
 };
 
-/*
- * The fields of a KeptPlan that identify its entries (a check against
- * mistakes of the caller, which must not have changed the entries: cheap,
- * so not every entry)
- */
-void
-plan_ident(const uint64_t *keys, const uint16_t *tids, uint32_t n, KeptPlan *k)
+/* the identity of entries [0, n) of keys and tids, planned now */
+PlanIdent
+plan_ident(const uint64_t *keys, const uint16_t *tids, uint32_t n)
 {
-	k->keys = keys;
-	k->tids = tids;
-	k->n = n;
-	k->ef = ef_enabled;
-	std::memset(k->ends, 0, sizeof(k->ends));
+	PlanIdent	id;
+
+	std::memset(&id, 0, sizeof(id));
+	id.keys = keys;
+	id.tids = tids;
+	id.n = n;
+	id.ef = ef_enabled;
 	if (n > 0)
 	{
-		k->ends[0] = keys[0];
-		k->ends[1] = keys[n - 1];
-		std::memcpy(&k->ends[2], tids, 6);
-		std::memcpy(&k->ends[3], tids + 3 * (n - 1), 6);
+		id.ends[0] = keys[0];
+		id.ends[1] = keys[n - 1];
+		std::memcpy(&id.ends[2], tids, 6);
+		std::memcpy(&id.ends[3], tids + 3 * (n - 1), 6);
 	}
+	return id;
 }
 
 /* the arguments of an encode, and sorted keys */
@@ -829,8 +849,7 @@ bool
 encode_args_ok(const uint64_t *keys, const uint16_t *tids, uint32_t n, const uint8_t *out,
 			   const size_t *bytes)
 {
-	if (out == nullptr || bytes == nullptr || n > LI_CLEAF_MAX ||
-		(n > 0 && (keys == nullptr || tids == nullptr)))
+	if (out == nullptr || bytes == nullptr || !plan_args_ok(keys, tids, n))
 		return false;
 	for (uint32_t i = 1; i < n; i++)
 		if (keys[i] < keys[i - 1])
@@ -889,11 +908,10 @@ li_cleaf_plan_keep(const uint64_t *keys, const uint16_t *tids, uint32_t n, li_cl
 {
 	KeptPlan   *k = static_cast<KeptPlan *>(plan_out);
 
-	if (h == nullptr || k == nullptr || n > LI_CLEAF_MAX ||
-		(n > 0 && (keys == nullptr || tids == nullptr)))
+	if (h == nullptr || k == nullptr || !plan_args_ok(keys, tids, n))
 		return LI_ERR_ARG;
 	plan(keys, tids, n, &k->h, &k->kp, &k->tp);
-	plan_ident(keys, tids, n, k);
+	k->id = plan_ident(keys, tids, n);
 	*h = k->h;
 	return LI_OK;
 }
@@ -903,13 +921,12 @@ li_cleaf_encode_plan(const uint64_t *keys, const uint16_t *tids, uint32_t n,
 					 const void *plan_in, uint8_t *out, size_t outcap, size_t *bytes) noexcept
 {
 	const KeptPlan *k = static_cast<const KeptPlan *>(plan_in);
-	KeptPlan	id;
+	PlanIdent	id;
 
 	if (k == nullptr || !encode_args_ok(keys, tids, n, out, bytes))
 		return LI_ERR_ARG;
-	plan_ident(keys, tids, n, &id);
-	if (id.keys != k->keys || id.tids != k->tids || id.n != k->n || id.ef != k->ef ||
-		std::memcmp(id.ends, k->ends, sizeof(id.ends)) != 0)
+	id = plan_ident(keys, tids, n);
+	if (std::memcmp(&id, &k->id, sizeof(id)) != 0)
 		return li_cleaf_encode(keys, tids, n, out, outcap, bytes);
 	return encode_planned(keys, tids, n, k->h, k->kp, k->tp, out, outcap, bytes);
 }
@@ -1270,6 +1287,18 @@ group_field(const uint8_t *res, const GroupCol &c)
 }
 
 /*
+ * Value i of column col, a group of residuals whose state c stands at
+ * entry i: the line, what its side of the break adds, the residual
+ */
+template <bool WIDE>
+inline uint64_t
+col_value(const li_cview *col, const GroupCol &c, uint32_t i)
+{
+	return line_at(col->base, col->slope_int, col->slope_frac, i) +
+		(i < c.brk ? c.head : c.add) + group_field<WIDE>(col->res, c);
+}
+
+/*
  * Split a TID column value x = blk * M + off (M = mult = v->mult) into
  * *blk and *off: with
  * magic = floor((2^64 - 1) / M) + 1 (M >= 2) the quotient is the high half
@@ -1336,16 +1365,13 @@ decode_group_run(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop
 						 nullptr);
 	for (; i < end; i++, kc.pos += kc.w, tc.pos += tc.w)
 	{
-		uint64_t	k = kc.ef ? ek[i - i0] :
-			line_at(v->key.base, v->key.slope_int, v->key.slope_frac, i) +
-			(i < kc.brk ? kc.head : kc.add) + group_field<WIDE>(v->key.res, kc);
+		uint64_t	k = kc.ef ? ek[i - i0] : col_value<WIDE>(&v->key, kc, i);
 		uint64_t	x;
 		uint16_t	t[4];
 
 		if (k > stop)
 			break;
-		x = line_at(v->tid.base, v->tid.slope_int, v->tid.slope_frac, i) +
-			(i < tc.brk ? tc.head : tc.add) + group_field<WIDE>(v->tid.res, tc);
+		x = col_value<WIDE>(&v->tid, tc, i);
 		split_tid_magic(v, magic, x, !((dw >> (i % G)) & 1), t);
 		keys[c] = k;
 		std::memcpy(&tids[3 * c], t, 6);
@@ -1711,10 +1737,8 @@ li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) noexcept
 
 		group_col(&v->key, g, i, end, &kc);
 		for (uint32_t j = i; j < end; j++, kc.pos += kc.w)
-			out[j] = line_at(v->key.base, v->key.slope_int, v->key.slope_frac, j) +
-				(j < kc.brk ? kc.head : kc.add) +
-				(kc.w > 57 ? group_field<true>(v->key.res, kc) :
-				 group_field<false>(v->key.res, kc));
+			out[j] = kc.w > 57 ? col_value<true>(&v->key, kc, j) :
+				col_value<false>(&v->key, kc, j);
 	}
 }
 
