@@ -396,6 +396,11 @@ typedef struct LearnedLazyLeaf
 	int			wlo;			/* items[] hold the live entries of [wlo, whi) */
 	int			whi;
 	int			n;				/* sorted entries of the block when opened */
+	bool		itups;			/* chunks decoded as li_itup (index tuples of
+								 * 8-byte integer keys), not li_item */
+	XLogRecPtr	lsn;			/* the page's LSN when last checked (0: check
+								 * again) */
+	li_cleaf_view view;			/* its block's view then */
 } LearnedLazyLeaf;
 
 /* scan state */
@@ -409,6 +414,7 @@ typedef struct LearnedScanPos
 	int			itemcap;
 	Buffer		buf;			/* pinned page of the group (or Invalid) */
 	bool		lazy;			/* items[] are one chunk of a lazy leaf: lz */
+	bool		itups;			/* ... decoded as li_itup records (lz.itups) */
 	LearnedLazyLeaf lz;
 } LearnedScanPos;
 
@@ -447,6 +453,9 @@ typedef struct LearnedScanOpaqueData
 	int16		itup_attlen;	/* its length */
 	bool		itup_int64;		/* itup formed, its datum an int8, timestamp or
 								 * timestamptz (li_decode_int64) */
+	bool		itup_fast;		/* an index-only scan of 8-byte integer keys
+								 * without recheck: lazy leaves are decoded
+								 * into the index tuples it returns */
 	/* cross-type datetime keys rewritten by learned_dt_rescan */
 	ScanKey		dt_keys;
 	uint64	   *dt_ranges;		/* [lo, hi] code pair per key */

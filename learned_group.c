@@ -277,11 +277,12 @@ learned_prefetch_leaf_start(Page page)
 
 /*
  * Decode sorted positions [from, to) of a leaf in order, stopping at the
- * first key > hi, and append the live entries to *items at *count.
- * Returns the positions decoded (fewer than to - from: a key passed hi).
+ * first key > hi, and append the live entries to *items at *count (with
+ * itups as li_itup records, the same size).  Returns the positions decoded
+ * (fewer than to - from: a key passed hi).
  */
 static int
-decode_sorted(const li_cleaf_view *v, int from, int to, uint64 hi,
+decode_sorted(const li_cleaf_view *v, int from, int to, uint64 hi, bool itups,
 			  li_item **items, int *itemcap, int *count)
 {
 	uint32		nlive;
@@ -290,8 +291,13 @@ decode_sorted(const li_cleaf_view *v, int from, int to, uint64 hi,
 	if (from >= to)
 		return 0;
 	items_reserve(items, itemcap, *count + (to - from));
-	got = (int) li_cleaf_decode_items(v, (uint32) from, (uint32) to, hi,
-									  *items + *count, &nlive);
+	StaticAssertStmt(sizeof(li_itup) == sizeof(li_item), "16-byte records");
+	if (itups)
+		got = (int) li_cleaf_decode_itups(v, (uint32) from, (uint32) to, hi,
+										  (li_itup *) (*items + *count), &nlive);
+	else
+		got = (int) li_cleaf_decode_items(v, (uint32) from, (uint32) to, hi,
+										  *items + *count, &nlive);
 	*count += (int) nlive;
 	return got;
 }
@@ -341,7 +347,7 @@ collect_locked(Relation index, LearnedCache *c, int group, Page page,
 
 	/* sorted entries from the build: windowed search from the model */
 	i = leaf_lower_bound(index, c, group, &v, lo, use_model);
-	decode_sorted(&v, i, n, hi, items, itemcap, &count);
+	decode_sorted(&v, i, n, hi, false, items, itemcap, &count);
 	nbase = count;
 
 	/* the unsorted tail of entries appended since */
@@ -431,9 +437,10 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
  * (entries the scan's snapshot cannot see: as if the whole group had been
  * read when the scan reached it), and the pages of the scan's generation
  * are not recycled while it runs (§7).  On a hot standby, replay takes no
- * cleanup lock: each chunk checks the page again (a recycled page cancels
- * the query, as for any read), and a tombstone replayed between chunks
- * only hides an entry, as if the leaf had been read later.
+ * cleanup lock: a chunk checks the page again when its LSN moved, as
+ * replay's changes move it (a recycled page cancels the query, as for any
+ * read), and a tombstone replayed between chunks only hides an entry, as
+ * if the leaf had been read later.
  * ------------------------------------------------------------------ */
 
 #define LAZY_GROUPS 2			/* groups of LI_CLEAF_GROUP positions per chunk */
@@ -463,7 +470,7 @@ lazy_forward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
 		to = Min(limit, from + LAZY_FIRST);
 	else
 		to = Min(limit, (from / LI_CLEAF_GROUP + LAZY_GROUPS) * LI_CLEAF_GROUP);
-	got = decode_sorted(v, from, to, hi, items, itemcap, &count);
+	got = decode_sorted(v, from, to, hi, lz->itups, items, itemcap, &count);
 	if (got < to - from)
 		lz->end = from + got;
 	lz->wlo = from;
@@ -494,7 +501,7 @@ lazy_backward(const li_cleaf_view *v, uint64 hi, LearnedLazyLeaf *lz,
 	else
 		from = ((to - 1) / LI_CLEAF_GROUP - (LAZY_GROUPS - 1)) * LI_CLEAF_GROUP;
 	from = Max(lz->first, from);
-	got = decode_sorted(v, from, to, hi, items, itemcap, &count);
+	got = decode_sorted(v, from, to, hi, lz->itups, items, itemcap, &count);
 	if (got < to - from)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -536,8 +543,9 @@ lazy_open(Relation index, LearnedCache *c, int group, const li_cleaf_view *v,
  * forward: the leaf stays pinned (*pin, released by the caller).  A leaf
  * without tail entries or delta pages is opened lazily (*lazy, state in
  * *lz; learned_lazy_chunk reads the next chunks) and its first chunk is
- * in *items; any other group is collected whole, as learned_collect_group
- * does.  Returns the number of items.
+ * in *items (li_itup records if the caller set lz->itups); any other
+ * group is collected whole, as learned_collect_group does (li_item
+ * records).  Returns the number of items.
  */
 int
 learned_scan_group(Relation index, LearnedCache *c, int group,
@@ -559,7 +567,11 @@ learned_scan_group(Relation index, LearnedCache *c, int group,
 	learned_leaf_view(page, &v);
 	*lazy = (opaque->nitems == v.n && opaque->next == InvalidBlockNumber);
 	if (*lazy)
+	{
 		count = lazy_open(index, c, group, &v, lo, hi, forward, lz, items, itemcap);
+		lz->view = v;
+		lz->lsn = RelationNeedsWAL(index) ? PageGetLSN(page) : InvalidXLogRecPtr;
+	}
 	else
 		count = collect_locked(index, c, group, page, lo, hi, true, items, itemcap,
 							   NULL);
@@ -580,22 +592,31 @@ learned_lazy_chunk(Relation index, LearnedCache *c, int group, Buffer buf,
 				   li_item **items, int *itemcap)
 {
 	Page		page = BufferGetPage(buf);
-	li_cleaf_view v;
 	int			count;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	learned_check_page(index, page, c->blknos[group], LEARNED_PAGE_LEAF,
-					   c->meta.generation);
-	learned_leaf_view(page, &v);
-	if ((int) v.n != lz->n)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("learned index \"%s\": leaf block %u changed under a scan",
-						RelationGetRelationName(index), c->blknos[group]),
-				 errdetail("%d sorted entries when the scan reached it, %u now.",
-						   lz->n, v.n)));
-	count = forward ? lazy_forward(&v, hi, lz, items, itemcap) :
-		lazy_backward(&v, hi, lz, items, itemcap);
+
+	/*
+	 * Every change to a WAL-logged page sets its LSN (on a standby too, by
+	 * replay): the same LSN as at the last check is the same block, whose
+	 * view still holds.  Else (or unlogged: LSN 0) check it again.
+	 */
+	if (lz->lsn == InvalidXLogRecPtr || PageGetLSN(page) != lz->lsn)
+	{
+		learned_check_page(index, page, c->blknos[group], LEARNED_PAGE_LEAF,
+						   c->meta.generation);
+		learned_leaf_view(page, &lz->view);
+		if ((int) lz->view.n != lz->n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\": leaf block %u changed under a scan",
+							RelationGetRelationName(index), c->blknos[group]),
+					 errdetail("%d sorted entries when the scan reached it, %u now.",
+							   lz->n, lz->view.n)));
+		lz->lsn = RelationNeedsWAL(index) ? PageGetLSN(page) : InvalidXLogRecPtr;
+	}
+	count = forward ? lazy_forward(&lz->view, hi, lz, items, itemcap) :
+		lazy_backward(&lz->view, hi, lz, items, itemcap);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return count;
 }

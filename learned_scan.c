@@ -52,6 +52,7 @@ pos_reset(LearnedScanPos *pos)
 	pos->cur = -1;
 	pos->nitems = 0;
 	pos->lazy = false;
+	pos->itups = false;
 }
 
 /* ambeginscan: flush this backend's buffered entries, lock the generation, get the model */
@@ -481,6 +482,27 @@ learned_prepare_keys(IndexScanDesc scan)
 	so->qual_ok = so->want_nonnull || so->want_null;
 }
 
+/*
+ * Whether the index tuples this scan returns are li_itup records: one
+ * 8-byte integer datum by value (int8, timestamp, timestamptz: the key's
+ * code ^ 2^63, li_decode_int64), no NULL, t_info its size
+ */
+static bool
+int64_itups(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	LearnedKeyKind kind = (LearnedKeyKind) so->cache->meta.keykind;
+	Form_pg_attribute att = TupleDescAttr(scan->xs_itupdesc, 0);
+
+	StaticAssertStmt(MAXALIGN(sizeof(IndexTupleData)) + sizeof(int64) == LI_ITUP_INFO &&
+					 offsetof(li_itup, datum) == MAXALIGN(sizeof(IndexTupleData)) &&
+					 LI_ITUP_INFO <= INDEX_SIZE_MASK,
+					 "li_itup is an IndexTuple of one 8-byte datum");
+	return att->attbyval && att->attlen == sizeof(int64) &&
+		(kind == LEARNED_KEY_INT8 || kind == LEARNED_KEY_TIMESTAMP ||
+		 kind == LEARNED_KEY_TIMESTAMPTZ);
+}
+
 /* amrescan: reduce the scan keys to the key ranges and leaf groups to visit */
 void
 learned_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
@@ -494,6 +516,8 @@ learned_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 	pos_reset(&so->mark);
 	so->have_mark = false;
 	learned_prepare_keys(scan);
+	/* (dt_recheck is final now: learned_dt_rescan calls this last) */
+	so->itup_fast = scan->xs_want_itup && !so->dt_recheck && int64_itups(scan);
 	pgstat_count_index_scan(scan->indexRelation);
 }
 
@@ -585,16 +609,21 @@ load_group(IndexScanDesc scan, int r, int g, bool keep_pin, bool forward)
 	so->pos.range = r;
 	so->pos.group = g;
 	so->pos.lazy = false;
+	so->pos.itups = false;		/* (NULL pages hold li_item records) */
 	if (g < nleaf)
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(so));
 
 		if (keep_pin)
+		{
+			so->pos.lz.itups = so->itup_fast;
 			so->pos.nitems = learned_scan_group(scan->indexRelation, so->cache, g,
 												so->rlo[r], so->rhi[r], forward,
 												&so->pos.items, &so->pos.itemcap,
 												&so->pos.buf, &so->pos.lz,
 												&so->pos.lazy);
+			so->pos.itups = so->pos.lazy && so->itup_fast;
+		}
 		else
 			so->pos.nitems = learned_collect_group(scan->indexRelation, so->cache, g,
 												   so->rlo[r], so->rhi[r], true,
@@ -717,7 +746,7 @@ form_itup(IndexScanDesc scan, bool isnull)
  * small enough to inline into amgettuple)
  */
 static pg_noinline void
-set_result_itup(IndexScanDesc scan, li_item *it)
+set_result_itup(IndexScanDesc scan, const li_item *it)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 
@@ -732,12 +761,28 @@ set_result_itup(IndexScanDesc scan, li_item *it)
 					so->itup_attlen);
 }
 
-/* return item `it`: heap TID and, for index-only scans, the index tuple */
+/*
+ * return item i of the current group: heap TID and, for index-only scans,
+ * the index tuple
+ */
 static pg_attribute_always_inline void
-set_result(IndexScanDesc scan, li_item *it)
+set_result(IndexScanDesc scan, LearnedScanOpaque so, int i)
 {
-	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const li_item *it = &so->pos.items[i];
 
+	if (likely(so->pos.itups))
+	{
+		/*
+		 * an index tuple decoded in place (li_itup, itup_fast: no recheck),
+		 * returned as it is; valid until the next call, as btree's
+		 */
+		li_itup    *t = (li_itup *) unconstify(li_item *, it);
+
+		memcpy(&scan->xs_heaptid, t->tid, sizeof(ItemPointerData));
+		scan->xs_recheck = false;
+		scan->xs_itup = (IndexTuple) t;
+		return;
+	}
 	learned_item_tid(it, &scan->xs_heaptid);
 	/* inexact datetime keys (learned_datetime.c): the executor rechecks */
 	scan->xs_recheck = so->dt_recheck;
@@ -825,7 +870,7 @@ gettuple_step(IndexScanDesc scan, ScanDirection dir)
 			if (next >= 0 && next < so->pos.nitems)
 			{
 				so->pos.cur = next;
-				set_result(scan, &so->pos.items[next]);
+				set_result(scan, so, next);
 				return true;
 			}
 		}
@@ -864,7 +909,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		Assert(so->pos.group >= 0);
 		so->pos.cur = next;
-		set_result(scan, &so->pos.items[next]);
+		set_result(scan, so, next);
 		return true;
 	}
 	return gettuple_step(scan, dir);
@@ -953,6 +998,7 @@ pos_copy(LearnedScanPos *dst, const LearnedScanPos *src, MemoryContext cxt)
 	dst->group = src->group;
 	dst->cur = src->cur;
 	dst->lazy = src->lazy;
+	dst->itups = src->itups;
 	dst->lz = src->lz;
 	if (BufferIsValid(src->buf))
 	{

@@ -385,6 +385,20 @@ typedef struct li_item
 
 #define LI_TID_BYTES 6
 
+/*
+ * An index tuple of one 8-byte integer datum, as index-only scans return
+ * it (PostgreSQL's IndexTupleData: the heap TID, t_info = its size 16;
+ * then the datum, the key decoded: key ^ 2^63).
+ */
+typedef struct li_itup
+{
+	uint16_t	tid[3];			/* ItemPointerData: bi_hi, bi_lo, posid */
+	uint16_t	info;			/* LI_ITUP_INFO */
+	uint64_t	datum;
+} li_itup;
+
+#define LI_ITUP_INFO 16
+
 /* Sort items by (key, tid). */
 void		li_sort_items(li_item *items, size_t n) LI_NOEXCEPT;
 

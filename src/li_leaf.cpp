@@ -1111,8 +1111,13 @@ ef_start(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j, uint32_t j1, 
 	e->base = eg.base;
 	e->L = eg.L;
 	e->mask = e->L ? (UINT64_C(2) << (e->L - 1)) - 1 : 0;
-	if (j1 > eg.len || eg.ub > c->res_bits ||
-		(first = select_from(c->res, c->res_bits, eg.ub, j - 1)) == UINT64_MAX)
+	if (j1 > eg.len || eg.ub > c->res_bits)
+		return false;
+	/* value 1 (a walk from a group's start): the bitmap's first one */
+	first = (j == 1 && eg.ub < c->res_bits) ? word_at(c->res, c->res_bits, eg.ub) : 0;
+	first = first ? (uint64_t) __builtin_ctzll(first) :
+		select_from(c->res, c->res_bits, eg.ub, j - 1);
+	if (first == UINT64_MAX)
 		return false;
 	e->wpos = eg.ub + first;
 	e->w = word_at(c->res, c->res_bits, e->wpos);
@@ -1121,11 +1126,84 @@ ef_start(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j, uint32_t j1, 
 	return true;
 }
 
+static_assert(sizeof(li_item) == 16 && offsetof(li_item, tid) == 8 &&
+			  offsetof(li_item, isnull) == 14, "li_item layout");
+static_assert(sizeof(li_itup) == 16 && offsetof(li_itup, info) == 6 &&
+			  offsetof(li_itup, datum) == 8, "li_itup layout");
+
+/*
+ * The TID of block q and offset off (bi_hi, bi_lo, posid) followed by
+ * `last` (an li_item's isnull 0, an li_itup's info), as one 64-bit value
+ * to store.
+ */
+inline uint64_t
+item_tid_word(uint32_t q, uint16_t off, uint16_t last)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint64_t) ((q >> 16) | (q << 16)) | ((uint64_t) off << 32) |
+		((uint64_t) last << 48);
+#else
+	uint16_t	t[4] = {(uint16_t) (q >> 16), (uint16_t) (q & 0xffff), off, last};
+	uint64_t	w;
+
+	std::memcpy(&w, t, sizeof(w));
+	return w;
+#endif
+}
+
+/*
+ * The scans' decoder writes 16-byte records: li_item (key, then the TID
+ * word), or with IT li_itup, an index tuple of one 8-byte integer datum
+ * (the TID word with info LI_ITUP_INFO, then the key's datum: key ^ 2^63).
+ * Every access is a memcpy at the field's offset.
+ */
+template <bool IT>
+inline void
+put_key(li_item *o, uint64_t k)
+{
+	if (IT)
+		k ^= UINT64_C(1) << 63;
+	std::memcpy(reinterpret_cast<char *>(o) + (IT ? 8 : 0), &k, sizeof(k));
+}
+
+/* the key of a record (put_key's) */
+template <bool IT>
+inline uint64_t
+get_key(const li_item *o)
+{
+	uint64_t	k;
+
+	std::memcpy(&k, reinterpret_cast<const char *>(o) + (IT ? 8 : 0), sizeof(k));
+	return IT ? k ^ (UINT64_C(1) << 63) : k;
+}
+
+/* store a record's TID word (block q, offset off) */
+template <bool IT>
+inline void
+put_tid(li_item *o, uint32_t q, uint16_t off)
+{
+	uint64_t	w = item_tid_word(q, off, IT ? LI_ITUP_INFO : 0);
+
+	std::memcpy(reinterpret_cast<char *>(o) + (IT ? 0 : 8), &w, sizeof(w));
+}
+
+/* a record's heap offset */
+template <bool IT>
+inline uint16_t
+get_off(const li_item *o)
+{
+	uint16_t	off;
+
+	std::memcpy(&off, reinterpret_cast<const char *>(o) + (IT ? 4 : 12), sizeof(off));
+	return off;
+}
+
 /*
  * Values n..cnt - 1 all read as base (a damaged group): into keys[] or
- * (ITEMS) items[].key, stopping at a value > stop; returns the new n
+ * (ITEMS) items[]' keys (IT: li_itup records), stopping at a value > stop;
+ * returns the new n
  */
-template <bool ITEMS>
+template <bool ITEMS, bool IT = false>
 inline uint32_t
 ef_fill(uint64_t base, uint32_t n, uint32_t cnt, uint64_t stop, uint64_t *keys,
 		li_item *items)
@@ -1137,18 +1215,18 @@ ef_fill(uint64_t base, uint32_t n, uint32_t cnt, uint64_t stop, uint64_t *keys,
 		else if (base > stop)
 			return n;
 		else
-			items[n].key = base;
+			put_key<IT>(&items[n], base);
 	}
 	return n;
 }
 
 /*
  * Values j..j1 - 1 of a walk into keys[] (ITEMS: into items[].key,
- * stopping at the first value > stop); returns how many.  WIDE: low parts
- * of more than 56 bits (read as li_bits_get), else one load each (inside
- * the block: li_leaf.h).
+ * stopping at the first value > stop, which CHECK compares); returns how
+ * many.  WIDE: low parts of more than 56 bits (read as li_bits_get), else
+ * one load each (inside the block: li_leaf.h).
  */
-template <bool WIDE, bool ITEMS>
+template <bool WIDE, bool ITEMS, bool CHECK = ITEMS, bool IT = false>
 inline uint32_t
 ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t stop,
 		uint64_t *keys, li_item *items)
@@ -1188,12 +1266,13 @@ ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t 
 			std::memcpy(&lw, res + (lpos >> 3), sizeof(lw));
 			lw = (lw >> (lpos & 7)) & mask;
 		}
-		k = base + (((hb + (uint32_t) __builtin_ctzll(w)) << L) | lw);
+		/* (the count as unsigned: no sign extension) */
+		k = base + (((hb + (unsigned) __builtin_ctzll(w)) << L) | lw);
 		if (ITEMS)
 		{
-			if (k > stop)
+			if (CHECK && k > stop)
 				return n;
-			(o++)->key = k;
+			put_key<IT>(o++, k);
 		}
 		else
 			*ko++ = k;
@@ -1203,7 +1282,7 @@ ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t 
 		hb--;
 	}
 	/* (a damaged group: the rest read as its base) */
-	return ef_fill<ITEMS>(base, n, cnt, stop, keys, items);
+	return ef_fill<ITEMS, IT>(base, n, cnt, stop, keys, items);
 }
 
 /*
@@ -1213,7 +1292,7 @@ ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t 
  * select, the next ones by walking the bitmap's ones.  A damaged group
  * gives wrong values (its base), never a read outside the residuals.
  */
-template <bool ITEMS>
+template <bool ITEMS, bool IT = false>
 uint32_t
 ef_values(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j0, uint32_t j1,
 		  uint64_t stop, uint64_t *keys, li_item *items)
@@ -1226,17 +1305,20 @@ ef_values(const li_cview *c, uint32_t g, uint32_t meta, uint32_t j0, uint32_t j1
 	if (j0 == 0)
 	{
 		/* value 0: the group's base */
-		n = ef_fill<ITEMS>(ef_group(c, g, meta).base, 0, 1, stop, keys, items);
+		n = ef_fill<ITEMS, IT>(ef_group(c, g, meta).base, 0, 1, stop, keys, items);
 		if (n == 0 || ++j0 >= j1)
 			return n;
 	}
 	if (!ef_start(c, g, meta, j0, j1, &e))
-		return ef_fill<ITEMS>(e.base, n, n + (j1 - j0), stop, keys, items);
+		return ef_fill<ITEMS, IT>(e.base, n, n + (j1 - j0), stop, keys, items);
 	if (e.L > 56)
-		return n + ef_walk<true, ITEMS>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
-										items + (ITEMS ? n : 0));
-	return n + ef_walk<false, ITEMS>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
-									 items + (ITEMS ? n : 0));
+		return n + ef_walk<true, ITEMS, ITEMS, IT>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
+												   items + (ITEMS ? n : 0));
+	/* (a scan without an upper bound compares nothing) */
+	if (ITEMS && stop == UINT64_MAX)
+		return n + ef_walk<false, true, false, IT>(c, e, j0, j1, stop, nullptr, items + n);
+	return n + ef_walk<false, ITEMS, ITEMS, IT>(c, e, j0, j1, stop, keys + (ITEMS ? 0 : n),
+												items + (ITEMS ? n : 0));
 }
 
 /*
@@ -1381,36 +1463,11 @@ decode_group_run(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop
 	return i;
 }
 
-static_assert(sizeof(li_item) == 16 && offsetof(li_item, tid) == 8 &&
-			  offsetof(li_item, isnull) == 14, "li_item layout");
-
-/*
- * The 8 bytes of an li_item after its key: the TID of block q and offset
- * off (bi_hi, bi_lo, posid) and isnull 0, as one 64-bit value to store.
- */
-inline uint64_t
-item_tid_word(uint32_t q, uint16_t off)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (uint64_t) ((q >> 16) | (q << 16)) | ((uint64_t) off << 32);
-#else
-	uint16_t	t[4] = {(uint16_t) (q >> 16), (uint16_t) (q & 0xffff), off, 0};
-	uint64_t	w;
-
-	std::memcpy(&w, t, sizeof(w));
-	return w;
-#endif
-}
-
-/*
- * The scans' first pass over entries [i, end) of one group, on one side of
- * its key break (every entry adds `add`): the keys into out[0..), with
- * CHECK stopping at the first key > stop.  Returns how many.
- */
-template <bool WIDE, bool CHECK>
+/* items_keys' loop; ZW: the group's width is 0 (dense keys: the line) */
+template <bool WIDE, bool CHECK, bool ZW, bool IT>
 inline uint32_t
-items_keys(const li_cview *col, uint32_t i, uint32_t end, uint64_t stop, uint64_t add,
-		   GroupCol kc, li_item *out)
+items_keys_loop(const li_cview *col, uint32_t i, uint32_t end, uint64_t stop, uint64_t add,
+				GroupCol kc, li_item *out)
 {
 	const uint8_t *res = col->res;
 	uint64_t	base = col->base + add,
@@ -1420,56 +1477,101 @@ items_keys(const li_cview *col, uint32_t i, uint32_t end, uint64_t stop, uint64_
 
 	for (; i < end; i++, n++, kc.pos += kc.w)
 	{
-		uint64_t	k = line_at(base, sint, sfrac, i) + group_field<WIDE>(res, kc);
+		uint64_t	k = line_at(base, sint, sfrac, i) + (ZW ? 0 : group_field<WIDE>(res, kc));
 
 		if (CHECK && k > stop)
 			break;
-		out[n].key = k;
+		put_key<IT>(&out[n], k);
 	}
 	return n;
 }
 
 /*
- * The second pass over entries [i, end), on one side of the TID break
- * (every entry adds `add`): their TIDs into out[0..) (tombstones too; they
- * are dropped afterwards).  Returns whether an offset came out 0 (only in
- * a damaged block: encode marks such TIDs dead).
+ * The scans' first pass over entries [i, end) of one group, on one side of
+ * its key break (every entry adds `add`): the keys into out[0..), with
+ * CHECK stopping at the first key > stop.  Returns how many.
  */
-template <bool WIDE>
-inline bool
-items_tids(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic, uint64_t add,
-		   GroupCol tc, li_item *out)
+template <bool WIDE, bool CHECK, bool IT>
+inline uint32_t
+items_keys(const li_cview *col, uint32_t i, uint32_t end, uint64_t stop, uint64_t add,
+		   const GroupCol &kc, li_item *out)
+{
+	return kc.w == 0 ?
+		items_keys_loop<WIDE, CHECK, true, IT>(col, i, end, stop, add, kc, out) :
+		items_keys_loop<WIDE, CHECK, false, IT>(col, i, end, stop, add, kc, out);
+}
+
+/*
+ * items_tids' loop.  FAST: magic is not 0 and every value is taken to be
+ * below 2^48 (a valid TID's is: blk < 2^32, M <= 2^16); the loop only
+ * gathers whether one was not, and then returns -1 (a damaged block: the
+ * caller runs the checked loop).  Else 1 if an offset came out 0, or 0.
+ */
+template <bool WIDE, bool FAST, bool IT>
+inline int
+items_tids_loop(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic,
+				uint64_t add, GroupCol tc, li_item *out)
 {
 	const uint8_t *res = v->tid.res;
 	uint64_t	base = v->tid.base + add,
 				sint = v->tid.slope_int,
 				mult = v->mult;
 	uint32_t	sfrac = v->tid.slope_frac;
-	bool		zero = false;
+	uint32_t	low = 0;		/* bit 31: an offset 0 */
+	uint64_t	all = 0;		/* FAST: every value or'ed */
 
 	for (; i < end; i++, out++, tc.pos += tc.w)
 	{
 		uint64_t	x = line_at(base, sint, sfrac, i) + group_field<WIDE>(res, tc);
 		uint32_t	blk;
 		uint16_t	off;
-		uint64_t	w;
 
-		tid_divmod(v, magic, mult, x, &blk, &off);
-		w = item_tid_word(blk, off);
-		zero |= (off == 0);
-		std::memcpy(reinterpret_cast<char *>(out) + offsetof(li_item, tid), &w, sizeof(w));
+		if (FAST)
+		{
+			uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
+
+			all |= x;
+			blk = (uint32_t) q;
+			off = (uint16_t) (x - q * mult);
+		}
+		else
+			tid_divmod(v, magic, mult, x, &blk, &off);
+		put_tid<IT>(out, blk, off);
+		low |= (uint32_t) off - 1;
 	}
-	return zero;
+	if (FAST && (all >> 48) != 0)
+		return -1;
+	return (low >> 31) != 0;
+}
+
+/*
+ * The second pass over entries [i, end), on one side of the TID break
+ * (every entry adds `add`): their TIDs into out[0..) (tombstones too; they
+ * are dropped afterwards).  Returns whether an offset came out 0
+ * (only in a damaged block: encode marks such TIDs dead).
+ */
+template <bool WIDE, bool IT>
+inline bool
+items_tids(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic, uint64_t add,
+		   GroupCol tc, li_item *out)
+{
+	int			r = magic != 0 ?
+		items_tids_loop<WIDE, true, IT>(v, i, end, magic, add, tc, out) : -1;
+
+	if (r < 0)
+		r = items_tids_loop<WIDE, false, IT>(v, i, end, magic, add, tc, out);
+	return r != 0;
 }
 
 /* whether a key of out[0, n) is above stop (branch-free) */
+template <bool IT>
 inline bool
 keys_above(const li_item *out, uint32_t n, uint64_t stop)
 {
 	bool		above = false;
 
 	for (uint32_t j = 0; j < n; j++)
-		above |= out[j].key > stop;
+		above |= get_key<IT>(&out[j]) > stop;
 	return above;
 }
 
@@ -1481,7 +1583,7 @@ keys_above(const li_item *out, uint32_t n, uint64_t stop)
  * keys are out of order: those are decoded again with the check).  *zero: an
  * offset came out 0.  Returns the number of entries decoded.
  */
-template <bool WIDE>
+template <bool WIDE, bool IT>
 inline uint32_t
 items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uint64_t magic,
 			GroupCol kc, GroupCol tc, li_item *out, bool *zero)
@@ -1497,27 +1599,27 @@ items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uin
 	if (kc.ef)
 	{
 		/* an Elias-Fano group: its keys, checked one by one */
-		n = ef_values<true>(&v->key, i / G, kc.ef, i % G, i % G + (end - i), stop, nullptr,
-							out);
+		n = ef_values<true, IT>(&v->key, i / G, kc.ef, i % G, i % G + (end - i), stop,
+								nullptr, out);
 	}
 	else if (!check)
 	{
-		n = items_keys<WIDE, false>(&v->key, i, kb, stop, kc.head, kc, out);
-		n += items_keys<WIDE, false>(&v->key, kb, end, stop, kc.add, k2, out + n);
+		n = items_keys<WIDE, false, IT>(&v->key, i, kb, stop, kc.head, kc, out);
+		n += items_keys<WIDE, false, IT>(&v->key, kb, end, stop, kc.add, k2, out + n);
 		/* sorted keys end at the last, which passed; a damaged block may not */
-		check = stop != UINT64_MAX && keys_above(out, n, stop);
+		check = stop != UINT64_MAX && keys_above<IT>(out, n, stop);
 	}
 	if (check)
 	{
-		n = items_keys<WIDE, true>(&v->key, i, kb, stop, kc.head, kc, out);
+		n = items_keys<WIDE, true, IT>(&v->key, i, kb, stop, kc.head, kc, out);
 		if (n == kb - i)
-			n += items_keys<WIDE, true>(&v->key, kb, end, stop, kc.add, k2, out + n);
+			n += items_keys<WIDE, true, IT>(&v->key, kb, end, stop, kc.add, k2, out + n);
 	}
 	end = i + n;
 	tb = std::min(std::max(tc.brk, i), end);
 	t2.pos += (uint64_t) (tb - i) * tc.w;
-	*zero = items_tids<WIDE>(v, i, tb, magic, tc.head, tc, out);
-	*zero |= items_tids<WIDE>(v, tb, end, magic, tc.add, t2, out + (tb - i));
+	*zero = items_tids<WIDE, IT>(v, i, tb, magic, tc.head, tc, out);
+	*zero |= items_tids<WIDE, IT>(v, tb, end, magic, tc.add, t2, out + (tb - i));
 	return n;
 }
 
@@ -1527,6 +1629,7 @@ items_group(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop, uin
  * left out.  *decoded gets the number of entries decoded; returns the
  * number of items kept.
  */
+template <bool IT>
 inline uint32_t
 decode_group_items(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t stop,
 				   uint64_t magic, const GroupCol &kc, const GroupCol &tc, li_item *out,
@@ -1534,8 +1637,8 @@ decode_group_items(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t st
 {
 	bool		zero;
 	uint32_t	n = (kc.w > 57 || tc.w > 57) ?
-		items_group<true>(v, i, end, stop, magic, kc, tc, out, &zero) :
-		items_group<false>(v, i, end, stop, magic, kc, tc, out, &zero);
+		items_group<true, IT>(v, i, end, stop, magic, kc, tc, out, &zero) :
+		items_group<false, IT>(v, i, end, stop, magic, kc, tc, out, &zero);
 	uint64_t	dw;				/* the group's tombstone bits */
 	uint32_t	kept = 0;
 
@@ -1548,8 +1651,8 @@ decode_group_items(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t st
 	if (dw == 0 && !zero)
 		return n;
 	for (uint32_t j = 0; j < n; j++)
-		if (!((dw >> j) & 1) && out[j].tid[2] != 0)
-			out[kept++] = out[j];
+		if (!((dw >> j) & 1) && get_off<IT>(&out[j]) != 0)
+			std::memcpy(&out[kept++], &out[j], sizeof(li_item));
 	return kept;
 }
 
@@ -1563,7 +1666,7 @@ decode_group_items(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t st
  * widths, offsets and tombstone bits are read once, and groups whose
  * residuals are at most 57 bits wide (nearly all) read each with one load.
  */
-template <bool ITEMS>
+template <bool ITEMS, bool IT = false>
 static inline uint32_t
 decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
 			  uint64_t *keys, uint16_t *tids, li_item *items, uint32_t *nitems)
@@ -1588,7 +1691,7 @@ decode_run_to(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
 		{
 			uint32_t	n;
 
-			nout += decode_group_items(v, i, end, stop, magic, kc, tc, items + nout, &n);
+			nout += decode_group_items<IT>(v, i, end, stop, magic, kc, tc, items + nout, &n);
 			count += n;
 			stopped = i + n;
 		}
@@ -1710,6 +1813,15 @@ li_cleaf_decode_items(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64
 					  li_item *items, uint32_t *nitems) noexcept
 {
 	return decode_run_to<true>(v, from, to, stop, nullptr, nullptr, items, nitems);
+}
+
+extern "C" uint32_t
+li_cleaf_decode_itups(const li_cleaf_view *v, uint32_t from, uint32_t to, uint64_t stop,
+					  li_itup *itups, uint32_t *nitems) noexcept
+{
+	/* (16-byte records like li_item's, written field by field: put_key) */
+	return decode_run_to<true, true>(v, from, to, stop, nullptr, nullptr,
+									 reinterpret_cast<li_item *>(itups), nitems);
 }
 
 extern "C" void

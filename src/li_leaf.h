@@ -598,6 +598,15 @@ uint32_t	li_cleaf_decode_items(const li_cleaf_view *v, uint32_t from, uint32_t t
 								  uint64_t stop, li_item *items,
 								  uint32_t *nitems) LI_NOEXCEPT;
 
+/*
+ * The same into index tuples of 8-byte integer keys (li_itup: the
+ * datum is key ^ 2^63), what index-only scans of int8, timestamp and
+ * timestamptz keys return as they are.
+ */
+uint32_t	li_cleaf_decode_itups(const li_cleaf_view *v, uint32_t from, uint32_t to,
+								  uint64_t stop, li_itup *itups,
+								  uint32_t *nitems) LI_NOEXCEPT;
+
 /* Decode every key into out[0, n). */
 void		li_cleaf_decode_keys(const li_cleaf_view *v, uint64_t *out) LI_NOEXCEPT;
 

@@ -372,6 +372,8 @@ read_all(const uint8_t *block, Rng &rng)
 	sum += li_cleaf_decode_run(&v, from, v.n, rng.next(), dec.data(), tids.data());
 	sum += li_cleaf_decode_items(&v, 0, v.n, UINT64_MAX, items.data(), &nitems) + nitems;
 	sum += li_cleaf_decode_items(&v, from, v.n, rng.next(), items.data(), &nitems) + nitems;
+	sum += li_cleaf_decode_itups(&v, from, v.n, rng.next(),
+								 reinterpret_cast<li_itup *>(items.data()), &nitems) + nitems;
 	li_cleaf_get_widths(block, &w);
 	FUZZ_CHECK(w.key_max <= 64 && w.tid_max <= 64, "validated widths %u %u", w.key_max,
 			   w.tid_max);

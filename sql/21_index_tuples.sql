@@ -1,0 +1,93 @@
+--
+-- 21_index_tuples: index-only scans of int8, timestamp and timestamptz keys
+-- decode a lazy leaf's chunks straight into the index tuples they return
+-- (li_itup records, li_cleaf_decode_itups); every other group (NULL pages,
+-- leaves with tail entries) returns li_item records as before.  Scans that
+-- go from such leaves to NULL pages and to leaves with tail entries, both
+-- ways, cursors turning around across them, mark/restore, and cross-type
+-- datetime keys (recheck: no index tuples decoded in place), each compared
+-- with a sequential scan.
+--
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/include/helpers.psql
+\set ECHO all
+
+-- int8 keys with NULLs (every 7th row), the extremes and zero
+CREATE TABLE it8 (k int8, v int4) WITH (autovacuum_enabled = off);
+SELECT setseed(0.21);
+INSERT INTO it8
+  SELECT CASE WHEN g % 7 = 0 THEN NULL ELSE ((random() * 2 - 1) * 9e18)::int8 END, g
+  FROM generate_series(1, 20000) g;
+INSERT INTO it8 VALUES (-9223372036854775808, -1), (9223372036854775807, -2), (0, -3),
+  (-1, -4), (1, -5);
+CREATE INDEX it8_l ON it8 USING learned (k);
+VACUUM ANALYZE it8;
+SELECT leaf_pages > 5 AS many_leaves, pending FROM learned_index_stats('it8_l');
+-- from the keys into the NULL pages, and back (ASC NULLS LAST / DESC NULLS FIRST)
+SELECT li_check('SELECT k FROM it8 ORDER BY k', true, '{index,ios}');
+SELECT li_check('SELECT k FROM it8 ORDER BY k DESC', true, '{index,ios}');
+SELECT li_check('SELECT k FROM it8 WHERE k > 9e18 OR k IS NULL ORDER BY k', true, '{index,ios}');
+SELECT li_check('SELECT k FROM it8 WHERE k >= 9223372036854775807 OR k IS NULL ORDER BY k DESC',
+                true, '{index,ios}');
+SELECT li_check('SELECT k FROM it8 WHERE k < -9e18 ORDER BY k', true, '{index,ios}');
+SELECT li_check('SELECT k FROM it8 WHERE k = ANY (ARRAY[-9223372036854775808, -1, 0, 1, 9223372036854775807]::int8[]) ORDER BY k',
+                true, '{index,ios}');
+-- the key values themselves, not only their order: sums over every row
+SELECT li_check('SELECT sum(k::numeric), count(k), count(*) FROM it8 WHERE k IS NOT NULL OR k IS NULL',
+                false, '{ios}');
+-- scroll cursors crossing from the last leaf into the NULL pages and back
+SELECT li_cursor_check('SELECT k FROM it8 WHERE k > 8e18 OR k IS NULL ORDER BY k',
+                       'F1 F300 F3000 B200 B3000 F5000 LAST B50 FIRST F10 B5', 'ios');
+SELECT li_cursor_check('SELECT k FROM it8 ORDER BY k DESC',
+                       'F10 F3000 B100 F20000 B4000 LAST B10 FIRST F2 B1', 'ios');
+-- mark/restore: a merge join on duplicated outer keys
+CREATE TABLE it8_o AS SELECT k FROM it8 WHERE k IS NOT NULL AND v % 5 = 0
+  UNION ALL SELECT k FROM it8 WHERE k IS NOT NULL AND v % 5 = 0;
+ANALYZE it8_o;
+SET enable_hashjoin = off; SET enable_nestloop = off; SET enable_sort = on;
+SET enable_seqscan = off; SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT o.k, i.k FROM it8_o o JOIN it8 i ON i.k = o.k;
+RESET enable_seqscan; RESET enable_bitmapscan;
+SELECT li_compare('SELECT o.k, i.k FROM it8_o o JOIN it8 i ON i.k = o.k',
+    'enable_seqscan=off,enable_bitmapscan=off',
+    'enable_indexscan=off,enable_indexonlyscan=off,enable_bitmapscan=off,enable_mergejoin=off,enable_hashjoin=on');
+RESET enable_hashjoin; RESET enable_nestloop; RESET enable_sort;
+-- leaves with tail entries (li_item records) between lazy ones
+INSERT INTO it8 SELECT ((random() * 2 - 1) * 9e18)::int8, -g FROM generate_series(1, 300) g;
+INSERT INTO it8 SELECT NULL, -g FROM generate_series(301, 320) g;
+SELECT pending > 0 AS has_pending
+  FROM learned_index_stats('it8_l');
+SELECT li_check('SELECT k FROM it8 ORDER BY k', true, '{index,ios}');
+SELECT li_check('SELECT k FROM it8 ORDER BY k DESC', true, '{index,ios}');
+SELECT li_cursor_check('SELECT k FROM it8 WHERE k > -5e18 OR k IS NULL ORDER BY k',
+                       'F1 F700 B300 F9000 B20 F9000 LAST B700 FIRST F800 B1', 'ios');
+VACUUM it8;
+SELECT li_check('SELECT k FROM it8 ORDER BY k', true, '{index,ios}');
+
+-- timestamptz and timestamp keys (the same 8-byte integer datum)
+CREATE TABLE itz (t timestamptz, u timestamp) WITH (autovacuum_enabled = off);
+INSERT INTO itz
+  SELECT CASE WHEN g % 11 = 0 THEN NULL
+              ELSE '2020-01-01 00:00:00+00'::timestamptz + (g * 37 % 10007) * interval '1 minute 3.000001 s' END,
+         CASE WHEN g % 13 = 0 THEN NULL
+              ELSE '2020-01-01 00:00:00'::timestamp + (g * 41 % 10009) * interval '59.999999 s' END
+  FROM generate_series(1, 15000) g;
+INSERT INTO itz VALUES ('infinity', 'infinity'), ('-infinity', '-infinity'),
+  ('4713-01-01 00:00:00+00 BC', '4713-01-01 00:00:00 BC'), ('294276-12-31 23:59:59.999999+00', '294276-12-31 23:59:59.999999');
+CREATE INDEX itz_t ON itz USING learned (t);
+CREATE INDEX itz_u ON itz USING learned (u);
+VACUUM ANALYZE itz;
+SELECT li_check('SELECT t FROM itz ORDER BY t', true, '{index,ios}');
+SELECT li_check('SELECT t FROM itz ORDER BY t DESC', true, '{index,ios}');
+SELECT li_check('SELECT u FROM itz ORDER BY u', true, '{index,ios}');
+SELECT li_check('SELECT u FROM itz WHERE u >= ''2020-01-03'' ORDER BY u DESC', true, '{index,ios}');
+SELECT li_check('SELECT t FROM itz WHERE t > ''2020-01-02 12:00+00'' ORDER BY t LIMIT 2000', true, '{index,ios}');
+-- cross-type keys: timestamptz against date and timestamp (rechecked)
+SET TimeZone = 'America/New_York';
+SELECT li_check('SELECT t FROM itz WHERE t >= date ''2020-01-03'' ORDER BY t', true, '{index,ios}');
+SELECT li_check('SELECT t FROM itz WHERE t < timestamp ''2020-01-02 05:00'' ORDER BY t DESC', true, '{index,ios}');
+SELECT li_check('SELECT u FROM itz WHERE u > timestamptz ''2020-01-04 00:00+09'' ORDER BY u', true, '{index,ios}');
+RESET TimeZone;
+SELECT li_cursor_check('SELECT t FROM itz WHERE t > ''2020-01-05'' OR t IS NULL ORDER BY t',
+                       'F1 F500 B499 F4000 B100 LAST B20 FIRST F3', 'ios');
