@@ -582,9 +582,10 @@ learned_scan_group(Relation index, LearnedCache *c, int group,
 
 /*
  * The next chunk of a lazy leaf in direction forward, read from its pinned
- * buffer under a share lock (the page checked again: on a hot standby it
- * may have been recycled).  Its live entries replace *items; returns their
- * count, or -1 when the range has no more positions in that direction.
+ * buffer under a share lock (the page checked again if its LSN moved: on a
+ * hot standby it may have been recycled).  Its live entries replace
+ * *items; returns their count, or -1 when the range has no more positions
+ * in that direction.
  */
 int
 learned_lazy_chunk(Relation index, LearnedCache *c, int group, Buffer buf,

@@ -1266,7 +1266,6 @@ ef_walk(const li_cview *c, const EfCursor &e, uint32_t j, uint32_t j1, uint64_t 
 			std::memcpy(&lw, res + (lpos >> 3), sizeof(lw));
 			lw = (lw >> (lpos & 7)) & mask;
 		}
-		/* (the count as unsigned: no sign extension) */
 		k = base + (((hb + (unsigned) __builtin_ctzll(w)) << L) | lw);
 		if (ITEMS)
 		{
@@ -1652,7 +1651,11 @@ decode_group_items(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t st
 		return n;
 	for (uint32_t j = 0; j < n; j++)
 		if (!((dw >> j) & 1) && get_off<IT>(&out[j]) != 0)
-			std::memcpy(&out[kept++], &out[j], sizeof(li_item));
+		{
+			if (kept != j)
+				std::memcpy(&out[kept], &out[j], sizeof(li_item));
+			kept++;
+		}
 	return kept;
 }
 
