@@ -443,6 +443,16 @@ learned_collect_group(Relation index, LearnedCache *c, int group,
  * if the leaf had been read later.
  * ------------------------------------------------------------------ */
 
+/*
+ * The LSN a lazy leaf remembers at a check: 0 (check every chunk) for an
+ * index that is not WAL-logged, whose pages change without a new LSN
+ */
+static inline XLogRecPtr
+lazy_page_lsn(Relation index, Page page)
+{
+	return RelationNeedsWAL(index) ? PageGetLSN(page) : InvalidXLogRecPtr;
+}
+
 #define LAZY_GROUPS 2			/* groups of LI_CLEAF_GROUP positions per chunk */
 #define LAZY_FIRST 16			/* positions of a leaf's first chunk */
 
@@ -570,7 +580,7 @@ learned_scan_group(Relation index, LearnedCache *c, int group,
 	{
 		count = lazy_open(index, c, group, &v, lo, hi, forward, lz, items, itemcap);
 		lz->view = v;
-		lz->lsn = RelationNeedsWAL(index) ? PageGetLSN(page) : InvalidXLogRecPtr;
+		lz->lsn = lazy_page_lsn(index, page);
 	}
 	else
 		count = collect_locked(index, c, group, page, lo, hi, true, items, itemcap,
@@ -614,7 +624,7 @@ learned_lazy_chunk(Relation index, LearnedCache *c, int group, Buffer buf,
 							RelationGetRelationName(index), c->blknos[group]),
 					 errdetail("%d sorted entries when the scan reached it, %u now.",
 							   lz->n, lz->view.n)));
-		lz->lsn = RelationNeedsWAL(index) ? PageGetLSN(page) : InvalidXLogRecPtr;
+		lz->lsn = lazy_page_lsn(index, page);
 	}
 	count = forward ? lazy_forward(&lz->view, hi, lz, items, itemcap) :
 		lazy_backward(&lz->view, hi, lz, items, itemcap);

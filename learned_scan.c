@@ -483,9 +483,10 @@ learned_prepare_keys(IndexScanDesc scan)
 }
 
 /*
- * Whether the index tuples this scan returns are li_itup records: one
- * 8-byte integer datum by value (int8, timestamp, timestamptz: the key's
- * code ^ 2^63, li_decode_int64), no NULL, t_info its size
+ * Whether the non-null index tuples this scan returns hold one 8-byte
+ * integer datum by value (int8, timestamp, timestamptz: the key's code ^
+ * 2^63, li_decode_int64), so that they can be li_itup records (t_info
+ * their size)
  */
 static bool
 int64_itups(IndexScanDesc scan)
@@ -727,15 +728,11 @@ form_itup(IndexScanDesc scan, bool isnull)
 		so->itup_null = itup;
 	else
 	{
-		LearnedKeyKind kind = (LearnedKeyKind) so->cache->meta.keykind;
-
 		Assert(att->attbyval && att->attlen > 0);
 		so->itup = itup;
 		so->itup_data = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
 		so->itup_attlen = att->attlen;
-		so->itup_int64 = att->attlen == sizeof(int64) &&
-			(kind == LEARNED_KEY_INT8 || kind == LEARNED_KEY_TIMESTAMP ||
-			 kind == LEARNED_KEY_TIMESTAMPTZ);
+		so->itup_int64 = int64_itups(scan);
 	}
 	return itup;
 }

@@ -1155,15 +1155,23 @@ item_tid_word(uint32_t q, uint16_t off, uint16_t last)
  * The scans' decoder writes 16-byte records: li_item (key, then the TID
  * word), or with IT li_itup, an index tuple of one 8-byte integer datum
  * (the TID word with info LI_ITUP_INFO, then the key's datum: key ^ 2^63).
- * Every access is a memcpy at the field's offset.
+ * Rec<IT> names the layout; every access is a memcpy at the field's offset.
  */
+template <bool IT>
+struct Rec
+{
+	static constexpr size_t key_at = IT ? offsetof(li_itup, datum) : offsetof(li_item, key);
+	static constexpr size_t tid_at = IT ? offsetof(li_itup, tid) : offsetof(li_item, tid);
+	static constexpr uint64_t flip = IT ? UINT64_C(1) << 63 : 0;	/* key <-> datum */
+};
+
+/* store a record's key */
 template <bool IT>
 inline void
 put_key(li_item *o, uint64_t k)
 {
-	if (IT)
-		k ^= UINT64_C(1) << 63;
-	std::memcpy(reinterpret_cast<char *>(o) + (IT ? 8 : 0), &k, sizeof(k));
+	k ^= Rec<IT>::flip;
+	std::memcpy(reinterpret_cast<char *>(o) + Rec<IT>::key_at, &k, sizeof(k));
 }
 
 /* the key of a record (put_key's) */
@@ -1173,8 +1181,8 @@ get_key(const li_item *o)
 {
 	uint64_t	k;
 
-	std::memcpy(&k, reinterpret_cast<const char *>(o) + (IT ? 8 : 0), sizeof(k));
-	return IT ? k ^ (UINT64_C(1) << 63) : k;
+	std::memcpy(&k, reinterpret_cast<const char *>(o) + Rec<IT>::key_at, sizeof(k));
+	return k ^ Rec<IT>::flip;
 }
 
 /* store a record's TID word (block q, offset off) */
@@ -1184,17 +1192,17 @@ put_tid(li_item *o, uint32_t q, uint16_t off)
 {
 	uint64_t	w = item_tid_word(q, off, IT ? LI_ITUP_INFO : 0);
 
-	std::memcpy(reinterpret_cast<char *>(o) + (IT ? 0 : 8), &w, sizeof(w));
+	std::memcpy(reinterpret_cast<char *>(o) + Rec<IT>::tid_at, &w, sizeof(w));
 }
 
-/* a record's heap offset */
+/* a record's heap offset (posid, the TID's third uint16) */
 template <bool IT>
 inline uint16_t
 get_off(const li_item *o)
 {
 	uint16_t	off;
 
-	std::memcpy(&off, reinterpret_cast<const char *>(o) + (IT ? 4 : 12), sizeof(off));
+	std::memcpy(&off, reinterpret_cast<const char *>(o) + Rec<IT>::tid_at + 4, sizeof(off));
 	return off;
 }
 
@@ -1379,6 +1387,16 @@ col_value(const li_cview *col, const GroupCol &c, uint32_t i)
 		(i < c.brk ? c.head : c.add) + group_field<WIDE>(col->res, c);
 }
 
+/* tid_divmod's split by the reciprocal, exact for x < 2^48 and magic != 0 */
+inline void
+magic_divmod(uint64_t magic, uint64_t mult, uint64_t x, uint32_t *blk, uint16_t *off)
+{
+	uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
+
+	*blk = (uint32_t) q;
+	*off = (uint16_t) (x - q * mult);
+}
+
 /*
  * Split a TID column value x = blk * M + off (M = mult = v->mult) into
  * *blk and *off: with
@@ -1391,12 +1409,7 @@ tid_divmod(const li_cleaf_view *v, uint64_t magic, uint64_t mult, uint64_t x, ui
 		   uint16_t *off)
 {
 	if (__builtin_expect((x >> 48) == 0 && magic != 0, 1))
-	{
-		uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
-
-		*blk = (uint32_t) q;
-		*off = (uint16_t) (x - q * mult);
-	}
+		magic_divmod(magic, mult, x, blk, off);
 	else
 	{
 		uint16_t	t[3];
@@ -1527,11 +1540,8 @@ items_tids_loop(const li_cleaf_view *v, uint32_t i, uint32_t end, uint64_t magic
 
 		if (FAST)
 		{
-			uint64_t	q = (uint64_t) (((u128) x * magic) >> 64);
-
 			all |= x;
-			blk = (uint32_t) q;
-			off = (uint16_t) (x - q * mult);
+			magic_divmod(magic, mult, x, &blk, &off);
 		}
 		else
 			tid_divmod(v, magic, mult, x, &blk, &off);
